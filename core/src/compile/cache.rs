@@ -1,0 +1,105 @@
+//! The compiled-statement cache: (structural key, dialect) -> SQL template.
+
+use std::borrow::Cow;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
+use super::{cache_key, render_template, Compilable, Dialect, Template};
+use crate::{Result, Value};
+
+/// An LRU cache of compiled statements, shared by an engine's connections.
+///
+/// A hit skips lowering and rendering: it costs one walk of the statement tree to
+/// build its key and collect its parameters.
+///
+/// ```
+/// use strata_core::StatementCache;
+/// let cache = StatementCache::new(100);
+/// assert_eq!(cache.len(), 0);
+/// ```
+#[derive(Debug)]
+pub struct StatementCache {
+    map: Mutex<LruCache<Vec<u8>, Arc<Template>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl StatementCache {
+    /// A cache holding up to `capacity` statements (at least one).
+    pub fn new(capacity: usize) -> Self {
+        let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        StatementCache {
+            map: Mutex::new(LruCache::new(cap)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The template for `stmt` (from the cache or freshly rendered) and its parameters.
+    pub fn template(
+        &self,
+        stmt: &dyn Compilable,
+        dialect: &dyn Dialect,
+    ) -> Result<(Arc<Template>, Vec<super::Param>)> {
+        let k = cache_key(stmt, dialect)?;
+        if stmt.cacheable() {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = map.get(k.key.as_slice()) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok((t.clone(), k.params));
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let t = Arc::new(render_template(stmt, dialect, k.params.len())?);
+        if stmt.cacheable() {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            map.put(k.key, t.clone());
+        }
+        Ok((t, k.params))
+    }
+
+    /// Compile `stmt` through the cache into SQL text and parameter values.
+    pub fn compile(
+        &self,
+        stmt: &dyn Compilable,
+        dialect: &dyn Dialect,
+    ) -> Result<(String, Vec<Value>)> {
+        let (t, params) = self.template(stmt, dialect)?;
+        let (sql, values) = t.bind(&params)?;
+        Ok((
+            match sql {
+                Cow::Borrowed(s) => s.to_string(),
+                Cow::Owned(s) => s,
+            },
+            values,
+        ))
+    }
+
+    /// Number of cached statements.
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// (hits, misses) since creation.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Drop every cached statement.
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.map.lock() {
+            m.clear();
+        }
+    }
+}

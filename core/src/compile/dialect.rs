@@ -1,0 +1,134 @@
+//! The `Dialect` trait: what the generic compiler asks of each database.
+
+use std::fmt;
+
+use sea_query::{Expr as SeaExpr, QueryBuilder};
+
+use super::template::TemplateWriter;
+use super::Lowered;
+use crate::{Result, SqlType};
+
+/// How parameters are written in SQL text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `?` (SQLite, MySQL).
+    Question,
+    /// `$1`, `$2`, ... (PostgreSQL).
+    Dollar,
+}
+
+/// How an upsert is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertStyle {
+    /// `ON CONFLICT (...) DO NOTHING / DO UPDATE SET ... = excluded.col`.
+    OnConflict,
+    /// `ON DUPLICATE KEY UPDATE ... = VALUES(col)`.
+    OnDuplicateKey,
+}
+
+/// What a dialect supports. The compiler returns `Error::Unsupported` for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `RETURNING` on INSERT/UPDATE/DELETE.
+    pub returning: bool,
+    /// `SELECT DISTINCT ON`.
+    pub distinct_on: bool,
+    /// `FOR UPDATE` / `FOR SHARE`.
+    pub for_update: bool,
+    /// `NOWAIT` and `SKIP LOCKED`.
+    pub lock_options: bool,
+    /// Native `ILIKE` (otherwise `lower(a) LIKE lower(b)`).
+    pub ilike: bool,
+    /// `RIGHT OUTER JOIN`.
+    pub right_join: bool,
+    /// `FULL OUTER JOIN`.
+    pub full_join: bool,
+    /// `INTERSECT` and `EXCEPT`.
+    pub intersect_except: bool,
+    /// Upsert syntax.
+    pub upsert: UpsertStyle,
+    /// `IF NOT EXISTS` on CREATE INDEX.
+    pub create_index_if_not_exists: bool,
+    /// Transactional DDL (PostgreSQL, SQLite).
+    pub transactional_ddl: bool,
+    /// A native ENUM column type (MySQL); elsewhere enums are strings with a CHECK.
+    pub native_enum: bool,
+    /// `DROP INDEX name ON table` (MySQL) rather than `DROP INDEX name`.
+    pub drop_index_on_table: bool,
+}
+
+/// One database's rendering rules. The generic compiler lives in strata-core;
+/// everything particular to one database implements this trait in strata-dialects.
+pub trait Dialect: Send + Sync + fmt::Debug {
+    /// The dialect's name: `"sqlite"`, `"postgresql"` or `"mysql"`.
+    fn name(&self) -> &'static str;
+
+    /// A short unique tag used in cache keys.
+    fn key_tag(&self) -> u8;
+
+    /// The placeholder style.
+    fn placeholder(&self) -> Placeholder;
+
+    /// What the dialect supports.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Render a lowered statement into the template writer with this dialect's
+    /// sea-query builder (see [`render_with`]).
+    fn render(&self, stmt: &Lowered, out: &mut TemplateWriter);
+
+    /// Render an expression with its values written inline (for DDL).
+    fn render_inline_expr(&self, expr: &SeaExpr) -> String;
+
+    /// Quote an identifier (embedded quote characters doubled).
+    fn quote_identifier(&self, ident: &str) -> String;
+
+    /// The type name used in CREATE TABLE for `t` (already resolved for this dialect).
+    fn type_name(&self, t: &SqlType) -> Result<String>;
+
+    /// The type name used in `CAST(x AS ...)`.
+    fn cast_type_name(&self, t: &SqlType) -> Result<String>;
+
+    /// The column type and suffix for a generated (autoincrement) primary key column.
+    fn autoincrement_ddl(&self, t: &SqlType) -> Result<AutoincrementDdl>;
+
+    /// Dialect-specific rendering of a function call, or `None` for the generic
+    /// `name(args)`.
+    fn function(&self, name: &str, args: &[SeaExpr]) -> Option<SeaExpr> {
+        let _ = (name, args);
+        None
+    }
+
+    /// The LIMIT written when only OFFSET is given, for dialects that need one.
+    fn limit_for_offset_only(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// How a dialect declares an autoincrement primary key column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoincrementDdl {
+    /// The column type to write (e.g. `SERIAL`, `INTEGER`).
+    pub type_name: String,
+    /// Text after NOT NULL (e.g. `AUTO_INCREMENT`), possibly empty.
+    pub suffix: String,
+}
+
+/// Render `stmt` with a concrete sea-query builder into `out`.
+pub fn render_with<B: QueryBuilder>(stmt: &Lowered, builder: &B, out: &mut TemplateWriter) {
+    use sea_query::QueryStatementBuilder;
+    match stmt {
+        Lowered::Select(s) => s.build_collect_any_into(builder, out),
+        Lowered::Insert(s) => s.build_collect_any_into(builder, out),
+        Lowered::Update(s) => s.build_collect_any_into(builder, out),
+        Lowered::Delete(s) => s.build_collect_any_into(builder, out),
+        Lowered::With(s) => s.build_collect_any_into(builder, out),
+        Lowered::Raw(pieces) => out.push_raw(pieces),
+    }
+}
+
+/// Render an expression with values inline using a concrete builder.
+pub fn render_inline_with<B: QueryBuilder>(expr: &SeaExpr, builder: &B) -> String {
+    let mut s = String::new();
+    builder.prepare_expr(expr, &mut s);
+    s
+}

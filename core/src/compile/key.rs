@@ -1,0 +1,480 @@
+//! The structural cache key of a statement, and the collection of its parameter values.
+//!
+//! This walk must visit parameters in exactly the order the lowering walk
+//! (`lower.rs`) assigns them slots; both are written side by side in the same order:
+//! CTE bodies at first reference, DISTINCT ON, columns, FROM, WHERE, GROUP BY, HAVING,
+//! ORDER BY, LIMIT, OFFSET.
+
+use std::sync::Arc;
+
+use super::resolve::{join_on, resolve_froms};
+use super::template::Param;
+use crate::schema::ColumnDefault;
+use crate::sql::{
+    ConflictAction, Delete, Distinct, Expr, FromItem, Insert, InsertSource, OrderBy, Select,
+    SelectBody, Text, Update,
+};
+use crate::{Result, Value};
+
+/// Accumulates a statement's cache key bytes and its parameter values.
+#[derive(Debug, Default)]
+pub struct KeyWriter {
+    /// The key bytes.
+    pub key: Vec<u8>,
+    /// The parameters, in slot order.
+    pub params: Vec<Param>,
+    enclosing: Vec<FromItem>,
+    ctes: Vec<Arc<str>>,
+}
+
+impl KeyWriter {
+    /// A writer whose key starts with the dialect's tag.
+    pub fn new(dialect_tag: u8) -> Self {
+        KeyWriter {
+            key: vec![dialect_tag],
+            ..Default::default()
+        }
+    }
+
+    fn tag(&mut self, t: u8) {
+        self.key.push(t);
+    }
+
+    fn str(&mut self, s: &str) {
+        self.key.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.key.extend_from_slice(s.as_bytes());
+    }
+
+    fn n(&mut self, n: usize) {
+        self.key.extend_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    fn param(&mut self, v: Value) {
+        self.key.push(b'?');
+        self.params.push(Param::Single(v));
+    }
+
+    fn default(&mut self, d: &ColumnDefault) -> Result<()> {
+        match d {
+            ColumnDefault::Expr(e) => self.expr(e),
+            other => {
+                self.param(other.to_expr_value());
+                Ok(())
+            }
+        }
+    }
+
+    fn qualifier(&mut self, f: &Option<FromItem>) {
+        match f {
+            Some(f) => {
+                self.str(f.schema().unwrap_or(""));
+                self.str(f.name().unwrap_or(""));
+            }
+            None => self.tag(0),
+        }
+    }
+
+    pub(crate) fn expr(&mut self, e: &Expr) -> Result<()> {
+        match e {
+            Expr::Column(c) => {
+                self.tag(b'c');
+                self.qualifier(&c.from);
+                self.str(&c.name);
+            }
+            Expr::Param(v) => self.param(v.clone()),
+            Expr::Null => self.tag(b'N'),
+            Expr::Bool(b) => self.tag(if *b { b'T' } else { b'F' }),
+            Expr::Raw(s) => {
+                self.tag(b'r');
+                self.str(s);
+            }
+            Expr::Star(f) => {
+                self.tag(b'*');
+                self.qualifier(f);
+            }
+            Expr::Binary(a, op, b) => {
+                self.tag(b'b');
+                self.tag(*op as u8);
+                self.expr(a)?;
+                self.expr(b)?;
+            }
+            Expr::Not(a) => {
+                self.tag(b'!');
+                self.expr(a)?;
+            }
+            Expr::Neg(a) => {
+                self.tag(b'-');
+                self.expr(a)?;
+            }
+            Expr::And(v) | Expr::Or(v) | Expr::Tuple(v) => {
+                self.tag(match e {
+                    Expr::And(_) => b'&',
+                    Expr::Or(_) => b'|',
+                    _ => b'(',
+                });
+                self.n(v.len());
+                for x in v {
+                    self.expr(x)?;
+                }
+            }
+            Expr::IsNull(a, neg) => {
+                self.tag(if *neg { b'z' } else { b'Z' });
+                self.expr(a)?;
+            }
+            Expr::InList(a, list, neg) => {
+                self.tag(if *neg { b'i' } else { b'I' });
+                self.tag(list.is_empty() as u8);
+                self.expr(a)?;
+                if !list.is_empty() {
+                    self.key.push(b'?');
+                    self.params.push(Param::List(list.clone()));
+                }
+            }
+            Expr::InExprs(a, list, neg) => {
+                self.tag(if *neg { b'j' } else { b'J' });
+                self.n(list.len());
+                self.expr(a)?;
+                for x in list {
+                    self.expr(x)?;
+                }
+            }
+            Expr::InSelect(a, s, neg) => {
+                self.tag(if *neg { b's' } else { b'S' });
+                self.expr(a)?;
+                self.nested_select(s)?;
+            }
+            Expr::Between(a, lo, hi, neg) => {
+                self.tag(if *neg { b'w' } else { b'W' });
+                self.expr(a)?;
+                self.expr(lo)?;
+                self.expr(hi)?;
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                case_insensitive,
+                negated,
+            } => {
+                self.tag(b'L');
+                self.tag((*case_insensitive as u8) | ((*negated as u8) << 1));
+                self.str(&escape.map(String::from).unwrap_or_default());
+                self.expr(expr)?;
+                self.expr(pattern)?;
+            }
+            Expr::Function {
+                name,
+                args,
+                distinct,
+            } => {
+                self.tag(if *distinct { b'g' } else { b'f' });
+                self.str(name);
+                self.n(args.len());
+                for a in args {
+                    self.expr(a)?;
+                }
+            }
+            Expr::Case(whens, else_) => {
+                self.tag(b'k');
+                self.n(whens.len());
+                for (c, v) in whens {
+                    self.expr(c)?;
+                    self.expr(v)?;
+                }
+                match else_ {
+                    Some(e) => {
+                        self.tag(1);
+                        self.expr(e)?;
+                    }
+                    None => self.tag(0),
+                }
+            }
+            Expr::Cast(a, t) => {
+                self.tag(b'C');
+                t.key(&mut self.key);
+                self.expr(a)?;
+            }
+            Expr::Label(a, n) => {
+                self.tag(b'l');
+                self.str(n);
+                self.expr(a)?;
+            }
+            Expr::Exists(s) => {
+                self.tag(b'E');
+                self.nested_select(s)?;
+            }
+            Expr::ScalarSubquery(s) => {
+                self.tag(b'q');
+                self.nested_select(s)?;
+            }
+            Expr::Over(f, w) => {
+                self.tag(b'o');
+                self.expr(f)?;
+                self.n(w.partition_by.len());
+                for p in &w.partition_by {
+                    self.expr(p)?;
+                }
+                self.order_by(&w.order_by)?;
+                self.str(&format!("{:?}", w.frame));
+            }
+            Expr::Excluded(c) => {
+                self.tag(b'x');
+                self.str(c);
+            }
+            Expr::Invalid(err) => return Err(err.clone()),
+        }
+        Ok(())
+    }
+
+    fn order_by(&mut self, items: &[OrderBy]) -> Result<()> {
+        self.n(items.len());
+        for o in items {
+            self.tag((o.desc as u8) | (o.nulls.map_or(0, |n| n as u8 + 1) << 1));
+            self.expr(&o.expr)?;
+        }
+        Ok(())
+    }
+
+    fn nested_select(&mut self, s: &Select) -> Result<()> {
+        self.select(s)
+    }
+
+    fn visit_from(&mut self, f: &FromItem) -> Result<()> {
+        match f {
+            FromItem::Table(t) => {
+                self.tag(b'T');
+                self.str(t.schema().unwrap_or(""));
+                self.str(t.name());
+            }
+            FromItem::Alias(t, a) => {
+                self.tag(b'A');
+                self.str(t.schema().unwrap_or(""));
+                self.str(t.name());
+                self.str(a);
+            }
+            FromItem::Named(n) => {
+                if n.cte {
+                    self.tag(b'W');
+                    self.str(&n.name);
+                    if !self.ctes.contains(&n.name) {
+                        self.ctes.push(n.name.clone());
+                        self.tag(n.recursive as u8);
+                        let saved = std::mem::take(&mut self.enclosing);
+                        let r = self.select(&n.select);
+                        self.enclosing = saved;
+                        r?;
+                    }
+                } else {
+                    self.tag(b'Q');
+                    self.str(&n.name);
+                    let saved = std::mem::take(&mut self.enclosing);
+                    let r = self.select(&n.select);
+                    self.enclosing = saved;
+                    r?;
+                }
+            }
+            FromItem::Join(j) => {
+                self.tag(b'J');
+                self.tag(j.kind as u8);
+                self.visit_from(&j.left)?;
+                self.visit_from(&j.right)?;
+                self.expr(&join_on(j)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write a SELECT.
+    pub fn select(&mut self, s: &Select) -> Result<()> {
+        if let Some(e) = &s.error {
+            return Err(e.clone());
+        }
+        match &s.body {
+            SelectBody::Simple(core) => {
+                self.tag(b'[');
+                let froms = resolve_froms(core, &self.enclosing)?;
+                match &core.distinct {
+                    Distinct::None => self.tag(0),
+                    Distinct::All => self.tag(1),
+                    Distinct::On(v) => {
+                        self.tag(2);
+                        self.n(v.len());
+                        for x in v {
+                            self.expr(x)?;
+                        }
+                    }
+                }
+                let saved = self.enclosing.len();
+                self.enclosing.extend(froms.iter().cloned());
+                let r = (|| {
+                    self.n(core.columns.len());
+                    for c in &core.columns {
+                        self.expr(c)?;
+                    }
+                    self.n(froms.len());
+                    for f in &froms {
+                        self.visit_from(f)?;
+                    }
+                    self.n(core.where_.len());
+                    for w in &core.where_ {
+                        self.expr(w)?;
+                    }
+                    self.n(core.group_by.len());
+                    for g in &core.group_by {
+                        self.expr(g)?;
+                    }
+                    self.n(core.having.len());
+                    for h in &core.having {
+                        self.expr(h)?;
+                    }
+                    self.order_by(&s.order_by)
+                })();
+                self.enclosing.truncate(saved);
+                r?;
+                self.str(&format!("{:?}", core.lock));
+            }
+            SelectBody::Compound(members) => {
+                self.tag(b'U');
+                self.n(members.len());
+                for (op, m) in members {
+                    self.tag(*op as u8);
+                    self.select(m)?;
+                }
+                self.order_by(&s.order_by)?;
+            }
+        }
+        self.limit_offset(s.limit, s.offset);
+        self.tag(b']');
+        Ok(())
+    }
+
+    fn limit_offset(&mut self, limit: Option<u64>, offset: Option<u64>) {
+        self.tag((limit.is_some() as u8) | ((offset.is_some() as u8) << 1));
+        if let Some(l) = limit {
+            self.param(Value::BigInt(l.min(i64::MAX as u64) as i64));
+        }
+        if let Some(o) = offset {
+            self.param(Value::BigInt(o.min(i64::MAX as u64) as i64));
+        }
+    }
+
+    fn returning(&mut self, r: &[Expr]) -> Result<()> {
+        self.n(r.len());
+        for e in r {
+            self.expr(e)?;
+        }
+        Ok(())
+    }
+
+    /// Write an INSERT.
+    pub fn insert(&mut self, s: &Insert) -> Result<()> {
+        self.tag(b'+');
+        self.str(s.table.schema().unwrap_or(""));
+        self.str(s.table.name());
+        match &s.source {
+            InsertSource::Values(cols, rows) => {
+                self.tag(b'v');
+                self.n(cols.len());
+                for c in cols {
+                    self.str(c);
+                }
+                self.n(rows.len());
+                let defaults = super::lower::missing_defaults(&s.table, cols);
+                for row in rows {
+                    self.n(row.len());
+                    for e in row {
+                        self.expr(e)?;
+                    }
+                    for (_, d) in &defaults {
+                        self.default(d)?;
+                    }
+                }
+            }
+            InsertSource::Select(cols, sel) => {
+                self.tag(b's');
+                self.n(cols.len());
+                for c in cols {
+                    self.str(c);
+                }
+                self.select(sel)?;
+            }
+            InsertSource::Default => self.tag(b'd'),
+        }
+        match &s.on_conflict {
+            None => self.tag(0),
+            Some(oc) => {
+                self.tag(1);
+                self.n(oc.target.len());
+                for t in &oc.target {
+                    self.str(t);
+                }
+                match &oc.action {
+                    ConflictAction::Nothing => self.tag(0),
+                    ConflictAction::Update(set) => {
+                        self.tag(1);
+                        self.n(set.len());
+                        for (c, e) in set {
+                            self.str(c);
+                            self.expr(e)?;
+                        }
+                    }
+                }
+            }
+        }
+        self.returning(&s.returning)
+    }
+
+    /// Write an UPDATE.
+    pub fn update(&mut self, s: &Update) -> Result<()> {
+        self.tag(b'=');
+        self.str(s.table.schema().unwrap_or(""));
+        self.str(s.table.name());
+        self.n(s.set.len());
+        for (c, e) in &s.set {
+            self.str(c);
+            self.expr(e)?;
+        }
+        for (_, d) in super::lower::missing_onupdates(&s.table, &s.set) {
+            self.default(d)?;
+        }
+        self.target_where(&s.table, &s.where_)?;
+        self.returning(&s.returning)
+    }
+
+    /// Write a DELETE.
+    pub fn delete(&mut self, s: &Delete) -> Result<()> {
+        self.tag(b'-');
+        self.str(s.table.schema().unwrap_or(""));
+        self.str(s.table.name());
+        self.target_where(&s.table, &s.where_)?;
+        self.returning(&s.returning)
+    }
+
+    fn target_where(&mut self, table: &crate::Table, where_: &[Expr]) -> Result<()> {
+        self.n(where_.len());
+        self.enclosing.push(FromItem::Table(table.clone()));
+        let r = where_.iter().try_for_each(|w| self.expr(w));
+        self.enclosing.pop();
+        r
+    }
+
+    /// Write a `text()` statement.
+    pub fn text(&mut self, t: &Text) -> Result<()> {
+        self.tag(b't');
+        self.str(t.sql());
+        for v in t.values_in_order()? {
+            self.param(v);
+        }
+        Ok(())
+    }
+}
+
+impl ColumnDefault {
+    fn to_expr_value(&self) -> Value {
+        match self {
+            ColumnDefault::Value(v) => v.clone(),
+            ColumnDefault::Callable(f) => f(),
+            ColumnDefault::Expr(_) => Value::Null,
+        }
+    }
+}

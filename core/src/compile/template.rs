@@ -1,0 +1,237 @@
+//! Compiled SQL templates: SQL text with parameter slots, filled per execution.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use sea_query::{QueryBuilder, SqlWriter, Value as SeaValue};
+
+use super::dialect::Placeholder;
+use crate::{Error, Result, Value};
+
+/// Parameters are passed to sea-query as markers: a tag in the high bits and the slot
+/// number in the low bits. Any other value sea-query pushes is its own and is inlined.
+const MARKER_TAG: u64 = 0xA5A5_0000_0000_0000;
+const EXPAND_TAG: u64 = 0x5A5A_0000_0000_0000;
+const TAG_MASK: u64 = 0xFFFF_0000_0000_0000;
+
+pub(crate) fn marker(slot: usize) -> u64 {
+    MARKER_TAG | slot as u64
+}
+
+pub(crate) fn expand_marker(slot: usize) -> u64 {
+    EXPAND_TAG | slot as u64
+}
+
+/// A statement's parameter value as collected from the tree: single, or an expanding list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// One value, one placeholder.
+    Single(Value),
+    /// A list (for `IN`), one placeholder per element.
+    List(Vec<Value>),
+}
+
+/// A piece of a compiled SQL template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// Literal SQL text.
+    Sql(String),
+    /// One parameter placeholder for the given slot.
+    Param(usize),
+    /// One placeholder per element of the list in the given slot.
+    Expand(usize),
+}
+
+/// A `sea_query::SqlWriter` that records parameter slots instead of values.
+#[derive(Debug, Default)]
+pub struct TemplateWriter {
+    pieces: Vec<Piece>,
+    cur: String,
+}
+
+impl TemplateWriter {
+    pub(crate) fn new() -> Self {
+        TemplateWriter {
+            pieces: Vec::new(),
+            cur: String::with_capacity(256),
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.cur.is_empty() {
+            self.pieces.push(Piece::Sql(std::mem::take(&mut self.cur)));
+        }
+    }
+
+    pub(crate) fn push_raw(&mut self, pieces: &[Piece]) {
+        for p in pieces {
+            match p {
+                Piece::Sql(s) => self.cur.push_str(s),
+                other => {
+                    self.flush();
+                    self.pieces.push(other.clone());
+                }
+            }
+        }
+    }
+
+    pub(crate) fn finish(mut self, placeholder: Placeholder) -> Template {
+        self.flush();
+        Template::new(self.pieces, placeholder)
+    }
+}
+
+impl Write for TemplateWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.cur.push_str(s);
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for TemplateWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.cur)
+    }
+}
+
+impl SqlWriter for TemplateWriter {
+    fn push_param<T: QueryBuilder>(&mut self, value: SeaValue, query_builder: &T) {
+        match value {
+            SeaValue::BigUnsigned(Some(m)) if m & TAG_MASK == MARKER_TAG => {
+                self.flush();
+                self.pieces.push(Piece::Param((m & !TAG_MASK) as usize));
+            }
+            SeaValue::BigUnsigned(Some(m)) if m & TAG_MASK == EXPAND_TAG => {
+                self.flush();
+                self.pieces.push(Piece::Expand((m & !TAG_MASK) as usize));
+            }
+            // A value sea-query made up itself: write it inline, escaped by sea-query.
+            other => {
+                let _ = query_builder.write_value(&mut self.cur, &other);
+            }
+        }
+    }
+
+    fn as_writer(&mut self) -> &mut dyn Write {
+        self as _
+    }
+}
+
+/// Compiled SQL with parameter slots: what the statement cache stores.
+///
+/// Statements without expanding (`IN` list) parameters keep their final SQL text, so
+/// binding them is a lookup of values by slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pieces: Vec<Piece>,
+    placeholder: Placeholder,
+    fixed: Option<(String, Vec<usize>)>,
+    slot_count: usize,
+}
+
+impl Template {
+    pub(crate) fn new(pieces: Vec<Piece>, placeholder: Placeholder) -> Template {
+        let slot_count = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Param(s) | Piece::Expand(s) => Some(*s + 1),
+                Piece::Sql(_) => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let has_expand = pieces.iter().any(|p| matches!(p, Piece::Expand(_)));
+        let fixed = (!has_expand).then(|| {
+            let mut sql = String::new();
+            let mut order = Vec::new();
+            for p in &pieces {
+                match p {
+                    Piece::Sql(s) => sql.push_str(s),
+                    Piece::Param(slot) => {
+                        order.push(*slot);
+                        write_placeholder(&mut sql, placeholder, order.len());
+                    }
+                    Piece::Expand(_) => {}
+                }
+            }
+            (sql, order)
+        });
+        Template {
+            pieces,
+            placeholder,
+            fixed,
+            slot_count,
+        }
+    }
+
+    /// The SQL text when it does not depend on parameter values (no `IN` lists).
+    pub fn fixed_sql(&self) -> Option<&str> {
+        self.fixed.as_ref().map(|(s, _)| s.as_str())
+    }
+
+    /// The SQL text and values for one execution.
+    pub fn bind(&self, params: &[Param]) -> Result<(Cow<'_, str>, Vec<Value>)> {
+        if params.len() < self.slot_count {
+            return Err(Error::Parameter(format!(
+                "statement needs {} parameters, {} collected",
+                self.slot_count,
+                params.len()
+            )));
+        }
+        if let Some((sql, order)) = &self.fixed {
+            let mut values = Vec::with_capacity(order.len());
+            for &slot in order {
+                match &params[slot] {
+                    Param::Single(v) => values.push(v.clone()),
+                    Param::List(_) => {
+                        return Err(Error::Parameter(format!(
+                            "parameter {slot} is a list where one value is needed"
+                        )))
+                    }
+                }
+            }
+            return Ok((Cow::Borrowed(sql), values));
+        }
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Sql(s) => sql.push_str(s),
+                Piece::Param(slot) => match &params[*slot] {
+                    Param::Single(v) => {
+                        values.push(v.clone());
+                        write_placeholder(&mut sql, self.placeholder, values.len());
+                    }
+                    Param::List(_) => {
+                        return Err(Error::Parameter(format!(
+                            "parameter {slot} is a list where one value is needed"
+                        )))
+                    }
+                },
+                Piece::Expand(slot) => {
+                    let list: &[Value] = match &params[*slot] {
+                        Param::List(l) => l,
+                        Param::Single(v) => std::slice::from_ref(v),
+                    };
+                    for (i, v) in list.iter().enumerate() {
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        values.push(v.clone());
+                        write_placeholder(&mut sql, self.placeholder, values.len());
+                    }
+                }
+            }
+        }
+        Ok((Cow::Owned(sql), values))
+    }
+}
+
+fn write_placeholder(sql: &mut String, p: Placeholder, n: usize) {
+    match p {
+        Placeholder::Question => sql.push('?'),
+        Placeholder::Dollar => {
+            sql.push('$');
+            let _ = write!(sql, "{n}");
+        }
+    }
+}

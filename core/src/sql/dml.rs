@@ -1,0 +1,368 @@
+//! `INSERT`, `UPDATE` and `DELETE`.
+
+use super::{Expr, Select, Selectable};
+use crate::{Table, Value};
+
+/// Where an INSERT's rows come from.
+#[derive(Debug, Clone)]
+pub enum InsertSource {
+    /// `VALUES (...), (...)`: column names, then one list of expressions per row.
+    Values(Vec<String>, Vec<Vec<Expr>>),
+    /// `INSERT ... SELECT`.
+    Select(Vec<String>, Box<Select>),
+    /// `DEFAULT VALUES`.
+    Default,
+}
+
+/// What an upsert does on conflict.
+#[derive(Debug, Clone)]
+pub enum ConflictAction {
+    /// `ON CONFLICT DO NOTHING`
+    Nothing,
+    /// `ON CONFLICT DO UPDATE SET col = expr, ...` (`excluded("col")` is the proposed row).
+    Update(Vec<(String, Expr)>),
+}
+
+/// `ON CONFLICT (target) action`.
+#[derive(Debug, Clone)]
+pub struct OnConflict {
+    /// The conflict target columns (ignored by MySQL, which uses every unique key).
+    pub target: Vec<String>,
+    /// The action.
+    pub action: ConflictAction,
+}
+
+/// Anything usable as one row of values: arrays, vectors and tuples of values.
+pub trait IntoRow {
+    /// The row's expressions.
+    fn into_row(self) -> Vec<Expr>;
+}
+
+impl<T: Into<Expr>, const N: usize> IntoRow for [T; N] {
+    fn into_row(self) -> Vec<Expr> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl<T: Into<Expr>> IntoRow for Vec<T> {
+    fn into_row(self) -> Vec<Expr> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+macro_rules! row_tuple {
+    ($($n:ident),+) => {
+        impl<$($n: Into<Expr>),+> IntoRow for ($($n,)+) {
+            #[allow(non_snake_case)]
+            fn into_row(self) -> Vec<Expr> {
+                let ($($n,)+) = self;
+                vec![$($n.into()),+]
+            }
+        }
+    };
+}
+row_tuple!(A);
+row_tuple!(A, B);
+row_tuple!(A, B, C);
+row_tuple!(A, B, C, D);
+row_tuple!(A, B, C, D, E);
+row_tuple!(A, B, C, D, E, F);
+row_tuple!(A, B, C, D, E, F, G);
+row_tuple!(A, B, C, D, E, F, G, H);
+
+/// An INSERT statement.
+///
+/// Columns with a client-side default that a row leaves out get their default.
+///
+/// ```
+/// use strata_core::{insert, Column, SqlType, Table};
+/// let users = Table::build("users")
+///     .column(Column::new("id", SqlType::Integer).primary_key())
+///     .column(Column::new("name", SqlType::Text))
+///     .column(Column::new("age", SqlType::Integer))
+///     .finish().unwrap();
+/// let one = insert(&users).value("name", "spongebob").value("age", 7);
+/// let many = insert(&users).columns(["name", "age"]).row(("sandy", 5)).row(("patrick", 8));
+/// # let _ = (one, many);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Insert {
+    /// The target table.
+    pub table: Table,
+    /// The rows.
+    pub source: InsertSource,
+    /// Upsert behaviour.
+    pub on_conflict: Option<OnConflict>,
+    /// RETURNING items.
+    pub returning: Vec<Expr>,
+}
+
+/// `INSERT INTO table`.
+pub fn insert(table: &Table) -> Insert {
+    Insert {
+        table: table.clone(),
+        source: InsertSource::Values(Vec::new(), Vec::new()),
+        on_conflict: None,
+        returning: Vec::new(),
+    }
+}
+
+impl Insert {
+    fn values_mut(&mut self) -> (&mut Vec<String>, &mut Vec<Vec<Expr>>) {
+        if !matches!(self.source, InsertSource::Values(..)) {
+            self.source = InsertSource::Values(Vec::new(), Vec::new());
+        }
+        match &mut self.source {
+            InsertSource::Values(c, r) => (c, r),
+            _ => unreachable!("source was just set to Values"),
+        }
+    }
+
+    /// Set one column of a single-row insert.
+    pub fn value(mut self, column: &str, v: impl Into<Expr>) -> Self {
+        let (cols, rows) = self.values_mut();
+        if rows.is_empty() {
+            rows.push(Vec::new());
+        }
+        let v = v.into();
+        match cols.iter().position(|c| c == column) {
+            Some(i) => {
+                for r in rows.iter_mut() {
+                    if let Some(slot) = r.get_mut(i) {
+                        *slot = v.clone();
+                    }
+                }
+            }
+            None => {
+                cols.push(column.to_string());
+                for r in rows.iter_mut() {
+                    r.push(v.clone());
+                }
+            }
+        }
+        self
+    }
+
+    /// Set several columns of a single-row insert from (name, value) pairs.
+    pub fn values<I, S, E>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (S, E)>,
+        S: AsRef<str>,
+        E: Into<Expr>,
+    {
+        for (c, v) in pairs {
+            self = self.value(c.as_ref(), v);
+        }
+        self
+    }
+
+    /// Name the columns for [`Insert::row`].
+    pub fn columns<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        let (cols, _) = self.values_mut();
+        *cols = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Add a row of values for the columns named by [`Insert::columns`].
+    pub fn row(mut self, row: impl IntoRow) -> Self {
+        let (_, rows) = self.values_mut();
+        rows.push(row.into_row());
+        self
+    }
+
+    /// Add many rows.
+    pub fn rows<I: IntoIterator<Item = R>, R: IntoRow>(mut self, rows: I) -> Self {
+        for r in rows {
+            self = self.row(r);
+        }
+        self
+    }
+
+    /// Add rows of plain values (the fastest path for bulk inserts).
+    pub fn value_rows(mut self, rows: impl IntoIterator<Item = Vec<Value>>) -> Self {
+        let (_, out) = self.values_mut();
+        out.extend(
+            rows.into_iter()
+                .map(|r| r.into_iter().map(Expr::Param).collect()),
+        );
+        self
+    }
+
+    /// `INSERT INTO table (columns) SELECT ...`
+    pub fn from_select<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        columns: I,
+        select: Select,
+    ) -> Self {
+        self.source = InsertSource::Select(
+            columns.into_iter().map(Into::into).collect(),
+            Box::new(select),
+        );
+        self
+    }
+
+    /// `INSERT INTO table DEFAULT VALUES`
+    pub fn default_values(mut self) -> Self {
+        self.source = InsertSource::Default;
+        self
+    }
+
+    /// `ON CONFLICT (target) DO NOTHING` (MySQL: a no-op `ON DUPLICATE KEY UPDATE`).
+    pub fn on_conflict_do_nothing<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        target: I,
+    ) -> Self {
+        self.on_conflict = Some(OnConflict {
+            target: target.into_iter().map(Into::into).collect(),
+            action: ConflictAction::Nothing,
+        });
+        self
+    }
+
+    /// `ON CONFLICT (target) DO UPDATE SET ...` (MySQL: `ON DUPLICATE KEY UPDATE`).
+    pub fn on_conflict_do_update<I, S, U, C, E>(mut self, target: I, set: U) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+        U: IntoIterator<Item = (C, E)>,
+        C: Into<String>,
+        E: Into<Expr>,
+    {
+        self.on_conflict = Some(OnConflict {
+            target: target.into_iter().map(Into::into).collect(),
+            action: ConflictAction::Update(
+                set.into_iter().map(|(c, e)| (c.into(), e.into())).collect(),
+            ),
+        });
+        self
+    }
+
+    /// `RETURNING items` (not on MySQL).
+    pub fn returning(mut self, items: impl Selectable) -> Self {
+        items.push_into(&mut self.returning);
+        self
+    }
+}
+
+/// An UPDATE statement. Columns with an `onupdate` that are not set get it.
+///
+/// ```
+/// use strata_core::{update, Column, SqlType, Table};
+/// let users = Table::build("users")
+///     .column(Column::new("id", SqlType::Integer).primary_key())
+///     .column(Column::new("name", SqlType::Text))
+///     .finish().unwrap();
+/// let stmt = update(&users).set("name", "patrick").where_(users.c("id").eq(2));
+/// # let _ = stmt;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// The target table.
+    pub table: Table,
+    /// SET assignments.
+    pub set: Vec<(String, Expr)>,
+    /// WHERE conditions, ANDed.
+    pub where_: Vec<Expr>,
+    /// RETURNING items.
+    pub returning: Vec<Expr>,
+}
+
+/// `UPDATE table`.
+pub fn update(table: &Table) -> Update {
+    Update {
+        table: table.clone(),
+        set: Vec::new(),
+        where_: Vec::new(),
+        returning: Vec::new(),
+    }
+}
+
+impl Update {
+    /// `SET column = value`.
+    pub fn set(mut self, column: &str, v: impl Into<Expr>) -> Self {
+        let v = v.into();
+        match self.set.iter_mut().find(|(c, _)| c == column) {
+            Some(slot) => slot.1 = v,
+            None => self.set.push((column.to_string(), v)),
+        }
+        self
+    }
+
+    /// Several assignments from (name, value) pairs.
+    pub fn values<I, S, E>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (S, E)>,
+        S: AsRef<str>,
+        E: Into<Expr>,
+    {
+        for (c, v) in pairs {
+            self = self.set(c.as_ref(), v);
+        }
+        self
+    }
+
+    /// Add a WHERE condition.
+    pub fn where_(mut self, cond: impl Into<Expr>) -> Self {
+        self.where_.push(cond.into());
+        self
+    }
+
+    /// Same as [`Update::where_`].
+    pub fn filter(self, cond: impl Into<Expr>) -> Self {
+        self.where_(cond)
+    }
+
+    /// `RETURNING items` (not on MySQL).
+    pub fn returning(mut self, items: impl Selectable) -> Self {
+        items.push_into(&mut self.returning);
+        self
+    }
+}
+
+/// A DELETE statement.
+///
+/// ```
+/// use strata_core::{delete, Column, SqlType, Table};
+/// let users = Table::build("users")
+///     .column(Column::new("id", SqlType::Integer).primary_key())
+///     .finish().unwrap();
+/// let stmt = delete(&users).where_(users.c("id").eq(2));
+/// # let _ = stmt;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Delete {
+    /// The target table.
+    pub table: Table,
+    /// WHERE conditions, ANDed.
+    pub where_: Vec<Expr>,
+    /// RETURNING items.
+    pub returning: Vec<Expr>,
+}
+
+/// `DELETE FROM table`.
+pub fn delete(table: &Table) -> Delete {
+    Delete {
+        table: table.clone(),
+        where_: Vec::new(),
+        returning: Vec::new(),
+    }
+}
+
+impl Delete {
+    /// Add a WHERE condition.
+    pub fn where_(mut self, cond: impl Into<Expr>) -> Self {
+        self.where_.push(cond.into());
+        self
+    }
+
+    /// Same as [`Delete::where_`].
+    pub fn filter(self, cond: impl Into<Expr>) -> Self {
+        self.where_(cond)
+    }
+
+    /// `RETURNING items` (not on MySQL).
+    pub fn returning(mut self, items: impl Selectable) -> Self {
+        items.push_into(&mut self.returning);
+        self
+    }
+}

@@ -1,0 +1,702 @@
+//! The expression tree: column references, bound values, operators, functions.
+
+use std::ops;
+use std::sync::Arc;
+
+use super::{FromItem, Select};
+use crate::{Error, SqlType, Value};
+
+/// A reference to a column of a table, alias, subquery or CTE.
+#[derive(Debug, Clone)]
+pub struct ColumnRef {
+    /// Where the column comes from (`None` for an unqualified `column("x")`).
+    pub from: Option<FromItem>,
+    /// The column's name.
+    pub name: Arc<str>,
+    /// The column's type, where known.
+    pub sql_type: Option<SqlType>,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// String concatenation (`||`, or `CONCAT()` on MySQL).
+    Concat,
+}
+
+/// Where NULLs sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nulls {
+    /// `NULLS FIRST`
+    First,
+    /// `NULLS LAST`
+    Last,
+}
+
+/// One ORDER BY item.
+#[derive(Debug, Clone)]
+pub struct OrderBy {
+    /// The sort expression.
+    pub expr: Expr,
+    /// Descending when set.
+    pub desc: bool,
+    /// NULL placement, if requested.
+    pub nulls: Option<Nulls>,
+}
+
+impl OrderBy {
+    /// Sort NULLs first.
+    pub fn nulls_first(mut self) -> Self {
+        self.nulls = Some(Nulls::First);
+        self
+    }
+
+    /// Sort NULLs last.
+    pub fn nulls_last(mut self) -> Self {
+        self.nulls = Some(Nulls::Last);
+        self
+    }
+}
+
+impl<T: Into<Expr>> From<T> for OrderBy {
+    fn from(e: T) -> Self {
+        OrderBy {
+            expr: e.into(),
+            desc: false,
+            nulls: None,
+        }
+    }
+}
+
+/// A window frame bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`
+    UnboundedPreceding,
+    /// `n PRECEDING`
+    Preceding(u32),
+    /// `CURRENT ROW`
+    CurrentRow,
+    /// `n FOLLOWING`
+    Following(u32),
+    /// `UNBOUNDED FOLLOWING`
+    UnboundedFollowing,
+}
+
+/// A window frame: `ROWS` or `RANGE` between two bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// `RANGE` when set, `ROWS` otherwise.
+    pub range: bool,
+    /// Start bound.
+    pub start: FrameBound,
+    /// End bound.
+    pub end: FrameBound,
+}
+
+/// A window specification: `OVER (PARTITION BY ... ORDER BY ... frame)`.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// PARTITION BY expressions.
+    pub partition_by: Vec<Expr>,
+    /// ORDER BY items.
+    pub order_by: Vec<OrderBy>,
+    /// Optional frame.
+    pub frame: Option<Frame>,
+}
+
+impl Window {
+    /// An empty window (`OVER ()`).
+    pub fn new() -> Self {
+        Window::default()
+    }
+
+    /// Add PARTITION BY expressions.
+    pub fn partition_by<I: IntoIterator<Item = E>, E: Into<Expr>>(mut self, exprs: I) -> Self {
+        self.partition_by.extend(exprs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Add ORDER BY items.
+    pub fn order_by<I: IntoIterator<Item = O>, O: Into<OrderBy>>(mut self, items: I) -> Self {
+        self.order_by.extend(items.into_iter().map(Into::into));
+        self
+    }
+
+    /// `ROWS BETWEEN start AND end`.
+    pub fn rows(mut self, start: FrameBound, end: FrameBound) -> Self {
+        self.frame = Some(Frame {
+            range: false,
+            start,
+            end,
+        });
+        self
+    }
+
+    /// `RANGE BETWEEN start AND end`.
+    pub fn range(mut self, start: FrameBound, end: FrameBound) -> Self {
+        self.frame = Some(Frame {
+            range: true,
+            start,
+            end,
+        });
+        self
+    }
+}
+
+/// An SQL expression.
+///
+/// Built from column references ([`Table::c`](crate::Table::c)), values (anything
+/// `Into<Value>` becomes a bound parameter) and the methods below; Rust's `&`, `|`, `!`,
+/// `+`, `-`, `*`, `/`, `%` operators work too.
+///
+/// ```
+/// use strata_core::{Column, Expr, SqlType, Table};
+/// let users = Table::build("users")
+///     .column(Column::new("id", SqlType::Integer).primary_key())
+///     .column(Column::new("name", SqlType::Text))
+///     .finish().unwrap();
+/// let cond = users.c("name").eq("spongebob") & users.c("id").gt(3);
+/// assert!(matches!(cond, Expr::And(ref parts) if parts.len() == 2));
+/// ```
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// A column reference.
+    Column(ColumnRef),
+    /// A bound parameter.
+    Param(Value),
+    /// The SQL `NULL` keyword.
+    Null,
+    /// A boolean constant rendered per dialect (`TRUE`/`1`).
+    Bool(bool),
+    /// SQL text written by the user, rendered verbatim (`literal_column`).
+    Raw(Arc<str>),
+    /// `*` or `table.*`.
+    Star(Option<FromItem>),
+    /// `a op b`.
+    Binary(Box<Expr>, BinaryOp, Box<Expr>),
+    /// `NOT a`.
+    Not(Box<Expr>),
+    /// `-a`.
+    Neg(Box<Expr>),
+    /// `a AND b AND ...`.
+    And(Vec<Expr>),
+    /// `a OR b OR ...`.
+    Or(Vec<Expr>),
+    /// `a IS [NOT] NULL`.
+    IsNull(Box<Expr>, bool),
+    /// `a [NOT] IN (values...)`: one expanding parameter, whatever the list's length.
+    InList(Box<Expr>, Vec<Value>, bool),
+    /// `a [NOT] IN (expressions...)`.
+    InExprs(Box<Expr>, Vec<Expr>, bool),
+    /// `a [NOT] IN (SELECT ...)`.
+    InSelect(Box<Expr>, Box<Select>, bool),
+    /// `a [NOT] BETWEEN b AND c`.
+    Between(Box<Expr>, Box<Expr>, Box<Expr>, bool),
+    /// `a [NOT] LIKE b [ESCAPE c]`, or ILIKE when case-insensitive.
+    Like {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// The escape character, if any.
+        escape: Option<char>,
+        /// ILIKE (rendered as `lower(a) LIKE lower(b)` where the dialect lacks ILIKE).
+        case_insensitive: bool,
+        /// NOT LIKE.
+        negated: bool,
+    },
+    /// A function call.
+    Function {
+        /// The function's name.
+        name: Arc<str>,
+        /// Its arguments.
+        args: Vec<Expr>,
+        /// `f(DISTINCT ...)`.
+        distinct: bool,
+    },
+    /// `CASE WHEN ... THEN ... ELSE ... END`.
+    Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
+    /// `CAST(a AS type)`.
+    Cast(Box<Expr>, SqlType),
+    /// `a AS name` (in a select list).
+    Label(Box<Expr>, Arc<str>),
+    /// `[NOT] EXISTS (SELECT ...)`.
+    Exists(Box<Select>),
+    /// `(SELECT ...)` used as a value.
+    ScalarSubquery(Box<Select>),
+    /// `f(...) OVER (...)`.
+    Over(Box<Expr>, Box<Window>),
+    /// `(a, b, ...)`.
+    Tuple(Vec<Expr>),
+    /// The row proposed for insertion in an upsert: `excluded.col` (`VALUES(col)` on MySQL).
+    Excluded(Arc<str>),
+    /// An expression that could not be built; compiling it returns this error.
+    Invalid(Error),
+}
+
+impl<T: Into<Value>> From<T> for Expr {
+    fn from(v: T) -> Self {
+        Expr::Param(v.into())
+    }
+}
+
+impl From<&Expr> for Expr {
+    fn from(e: &Expr) -> Self {
+        e.clone()
+    }
+}
+
+fn b(e: impl Into<Expr>) -> Box<Expr> {
+    Box::new(e.into())
+}
+
+/// Escape `%`, `_` and the escape character `/` in a LIKE pattern fragment.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '/') {
+            out.push('/');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+impl Expr {
+    fn binary(self, op: BinaryOp, rhs: impl Into<Expr>) -> Expr {
+        Expr::Binary(Box::new(self), op, b(rhs))
+    }
+
+    /// `self = rhs`; comparing with NULL gives `IS NULL`.
+    pub fn eq(self, rhs: impl Into<Expr>) -> Expr {
+        match rhs.into() {
+            Expr::Param(Value::Null) | Expr::Null => Expr::IsNull(Box::new(self), false),
+            rhs => self.binary(BinaryOp::Eq, rhs),
+        }
+    }
+
+    /// `self <> rhs`; comparing with NULL gives `IS NOT NULL`.
+    pub fn ne(self, rhs: impl Into<Expr>) -> Expr {
+        match rhs.into() {
+            Expr::Param(Value::Null) | Expr::Null => Expr::IsNull(Box::new(self), true),
+            rhs => self.binary(BinaryOp::Ne, rhs),
+        }
+    }
+
+    /// `self < rhs`
+    pub fn lt(self, rhs: impl Into<Expr>) -> Expr {
+        self.binary(BinaryOp::Lt, rhs)
+    }
+
+    /// `self <= rhs`
+    pub fn le(self, rhs: impl Into<Expr>) -> Expr {
+        self.binary(BinaryOp::Le, rhs)
+    }
+
+    /// `self > rhs`
+    pub fn gt(self, rhs: impl Into<Expr>) -> Expr {
+        self.binary(BinaryOp::Gt, rhs)
+    }
+
+    /// `self >= rhs`
+    pub fn ge(self, rhs: impl Into<Expr>) -> Expr {
+        self.binary(BinaryOp::Ge, rhs)
+    }
+
+    /// `self AND rhs`
+    pub fn and(self, rhs: impl Into<Expr>) -> Expr {
+        and_([self, rhs.into()])
+    }
+
+    /// `self OR rhs`
+    pub fn or(self, rhs: impl Into<Expr>) -> Expr {
+        or_([self, rhs.into()])
+    }
+
+    /// `self IS NULL`
+    pub fn is_null(self) -> Expr {
+        Expr::IsNull(Box::new(self), false)
+    }
+
+    /// `self IS NOT NULL`
+    pub fn is_not_null(self) -> Expr {
+        Expr::IsNull(Box::new(self), true)
+    }
+
+    /// `self IN (v1, v2, ...)`: the list is one expanding parameter, so lists of any
+    /// length share one compiled statement. An empty list is never true.
+    pub fn in_<I: IntoIterator<Item = V>, V: Into<Value>>(self, values: I) -> Expr {
+        Expr::InList(
+            Box::new(self),
+            values.into_iter().map(Into::into).collect(),
+            false,
+        )
+    }
+
+    /// `self NOT IN (v1, v2, ...)`; an empty list is always true.
+    pub fn not_in<I: IntoIterator<Item = V>, V: Into<Value>>(self, values: I) -> Expr {
+        Expr::InList(
+            Box::new(self),
+            values.into_iter().map(Into::into).collect(),
+            true,
+        )
+    }
+
+    /// `self IN (e1, e2, ...)` over arbitrary expressions.
+    pub fn in_exprs<I: IntoIterator<Item = E>, E: Into<Expr>>(self, exprs: I) -> Expr {
+        Expr::InExprs(
+            Box::new(self),
+            exprs.into_iter().map(Into::into).collect(),
+            false,
+        )
+    }
+
+    /// `self IN (SELECT ...)`
+    pub fn in_select(self, select: Select) -> Expr {
+        Expr::InSelect(Box::new(self), Box::new(select), false)
+    }
+
+    /// `self NOT IN (SELECT ...)`
+    pub fn not_in_select(self, select: Select) -> Expr {
+        Expr::InSelect(Box::new(self), Box::new(select), true)
+    }
+
+    /// `self BETWEEN low AND high`
+    pub fn between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
+        Expr::Between(Box::new(self), b(low), b(high), false)
+    }
+
+    /// `self NOT BETWEEN low AND high`
+    pub fn not_between(self, low: impl Into<Expr>, high: impl Into<Expr>) -> Expr {
+        Expr::Between(Box::new(self), b(low), b(high), true)
+    }
+
+    fn like_expr(self, pattern: Expr, escape: Option<char>, ci: bool, negated: bool) -> Expr {
+        Expr::Like {
+            expr: Box::new(self),
+            pattern: Box::new(pattern),
+            escape,
+            case_insensitive: ci,
+            negated,
+        }
+    }
+
+    /// `self LIKE pattern` (the pattern's `%` and `_` are wildcards).
+    pub fn like(self, pattern: impl Into<Expr>) -> Expr {
+        self.like_expr(pattern.into(), None, false, false)
+    }
+
+    /// `self LIKE pattern ESCAPE escape`.
+    pub fn like_escape(self, pattern: impl Into<Expr>, escape: char) -> Expr {
+        self.like_expr(pattern.into(), Some(escape), false, false)
+    }
+
+    /// `self NOT LIKE pattern`
+    pub fn not_like(self, pattern: impl Into<Expr>) -> Expr {
+        self.like_expr(pattern.into(), None, false, true)
+    }
+
+    /// Case-insensitive LIKE (`ILIKE` on PostgreSQL, `lower(a) LIKE lower(b)` elsewhere).
+    pub fn ilike(self, pattern: impl Into<Expr>) -> Expr {
+        self.like_expr(pattern.into(), None, true, false)
+    }
+
+    /// Case-insensitive NOT LIKE.
+    pub fn not_ilike(self, pattern: impl Into<Expr>) -> Expr {
+        self.like_expr(pattern.into(), None, true, true)
+    }
+
+    fn affix(self, other: Expr, prefix: bool, suffix: bool) -> Expr {
+        match other {
+            Expr::Param(Value::Text(s)) => {
+                let mut p = String::with_capacity(s.len() + 2);
+                if prefix {
+                    p.push('%');
+                }
+                p.push_str(&escape_like(&s));
+                if suffix {
+                    p.push('%');
+                }
+                self.like_expr(Expr::Param(Value::Text(p)), Some('/'), false, false)
+            }
+            other => {
+                let mut pattern = other;
+                if prefix {
+                    pattern = Expr::from("%").concat(pattern);
+                }
+                if suffix {
+                    pattern = pattern.concat("%");
+                }
+                self.like_expr(pattern, None, false, false)
+            }
+        }
+    }
+
+    /// `self LIKE '%' || other || '%'`; a text value's `%` and `_` match literally.
+    pub fn contains(self, other: impl Into<Expr>) -> Expr {
+        self.affix(other.into(), true, true)
+    }
+
+    /// `self LIKE other || '%'`; a text value's `%` and `_` match literally.
+    pub fn startswith(self, other: impl Into<Expr>) -> Expr {
+        self.affix(other.into(), false, true)
+    }
+
+    /// `self LIKE '%' || other`; a text value's `%` and `_` match literally.
+    pub fn endswith(self, other: impl Into<Expr>) -> Expr {
+        self.affix(other.into(), true, false)
+    }
+
+    /// String concatenation.
+    pub fn concat(self, rhs: impl Into<Expr>) -> Expr {
+        self.binary(BinaryOp::Concat, rhs)
+    }
+
+    /// `self AS name` in a select list.
+    pub fn label(self, name: impl Into<String>) -> Expr {
+        Expr::Label(Box::new(self), Arc::from(name.into()))
+    }
+
+    /// Ascending ORDER BY item.
+    pub fn asc(self) -> OrderBy {
+        OrderBy {
+            expr: self,
+            desc: false,
+            nulls: None,
+        }
+    }
+
+    /// Descending ORDER BY item.
+    pub fn desc(self) -> OrderBy {
+        OrderBy {
+            expr: self,
+            desc: true,
+            nulls: None,
+        }
+    }
+
+    /// `CAST(self AS type)`, the type name chosen by the dialect.
+    pub fn cast(self, sql_type: SqlType) -> Expr {
+        Expr::Cast(Box::new(self), sql_type)
+    }
+
+    /// `self OVER (window)`: a window function call.
+    pub fn over(self, window: Window) -> Expr {
+        Expr::Over(Box::new(self), Box::new(window))
+    }
+
+    /// Mark a function call as `f(DISTINCT ...)`, e.g. `func::count(x).distinct()`.
+    pub fn distinct(self) -> Expr {
+        match self {
+            Expr::Function { name, args, .. } => Expr::Function {
+                name,
+                args,
+                distinct: true,
+            },
+            other => Expr::Invalid(Error::InvalidStatement(format!(
+                "distinct() applies to a function call, not to {}",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// The name this expression has in a result row, if it has one.
+    pub fn output_name(&self) -> Option<&str> {
+        match self {
+            Expr::Column(c) => Some(&c.name),
+            Expr::Label(_, n) => Some(n),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Expr::Column(_) => "a column",
+            Expr::Param(_) => "a value",
+            Expr::Function { .. } => "a function call",
+            _ => "an expression",
+        }
+    }
+}
+
+/// An unqualified column by name (`column("x")` renders `"x"`).
+pub fn column(name: &str) -> Expr {
+    match crate::ident::check_identifier(name) {
+        Ok(()) => Expr::Column(ColumnRef {
+            from: None,
+            name: Arc::from(name),
+            sql_type: None,
+        }),
+        Err(e) => Expr::Invalid(e),
+    }
+}
+
+/// SQL text rendered verbatim, like SQLAlchemy's `literal_column`. Never put user input
+/// here: use values (bound parameters) for data.
+pub fn literal_column(sql: &str) -> Expr {
+    Expr::Raw(Arc::from(sql))
+}
+
+/// A bound value as an expression (`literal(5)`).
+pub fn literal(v: impl Into<Value>) -> Expr {
+    Expr::Param(v.into())
+}
+
+/// The SQL NULL keyword.
+pub fn null() -> Expr {
+    Expr::Null
+}
+
+/// A boolean constant.
+pub fn true_() -> Expr {
+    Expr::Bool(true)
+}
+
+/// A boolean constant.
+pub fn false_() -> Expr {
+    Expr::Bool(false)
+}
+
+/// `a AND b AND ...`; nested ANDs are flattened. An empty list is TRUE.
+pub fn and_<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I) -> Expr {
+    let mut out = Vec::new();
+    for e in exprs {
+        match e.into() {
+            Expr::And(v) => out.extend(v),
+            e => out.push(e),
+        }
+    }
+    if out.len() == 1 {
+        out.pop().unwrap_or(Expr::Bool(true))
+    } else {
+        Expr::And(out)
+    }
+}
+
+/// `a OR b OR ...`; nested ORs are flattened. An empty list is FALSE.
+pub fn or_<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I) -> Expr {
+    let mut out = Vec::new();
+    for e in exprs {
+        match e.into() {
+            Expr::Or(v) => out.extend(v),
+            e => out.push(e),
+        }
+    }
+    if out.len() == 1 {
+        out.pop().unwrap_or(Expr::Bool(false))
+    } else {
+        Expr::Or(out)
+    }
+}
+
+/// `NOT e`
+pub fn not_(e: impl Into<Expr>) -> Expr {
+    Expr::Not(b(e))
+}
+
+/// `EXISTS (SELECT ...)`
+pub fn exists(select: Select) -> Expr {
+    Expr::Exists(Box::new(select))
+}
+
+/// `CASE WHEN cond THEN value ... ELSE else_ END`.
+pub fn case<I, C, V>(whens: I, else_: Option<Expr>) -> Expr
+where
+    I: IntoIterator<Item = (C, V)>,
+    C: Into<Expr>,
+    V: Into<Expr>,
+{
+    Expr::Case(
+        whens
+            .into_iter()
+            .map(|(c, v)| (c.into(), v.into()))
+            .collect(),
+        else_.map(Box::new),
+    )
+}
+
+/// `CAST(e AS type)`
+pub fn cast(e: impl Into<Expr>, sql_type: SqlType) -> Expr {
+    e.into().cast(sql_type)
+}
+
+/// A tuple `(a, b, ...)`, e.g. for composite comparisons.
+pub fn tuple<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I) -> Expr {
+    Expr::Tuple(exprs.into_iter().map(Into::into).collect())
+}
+
+/// The value proposed for `column` in an upsert's DO UPDATE (`excluded.column`).
+pub fn excluded(column: &str) -> Expr {
+    match crate::ident::check_identifier(column) {
+        Ok(()) => Expr::Excluded(Arc::from(column)),
+        Err(e) => Expr::Invalid(e),
+    }
+}
+
+macro_rules! std_op {
+    ($tr:ident, $method:ident, $op:expr) => {
+        impl<T: Into<Expr>> ops::$tr<T> for Expr {
+            type Output = Expr;
+            fn $method(self, rhs: T) -> Expr {
+                self.binary($op, rhs)
+            }
+        }
+    };
+}
+
+std_op!(Add, add, BinaryOp::Add);
+std_op!(Sub, sub, BinaryOp::Sub);
+std_op!(Mul, mul, BinaryOp::Mul);
+std_op!(Div, div, BinaryOp::Div);
+std_op!(Rem, rem, BinaryOp::Mod);
+
+impl<T: Into<Expr>> ops::BitAnd<T> for Expr {
+    type Output = Expr;
+    fn bitand(self, rhs: T) -> Expr {
+        self.and(rhs)
+    }
+}
+
+impl<T: Into<Expr>> ops::BitOr<T> for Expr {
+    type Output = Expr;
+    fn bitor(self, rhs: T) -> Expr {
+        self.or(rhs)
+    }
+}
+
+impl ops::Not for Expr {
+    type Output = Expr;
+    fn not(self) -> Expr {
+        Expr::Not(Box::new(self))
+    }
+}
+
+impl ops::Neg for Expr {
+    type Output = Expr;
+    fn neg(self) -> Expr {
+        Expr::Neg(Box::new(self))
+    }
+}

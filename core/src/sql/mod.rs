@@ -1,0 +1,25 @@
+//! The SQL expression language: expressions, FROM items and statements.
+
+mod dml;
+mod expr;
+mod from;
+pub mod func;
+mod select;
+mod text;
+
+pub use dml::{
+    delete, insert, update, ConflictAction, Delete, Insert, InsertSource, IntoRow, OnConflict,
+    Update,
+};
+pub use expr::{
+    and_, case, cast, column, escape_like, excluded, exists, false_, literal, literal_column, not_,
+    null, or_, true_, tuple, BinaryOp, ColumnRef, Expr, Frame, FrameBound, Nulls, OrderBy, Window,
+};
+pub(crate) use from::infer_on;
+pub use from::{FromItem, Join, JoinKind, NamedSelect};
+pub use select::{
+    except, intersect, select, union, union_all, Distinct, Lock, Select, SelectBody, SelectCore,
+    Selectable, SetOp,
+};
+pub(crate) use text::{parse as parse_text, TextPiece};
+pub use text::{text, Text};

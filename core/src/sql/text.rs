@@ -1,0 +1,153 @@
+//! `text()`: literal SQL with named bound parameters.
+
+use std::sync::Arc;
+
+use crate::{Error, Result, Value};
+
+/// Literal SQL with `:name` parameters, like SQLAlchemy's `text()`.
+///
+/// `:name` outside quotes is a parameter; `::` (a PostgreSQL cast) and `\:` are not.
+///
+/// ```
+/// use strata_core::text;
+/// let t = text("SELECT x FROM t WHERE y = :y AND z = 'a:b'").bind("y", 5);
+/// assert_eq!(t.param_names(), ["y"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub(crate) sql: Arc<str>,
+    pub(crate) binds: Vec<(String, Value)>,
+}
+
+/// A piece of parsed `text()` SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TextPiece {
+    Sql(String),
+    Param(String),
+}
+
+/// `text(sql)`
+pub fn text(sql: &str) -> Text {
+    Text {
+        sql: Arc::from(sql),
+        binds: Vec::new(),
+    }
+}
+
+impl Text {
+    /// Bind a value to `:name`.
+    pub fn bind(mut self, name: &str, v: impl Into<Value>) -> Self {
+        let v = v.into();
+        match self.binds.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = v,
+            None => self.binds.push((name.to_string(), v)),
+        }
+        self
+    }
+
+    /// The SQL as written.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The parameter names in order of appearance (repeats included).
+    pub fn param_names(&self) -> Vec<String> {
+        parse(&self.sql)
+            .into_iter()
+            .filter_map(|p| match p {
+                TextPiece::Param(n) => Some(n),
+                TextPiece::Sql(_) => None,
+            })
+            .collect()
+    }
+
+    /// The bound value of `:name`, or an error naming the missing parameter.
+    pub(crate) fn value_of(&self, name: &str) -> Result<&Value> {
+        self.binds
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| Error::Parameter(format!("text() parameter :{name} has no bound value")))
+    }
+
+    /// The bound values in order of appearance; errors for missing and unused ones.
+    pub fn values_in_order(&self) -> Result<Vec<Value>> {
+        let names = self.param_names();
+        for (n, _) in &self.binds {
+            if !names.contains(n) {
+                return Err(Error::Parameter(format!(
+                    "value bound to :{n}, which the text() SQL does not use"
+                )));
+            }
+        }
+        names.iter().map(|n| self.value_of(n).cloned()).collect()
+    }
+}
+
+/// Split SQL into literal pieces and `:name` parameters, skipping quoted sections and
+/// comments.
+pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' | '`' => {
+                cur.push(c);
+                i += 1;
+                while i < chars.len() {
+                    cur.push(chars[i]);
+                    if chars[i] == c {
+                        if i + 1 < chars.len() && chars[i + 1] == c {
+                            cur.push(c);
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    cur.push(chars[i]);
+                    i += 1;
+                }
+            }
+            '\\' if chars.get(i + 1) == Some(&':') => {
+                cur.push(':');
+                i += 2;
+            }
+            ':' if chars.get(i + 1) == Some(&':') => {
+                cur.push_str("::");
+                i += 2;
+            }
+            ':' if chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_alphabetic() || *n == '_') =>
+            {
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+                    end += 1;
+                }
+                if !cur.is_empty() {
+                    out.push(TextPiece::Sql(std::mem::take(&mut cur)));
+                }
+                out.push(TextPiece::Param(chars[start..end].iter().collect()));
+                i = end;
+            }
+            _ => {
+                cur.push(c);
+                i += 1;
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push(TextPiece::Sql(cur));
+    }
+    out
+}

@@ -1,0 +1,45 @@
+//! strata-dialects: everything particular to one database.
+//!
+//! Each module holds one database's [`Dialect`](strata_core::Dialect): its type names,
+//! rendering quirks and capabilities (and, with the engines, its driver).
+#![warn(missing_docs)]
+
+pub mod mysql;
+pub mod postgresql;
+pub mod sqlite;
+
+pub use mysql::MySqlDialect;
+pub use postgresql::PostgresDialect;
+pub use sqlite::SqliteDialect;
+
+/// Quote an identifier with `q`, doubling embedded quote characters.
+pub(crate) fn quote_with(ident: &str, q: char) -> String {
+    let mut s = String::with_capacity(ident.len() + 2);
+    s.push(q);
+    for c in ident.chars() {
+        if c == q {
+            s.push(q);
+        }
+        s.push(c);
+    }
+    s.push(q);
+    s
+}
+
+/// `NAME(p, s)` / `NAME(n)` helpers shared by the type-name tables.
+pub(crate) fn with_args(name: &str, args: Option<String>) -> String {
+    match args {
+        Some(a) => format!("{name}({a})"),
+        None => name.to_string(),
+    }
+}
+
+/// The longest value of an enum, for its VARCHAR length.
+pub(crate) fn enum_len(values: &[String]) -> usize {
+    values
+        .iter()
+        .map(|v| v.chars().count())
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}

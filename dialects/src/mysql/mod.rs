@@ -1,0 +1,5 @@
+//! MySQL and MariaDB.
+
+mod dialect;
+
+pub use dialect::MySqlDialect;

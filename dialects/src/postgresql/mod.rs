@@ -1,0 +1,5 @@
+//! PostgreSQL: the production engine.
+
+mod dialect;
+
+pub use dialect::PostgresDialect;

@@ -1,0 +1,5 @@
+//! SQLite: the embedded default.
+
+mod dialect;
+
+pub use dialect::SqliteDialect;

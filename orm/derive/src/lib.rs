@@ -1,0 +1,1 @@
+//! strata-derive: `#[derive(Model)]`. Filled in by the ORM issue.
