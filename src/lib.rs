@@ -33,6 +33,12 @@
 //! ```
 #![warn(missing_docs)]
 
+mod create_engine;
+
+pub use create_engine::{create_engine, create_engine_with};
+pub use strata_core::engine::{
+    Connection, CursorResult, Engine, EngineOptions, IsolationLevel, Row, Transaction,
+};
 pub use strata_core::*;
 
 /// The SQL dialects: SQLite, PostgreSQL, MySQL.

@@ -60,6 +60,92 @@ pub enum Error {
     /// A value that cannot be converted to the requested Rust type.
     #[error("type mismatch: {0}")]
     TypeMismatch(String),
+    /// An error reported by the database (or its driver) while running a statement.
+    #[error("{kind:?} error from the database: {message}{}", sql.as_deref().map(|s| format!("\n  while running: {s}")).unwrap_or_default())]
+    Database {
+        /// What kind of failure it was.
+        kind: DbErrorKind,
+        /// The driver's message.
+        message: String,
+        /// The SQLSTATE or extended result code, where the driver gives one.
+        code: Option<String>,
+        /// The SQL that failed, where there was one.
+        sql: Option<String>,
+    },
+    /// A connection could not be opened, or was lost.
+    #[error("connection error: {0}")]
+    Connection(String),
+    /// The connection pool could not hand out a connection in time.
+    #[error("connection pool: {0}")]
+    Pool(String),
+    /// A malformed or unsupported database URL (the password is never shown).
+    #[error("invalid database URL: {0}")]
+    Url(String),
+    /// `one()` found no row.
+    #[error("no row was found when one was required")]
+    NoResultFound,
+    /// `one()` or `one_or_none()` found more than one row.
+    #[error("multiple rows were found when exactly one was required")]
+    MultipleResultsFound,
+    /// A result column asked for by name or index that the row does not have.
+    #[error("no result column {0}")]
+    NoSuchColumn(String),
+    /// A transaction was used after it ended, or nested wrongly.
+    #[error("transaction error: {0}")]
+    Transaction(String),
+}
+
+/// The kind of a database error, for matching without parsing messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DbErrorKind {
+    /// A UNIQUE, PRIMARY KEY, FOREIGN KEY, NOT NULL or CHECK constraint was violated.
+    IntegrityError,
+    /// Malformed SQL or an unknown table/column.
+    ProgrammingError,
+    /// A value the database could not store or convert.
+    DataError,
+    /// The connection failed or the server went away.
+    OperationalError,
+    /// A serialization failure or deadlock: the transaction may be retried.
+    TransactionConflict,
+    /// Anything else.
+    Other,
+}
+
+impl Error {
+    /// Attach the SQL that was running to a database error.
+    pub fn with_sql(self, statement: &str) -> Error {
+        match self {
+            Error::Database {
+                kind,
+                message,
+                code,
+                sql: None,
+            } => Error::Database {
+                kind,
+                message,
+                code,
+                sql: Some(statement.to_string()),
+            },
+            other => other,
+        }
+    }
+
+    /// The database error kind, if this is a database error.
+    pub fn db_kind(&self) -> Option<DbErrorKind> {
+        match self {
+            Error::Database { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// The SQL that failed, if known.
+    pub fn sql(&self) -> Option<&str> {
+        match self {
+            Error::Database { sql, .. } => sql.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Result alias for strata-core.

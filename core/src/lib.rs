@@ -12,13 +12,14 @@ mod types;
 mod value;
 
 pub mod compile;
+pub mod engine;
 pub mod sql;
 
 pub use compile::{
     compile, create_index, create_table, drop_index, drop_table, Capabilities, Compilable,
     CompiledStatement, Dialect, Placeholder, StatementCache, UpsertStyle,
 };
-pub use error::{Error, Result};
+pub use error::{DbErrorKind, Error, Result};
 pub use ident::check_identifier;
 pub use schema::{
     Autoincrement, CheckConstraint, Column, ColumnDefault, ForeignKey, Index, MetaData,

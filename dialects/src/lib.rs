@@ -9,8 +9,8 @@ pub mod postgresql;
 pub mod sqlite;
 
 pub use mysql::MySqlDialect;
-pub use postgresql::PostgresDialect;
-pub use sqlite::SqliteDialect;
+pub use postgresql::{PostgresDialect, PostgresDriver};
+pub use sqlite::{SqliteDialect, SqliteDriver};
 
 /// Quote an identifier with `q`, doubling embedded quote characters.
 pub(crate) fn quote_with(ident: &str, q: char) -> String {

@@ -98,6 +98,9 @@ pub trait Dialect: Send + Sync + fmt::Debug {
         None
     }
 
+    /// A query returning a row when the table exists (for `create_all` checkfirst).
+    fn has_table_query(&self, schema: Option<&str>, name: &str) -> crate::sql::Text;
+
     /// The LIMIT written when only OFFSET is given, for dialects that need one.
     fn limit_for_offset_only(&self) -> Option<u64> {
         None

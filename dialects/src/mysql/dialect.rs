@@ -4,6 +4,7 @@ use sea_query::{Expr as SeaExpr, Func, Keyword, MysqlQueryBuilder};
 use strata_core::compile::{
     render_inline_with, render_with, AutoincrementDdl, Lowered, TemplateWriter,
 };
+use strata_core::sql::{text, Text};
 use strata_core::{Capabilities, Dialect, Error, Placeholder, Result, SqlType, UpsertStyle};
 
 use crate::{quote_with, with_args};
@@ -144,5 +145,18 @@ impl Dialect for MySqlDialect {
 
     fn limit_for_offset_only(&self) -> Option<u64> {
         Some(u64::MAX)
+    }
+
+    fn has_table_query(&self, schema: Option<&str>, name: &str) -> Text {
+        let t = match schema {
+            Some(s) => text(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = :schema AND table_name = :name",
+            )
+            .bind("schema", s),
+            None => text(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = :name",
+            ),
+        };
+        t.bind("name", name)
     }
 }

@@ -4,6 +4,7 @@ use sea_query::{Expr as SeaExpr, PostgresQueryBuilder};
 use strata_core::compile::{
     render_inline_with, render_with, AutoincrementDdl, Lowered, TemplateWriter,
 };
+use strata_core::sql::{text, Text};
 use strata_core::{Capabilities, Dialect, Error, Placeholder, Result, SqlType, UpsertStyle};
 
 use crate::{enum_len, quote_with, with_args};
@@ -107,5 +108,18 @@ impl Dialect for PostgresDialect {
             type_name: type_name.into(),
             suffix: String::new(),
         })
+    }
+
+    fn has_table_query(&self, schema: Option<&str>, name: &str) -> Text {
+        let t = match schema {
+            Some(s) => text(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = :schema AND table_name = :name",
+            )
+            .bind("schema", s),
+            None => text(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = :name",
+            ),
+        };
+        t.bind("name", name)
     }
 }

@@ -4,6 +4,7 @@ use sea_query::{Expr as SeaExpr, Keyword, SqliteQueryBuilder};
 use strata_core::compile::{
     render_inline_with, render_with, AutoincrementDdl, Lowered, TemplateWriter,
 };
+use strata_core::sql::{text, Text};
 use strata_core::{Capabilities, Dialect, Error, Placeholder, Result, SqlType, UpsertStyle};
 
 use crate::{enum_len, quote_with, with_args};
@@ -125,5 +126,16 @@ impl Dialect for SqliteDialect {
 
     fn limit_for_offset_only(&self) -> Option<u64> {
         Some(i64::MAX as u64)
+    }
+
+    fn has_table_query(&self, schema: Option<&str>, name: &str) -> Text {
+        match schema {
+            Some(s) => text(&format!(
+                "SELECT name FROM {}.sqlite_master WHERE type = 'table' AND name = :name",
+                self.quote_identifier(s)
+            )),
+            None => text("SELECT name FROM sqlite_master WHERE type = 'table' AND name = :name"),
+        }
+        .bind("name", name)
     }
 }

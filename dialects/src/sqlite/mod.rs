@@ -1,5 +1,7 @@
-//! SQLite: the embedded default.
+//! SQLite: the embedded default (rusqlite).
 
 mod dialect;
+mod driver;
 
 pub use dialect::SqliteDialect;
+pub use driver::SqliteDriver;

@@ -1,0 +1,228 @@
+//! `Connection` and `Transaction`: running statements on one pooled connection.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::engine::pool::PooledConnection;
+use crate::engine::{CursorResult, Engine, IsolationLevel, Outcome};
+use crate::{Compilable, Dialect, Error, Result, Value};
+
+/// One connection checked out of an [`Engine`]'s pool; returned to the pool on drop.
+///
+/// Outside a transaction every statement commits on its own; [`Connection::begin`]
+/// starts a transaction that rolls back unless committed.
+pub struct Connection {
+    raw: PooledConnection,
+    engine: Engine,
+    depth: usize,
+    isolation: Option<IsolationLevel>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("engine", &self.engine)
+            .field("depth", &self.depth)
+            .finish()
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(raw: PooledConnection, engine: Engine) -> Self {
+        Connection {
+            raw,
+            engine,
+            depth: 0,
+            isolation: None,
+        }
+    }
+
+    /// The engine this connection came from.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The dialect statements are compiled for.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.engine.dialect()
+    }
+
+    /// Run a Core statement or `text()`. The compiled SQL comes from the engine's
+    /// statement cache and the prepared statement from this connection's cache.
+    pub fn execute<S: Compilable + ?Sized>(&mut self, stmt: &S) -> Result<CursorResult<'_>> {
+        let (template, params) = self.engine.cache().template(&stmt, self.engine.dialect())?;
+        let (sql, values) = template.bind(&params)?;
+        self.run_sql(&sql, &values)
+    }
+
+    /// Run SQL text written for this connection's database, with positional
+    /// parameters in the driver's placeholder style.
+    pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult<'_>> {
+        self.run_sql(sql, params)
+    }
+
+    fn run_sql(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult<'_>> {
+        self.engine.before_execute(sql, values);
+        match self.raw.get_mut().run(sql, values) {
+            Ok(Outcome::Rows(stream)) => Ok(CursorResult::rows(stream)),
+            Ok(Outcome::Done {
+                rows_affected,
+                last_insert_id,
+            }) => Ok(CursorResult::done(rows_affected, last_insert_id)),
+            Err(e) => Err(e.with_sql(sql)),
+        }
+    }
+
+    /// Run many statements of (usually) the same shape, e.g. one INSERT per row: each
+    /// compiles through the cache and reuses the prepared statement. Outside a
+    /// transaction they run in one, so either all are written or none.
+    pub fn execute_many<S, I>(&mut self, stmts: I) -> Result<u64>
+    where
+        S: Compilable,
+        I: IntoIterator<Item = S>,
+    {
+        if self.depth > 0 {
+            return self.run_all(stmts);
+        }
+        let mut tx = self.begin()?;
+        let n = tx.run_all(stmts)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn run_all<S: Compilable, I: IntoIterator<Item = S>>(&mut self, stmts: I) -> Result<u64> {
+        let mut total = 0;
+        for s in stmts {
+            total += self.execute(&s)?.rows_affected();
+        }
+        Ok(total)
+    }
+
+    /// Set the isolation level of the transactions this connection begins.
+    pub fn set_isolation_level(&mut self, level: IsolationLevel) {
+        self.isolation = Some(level);
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.depth > 0
+    }
+
+    /// Begin a transaction; it rolls back when dropped without `commit()`.
+    pub fn begin(&mut self) -> Result<Transaction<'_>> {
+        if self.depth > 0 {
+            return Err(Error::Transaction(
+                "a transaction is already open on this connection; use begin_nested() for a savepoint".into(),
+            ));
+        }
+        let iso = self.isolation;
+        self.engine.before_execute("BEGIN", &[]);
+        self.raw.get_mut().begin(iso)?;
+        self.depth = 1;
+        Ok(Transaction {
+            conn: self,
+            savepoint: None,
+            active: true,
+        })
+    }
+
+    fn end(&mut self, savepoint: Option<&str>, commit: bool) -> Result<()> {
+        let sql = match (savepoint, commit) {
+            (None, true) => "COMMIT".to_string(),
+            (None, false) => "ROLLBACK".to_string(),
+            (Some(sp), true) => format!("RELEASE SAVEPOINT {sp}"),
+            (Some(sp), false) => format!("ROLLBACK TO SAVEPOINT {sp}"),
+        };
+        self.engine.before_execute(&sql, &[]);
+        self.depth -= 1;
+        let raw = self.raw.get_mut();
+        match (savepoint, commit) {
+            (None, true) => raw.commit(),
+            (None, false) => raw.rollback(),
+            (Some(_), _) => raw.batch(&sql),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.depth > 0 {
+            // A transaction value was leaked: never hand a connection with an open
+            // transaction back to the pool.
+            if self.raw.get_mut().rollback().is_err() {
+                self.raw.mark_broken();
+            }
+        }
+    }
+}
+
+/// An open transaction (or savepoint) on a [`Connection`]. Dereferences to the
+/// connection, so statements run on it directly. Rolls back when dropped uncommitted.
+pub struct Transaction<'c> {
+    conn: &'c mut Connection,
+    savepoint: Option<String>,
+    active: bool,
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("savepoint", &self.savepoint)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+impl<'c> Transaction<'c> {
+    /// Commit (or release the savepoint).
+    pub fn commit(mut self) -> Result<()> {
+        self.active = false;
+        let sp = self.savepoint.take();
+        self.conn.end(sp.as_deref(), true)
+    }
+
+    /// Roll back (to the savepoint).
+    pub fn rollback(mut self) -> Result<()> {
+        self.active = false;
+        let sp = self.savepoint.take();
+        self.conn.end(sp.as_deref(), false)
+    }
+
+    /// A nested transaction: a SAVEPOINT that can be rolled back on its own.
+    pub fn begin_nested(&mut self) -> Result<Transaction<'_>> {
+        let name = format!("strata_sp_{}", self.conn.depth);
+        let sql = format!("SAVEPOINT {name}");
+        self.conn.engine.before_execute(&sql, &[]);
+        self.conn.raw.get_mut().batch(&sql)?;
+        self.conn.depth += 1;
+        Ok(Transaction {
+            conn: self.conn,
+            savepoint: Some(name),
+            active: true,
+        })
+    }
+}
+
+impl Deref for Transaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.active {
+            self.active = false;
+            let sp = self.savepoint.take();
+            if self.conn.end(sp.as_deref(), false).is_err() {
+                self.conn.raw.mark_broken();
+            }
+        }
+    }
+}

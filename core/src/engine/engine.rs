@@ -1,0 +1,163 @@
+//! `Engine`: a driver, a connection pool and a compiled-statement cache.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::engine::pool::{DriverManager, PooledConnection};
+use crate::engine::{Connection, Driver};
+use crate::{Dialect, Error, Result, StatementCache, Value};
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Print every statement and its parameters, and emit a `tracing` event for it.
+    pub echo: bool,
+    /// Maximum number of pooled connections.
+    pub pool_size: u32,
+    /// How long `connect()` waits for a free connection.
+    pub pool_timeout: Duration,
+    /// How many compiled statements the cache keeps.
+    pub cache_size: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            echo: false,
+            pool_size: 5,
+            pool_timeout: Duration::from_secs(30),
+            cache_size: 500,
+        }
+    }
+}
+
+type Listener = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
+
+struct Inner {
+    driver: Arc<dyn Driver>,
+    dialect: &'static dyn Dialect,
+    pool: r2d2::Pool<DriverManager>,
+    cache: StatementCache,
+    options: EngineOptions,
+    statements: AtomicU64,
+    has_listeners: AtomicBool,
+    listeners: RwLock<Vec<Listener>>,
+}
+
+/// The starting point: a connection pool for one database and a statement cache.
+/// Cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Engine({})", self.0.driver.describe())
+    }
+}
+
+impl Engine {
+    /// An engine over `driver`. No connection is opened until one is needed.
+    pub fn new(driver: Arc<dyn Driver>, options: EngineOptions) -> Result<Engine> {
+        if options.pool_size == 0 {
+            return Err(Error::Pool("pool_size must be at least 1".into()));
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .min_idle(Some(0))
+            .idle_timeout(None)
+            .connection_timeout(options.pool_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(DriverManager(driver.clone()));
+        Ok(Engine(Arc::new(Inner {
+            dialect: driver.dialect(),
+            driver,
+            pool,
+            cache: StatementCache::new(options.cache_size),
+            options,
+            statements: AtomicU64::new(0),
+            has_listeners: AtomicBool::new(false),
+            listeners: RwLock::new(Vec::new()),
+        })))
+    }
+
+    /// Check a connection out of the pool.
+    pub fn connect(&self) -> Result<Connection> {
+        let raw = self.0.pool.get().map_err(|e| {
+            Error::Pool(format!(
+                "no connection within {:?}: {e}",
+                self.0.options.pool_timeout
+            ))
+        })?;
+        Ok(Connection::new(PooledConnection(raw), self.clone()))
+    }
+
+    /// Run `f` in a transaction that commits when it returns `Ok` and rolls back on `Err`.
+    ///
+    /// ```no_run
+    /// # fn demo(engine: &strata_core::engine::Engine, users: &strata_core::Table) -> strata_core::Result<()> {
+    /// engine.begin(|conn| {
+    ///     conn.execute(&strata_core::insert(users).value("name", "Anna"))?;
+    ///     Ok(())
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn begin<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.connect()?;
+        let mut tx = conn.begin()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The dialect statements are compiled for.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.0.dialect
+    }
+
+    /// The compiled-statement cache.
+    pub fn cache(&self) -> &StatementCache {
+        &self.0.cache
+    }
+
+    /// The engine's settings.
+    pub fn options(&self) -> &EngineOptions {
+        &self.0.options
+    }
+
+    /// How many statements (including BEGIN/COMMIT/SAVEPOINT) this engine has sent.
+    pub fn statements_executed(&self) -> u64 {
+        self.0.statements.load(Ordering::Relaxed)
+    }
+
+    /// Call `f` with the SQL and parameters of every statement before it is sent.
+    pub fn on_execute(&self, f: impl Fn(&str, &[Value]) + Send + Sync + 'static) {
+        if let Ok(mut l) = self.0.listeners.write() {
+            l.push(Arc::new(f));
+            self.0.has_listeners.store(true, Ordering::Release);
+        }
+    }
+
+    /// (connections open, idle) in the pool.
+    pub fn pool_status(&self) -> (u32, u32) {
+        let s = self.0.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    pub(crate) fn before_execute(&self, sql: &str, params: &[Value]) {
+        self.0.statements.fetch_add(1, Ordering::Relaxed);
+        if self.0.options.echo {
+            println!("[strata] {sql}");
+            println!("[strata] {params:?}");
+            tracing::info!(target: "strata::engine", sql, params = ?params, "execute");
+        }
+        if self.0.has_listeners.load(Ordering::Acquire) {
+            if let Ok(l) = self.0.listeners.read() {
+                for f in l.iter() {
+                    f(sql, params);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Result rows and conversion of values to Rust types.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::{Error, Result, Value};
+
+/// A result row: values by position, with the column names shared by all rows.
+///
+/// ```
+/// use std::sync::Arc;
+/// use strata_core::{engine::Row, Value};
+/// let cols: Arc<[String]> = Arc::from(vec!["id".to_string(), "name".to_string()]);
+/// let row = Row::new(cols, vec![Value::BigInt(1), Value::Text("Anna".into())]);
+/// assert_eq!(row.get::<i64>(0).unwrap(), 1);
+/// assert_eq!(row.get::<String>("name").unwrap(), "Anna");
+/// assert!(row.get::<i64>("nope").is_err());
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut t = f.debug_tuple("Row");
+        for v in &self.values {
+            t.field(v);
+        }
+        t.finish()
+    }
+}
+
+/// A column position or name.
+pub trait RowIndex: fmt::Display {
+    /// The position of this column in `columns`.
+    fn index(&self, columns: &[String]) -> Option<usize>;
+}
+
+impl RowIndex for usize {
+    fn index(&self, columns: &[String]) -> Option<usize> {
+        (*self < columns.len()).then_some(*self)
+    }
+}
+
+impl RowIndex for &str {
+    fn index(&self, columns: &[String]) -> Option<usize> {
+        columns.iter().position(|c| c == self)
+    }
+}
+
+impl Row {
+    /// A row of `values` named by `columns`.
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
+        Row { columns, values }
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The values in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Take the values.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The raw value of a column by position or name.
+    pub fn value<I: RowIndex>(&self, idx: I) -> Result<&Value> {
+        idx.index(&self.columns)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| {
+                Error::NoSuchColumn(format!("{idx} (columns: {})", self.columns.join(", ")))
+            })
+    }
+
+    /// A column converted to `T`, by position or name.
+    pub fn get<T: FromValue>(&self, idx: impl RowIndex) -> Result<T> {
+        let name = idx.to_string();
+        T::from_value(self.value(idx)?).map_err(|e| match e {
+            Error::TypeMismatch(m) => Error::TypeMismatch(format!("column {name}: {m}")),
+            other => other,
+        })
+    }
+}
+
+/// Conversion from an SQL value to a Rust type; integer conversions are range-checked.
+pub trait FromValue: Sized {
+    /// Convert, or `Error::TypeMismatch` saying what was found.
+    fn from_value(v: &Value) -> Result<Self>;
+}
+
+fn mismatch<T>(want: &str, v: &Value) -> Result<T> {
+    if v.is_null() {
+        return Err(Error::TypeMismatch(format!(
+            "expected {want}, found NULL (read it as Option<{want}>)"
+        )));
+    }
+    Err(Error::TypeMismatch(format!(
+        "expected {want}, found {} value {v}",
+        v.kind()
+    )))
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::SmallInt(i) => Some(*i as i64),
+        Value::Int(i) => Some(*i as i64),
+        Value::BigInt(i) => Some(*i),
+        Value::Bool(b) => Some(*b as i64),
+        _ => None,
+    }
+}
+
+macro_rules! int_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: &Value) -> Result<Self> {
+                match as_i64(v) {
+                    Some(i) => <$t>::try_from(i).map_err(|_| {
+                        Error::TypeMismatch(format!("value {i} is out of range for {}", stringify!($t)))
+                    }),
+                    None => mismatch(stringify!($t), v),
+                }
+            }
+        }
+    )*};
+}
+int_from_value!(i8, i16, i32, i64, u8, u16, u32, u64, usize);
+
+impl FromValue for f64 {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Float(f) => Ok(*f as f64),
+            Value::Double(f) => Ok(*f),
+            other => match as_i64(other) {
+                Some(i) => Ok(i as f64),
+                None => mismatch("f64", other),
+            },
+        }
+    }
+}
+
+impl FromValue for f32 {
+    fn from_value(v: &Value) -> Result<Self> {
+        f64::from_value(v).map(|f| f as f32)
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            other => match as_i64(other) {
+                Some(0) => Ok(false),
+                Some(1) => Ok(true),
+                _ => mismatch("bool", other),
+            },
+        }
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Text(s) => Ok(s.clone()),
+            other => mismatch("text", other),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Bytes(b) => Ok(b.clone()),
+            Value::Text(s) => Ok(s.as_bytes().to_vec()),
+            other => mismatch("bytes", other),
+        }
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(v: &Value) -> Result<Self> {
+        Ok(v.clone())
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The PostgreSQL driver: the sync `postgres` client, statements prepared once per
+//! connection, parameters encoded by strata for the types the server expects.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, Config, NoTls, RowIter, Statement};
+use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, Row, RowStream};
+use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
+
+use super::types::{check_param, PgParam, PgValue};
+use super::PostgresDialect;
+
+/// Opens connections to one PostgreSQL database.
+///
+/// ```
+/// use strata_core::engine::DatabaseUrl;
+/// use strata_dialects::PostgresDriver;
+/// let url = DatabaseUrl::parse("postgresql://app:secret@127.0.0.1:5432/app").unwrap();
+/// let d = PostgresDriver::from_url(&url).unwrap();
+/// assert!(!format!("{d:?}").contains("secret"));
+/// ```
+pub struct PostgresDriver {
+    config: Config,
+    description: String,
+}
+
+impl std::fmt::Debug for PostgresDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresDriver({})", self.description)
+    }
+}
+
+impl PostgresDriver {
+    /// From a `postgresql://user:password@host:port/database?options` URL. Options:
+    /// `sslmode=disable|prefer`, `connect_timeout=SECONDS`, `application_name=NAME`,
+    /// `options=...` (server options such as `-c search_path=x`).
+    pub fn from_url(url: &DatabaseUrl) -> Result<PostgresDriver> {
+        let mut config = Config::new();
+        config.host(
+            url.host
+                .as_deref()
+                .filter(|h| !h.is_empty())
+                .unwrap_or("localhost"),
+        );
+        config.port(url.port.unwrap_or(5432));
+        let user = url
+            .username
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "postgres".into());
+        config.user(&user);
+        if let Some(p) = &url.password {
+            config.password(p);
+        }
+        config.dbname(if url.database.is_empty() {
+            &user
+        } else {
+            &url.database
+        });
+        config.connect_timeout(Duration::from_secs(10));
+        for (k, v) in &url.query {
+            match k.as_str() {
+                "sslmode" => match v.as_str() {
+                    "disable" | "prefer" | "allow" => {}
+                    other => {
+                        return Err(Error::Url(format!(
+                            "sslmode={other} needs TLS, which this build of strata does not include; use sslmode=disable"
+                        )))
+                    }
+                },
+                "connect_timeout" => {
+                    let secs: u64 = v.parse().map_err(|_| Error::Url(format!("connect_timeout={v:?} is not a number")))?;
+                    config.connect_timeout(Duration::from_secs(secs));
+                }
+                "application_name" => {
+                    config.application_name(v);
+                }
+                "options" => {
+                    config.options(v);
+                }
+                other => return Err(Error::Url(format!("unknown postgresql URL option {other:?}"))),
+            }
+        }
+        Ok(PostgresDriver {
+            config,
+            description: url.to_string(),
+        })
+    }
+}
+
+impl Driver for PostgresDriver {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &PostgresDialect
+    }
+
+    fn connect(&self) -> Result<Box<dyn DriverConnection>> {
+        let client = self.config.connect(NoTls).map_err(|e| {
+            Error::Connection(format!("cannot connect to {}: {e}", self.description))
+        })?;
+        Ok(Box::new(PgConnection {
+            client,
+            statements: HashMap::new(),
+        }))
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+}
+
+/// Convert a `postgres` error into strata's, classified by SQLSTATE.
+pub(crate) fn db_error(e: postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            let kind = match &code[..2] {
+                "23" => DbErrorKind::IntegrityError,
+                "42" | "26" | "34" | "3F" => DbErrorKind::ProgrammingError,
+                "22" => DbErrorKind::DataError,
+                "40" => DbErrorKind::TransactionConflict,
+                "08" | "57" | "53" => DbErrorKind::OperationalError,
+                _ => DbErrorKind::Other,
+            };
+            let mut message = db.message().to_string();
+            if let Some(d) = db.detail() {
+                message.push_str(" (");
+                message.push_str(d);
+                message.push(')');
+            }
+            Error::Database {
+                kind,
+                message,
+                code: Some(code.to_string()),
+                sql: None,
+            }
+        }
+        None => Error::Database {
+            kind: if e.is_closed() {
+                DbErrorKind::OperationalError
+            } else {
+                DbErrorKind::Other
+            },
+            message: e.to_string(),
+            code: None,
+            sql: None,
+        },
+    }
+}
+
+struct PgConnection {
+    client: Client,
+    statements: HashMap<String, (Statement, Arc<[String]>)>,
+}
+
+impl PgConnection {
+    fn prepare(&mut self, sql: &str) -> Result<(Statement, Arc<[String]>)> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.client.prepare(sql).map_err(db_error)?;
+        let cols: Arc<[String]> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        if self.statements.len() >= 512 {
+            self.statements.clear();
+        }
+        self.statements
+            .insert(sql.to_string(), (stmt.clone(), cols.clone()));
+        Ok((stmt, cols))
+    }
+}
+
+impl DriverConnection for PgConnection {
+    fn run<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<Outcome<'c>> {
+        let (stmt, columns) = self.prepare(sql)?;
+        let types = stmt.params();
+        if types.len() != params.len() {
+            return Err(Error::Parameter(format!(
+                "the statement has {} parameters but {} values were given",
+                types.len(),
+                params.len()
+            )));
+        }
+        for (i, (v, ty)) in params.iter().zip(types).enumerate() {
+            check_param(i + 1, v, ty)?;
+        }
+        let args = params.iter().map(PgParam);
+        let mut iter = self.client.query_raw(&stmt, args).map_err(db_error)?;
+        if columns.is_empty() {
+            while iter.next().map_err(db_error)?.is_some() {}
+            let n = iter.rows_affected().unwrap_or(0);
+            return Ok(Outcome::Done {
+                rows_affected: n,
+                last_insert_id: None,
+            });
+        }
+        Ok(Outcome::Rows(Box::new(PgRows { iter, columns })))
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| db_error(e).with_sql(sql))
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        self.client
+            .is_valid(Duration::from_secs(5))
+            .map_err(db_error)
+    }
+}
+
+struct PgRows<'c> {
+    iter: RowIter<'c>,
+    columns: Arc<[String]>,
+}
+
+impl RowStream for PgRows<'_> {
+    fn columns(&self) -> &Arc<[String]> {
+        &self.columns
+    }
+
+    fn next_row(&mut self) -> Result<Option<Row>> {
+        match self.iter.next().map_err(db_error)? {
+            None => Ok(None),
+            Some(r) => {
+                let mut values = Vec::with_capacity(self.columns.len());
+                for i in 0..self.columns.len() {
+                    let v: PgValue = r.try_get(i).map_err(|e| {
+                        Error::TypeMismatch(format!("result column {:?}: {e}", self.columns[i]))
+                    })?;
+                    values.push(v.0);
+                }
+                Ok(Some(Row::new(self.columns.clone(), values)))
+            }
+        }
+    }
+}

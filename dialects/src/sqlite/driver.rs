@@ -1,0 +1,311 @@
+//! The SQLite driver: rusqlite connections with prepared-statement reuse and rows
+//! streamed as SQLite produces them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{CachedStatement, OpenFlags, ToSql};
+use strata_core::engine::{
+    DatabaseUrl, Driver, DriverConnection, IsolationLevel, Outcome, Row, RowStream,
+};
+use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
+
+use super::SqliteDialect;
+
+static MEMORY_DB_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+enum Target {
+    /// A named shared-cache in-memory database: every connection of the engine sees it.
+    Memory(String),
+    /// A database file.
+    File(PathBuf),
+}
+
+/// Opens rusqlite connections to one database (a file, or an in-memory database
+/// shared by all of the engine's connections).
+///
+/// ```
+/// use strata_dialects::SqliteDriver;
+/// use strata_core::engine::Driver;
+/// let d = SqliteDriver::memory().unwrap();
+/// let mut c = d.connect().unwrap();
+/// c.batch("CREATE TABLE t (x INTEGER)").unwrap();
+/// ```
+#[derive(Debug)]
+pub struct SqliteDriver {
+    target: Target,
+    /// Keeps an in-memory database alive while the pool has no connection open.
+    _keeper: Option<Mutex<rusqlite::Connection>>,
+}
+
+impl SqliteDriver {
+    /// A fresh in-memory database, shared by every connection of this driver.
+    pub fn memory() -> Result<SqliteDriver> {
+        let n = MEMORY_DB_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "file:strata_mem_{}_{n}?mode=memory&cache=shared",
+            std::process::id()
+        );
+        let keeper = open(&Target::Memory(name.clone()))?;
+        Ok(SqliteDriver {
+            target: Target::Memory(name),
+            _keeper: Some(Mutex::new(keeper)),
+        })
+    }
+
+    /// A database file (created if missing).
+    pub fn file(path: impl Into<PathBuf>) -> SqliteDriver {
+        SqliteDriver {
+            target: Target::File(path.into()),
+            _keeper: None,
+        }
+    }
+
+    /// From a `sqlite://` URL: `sqlite://` or `sqlite:///:memory:` is in memory,
+    /// `sqlite:///relative.db` and `sqlite:////absolute/path.db` are files.
+    pub fn from_url(url: &DatabaseUrl) -> Result<SqliteDriver> {
+        if url.host.as_deref().is_some_and(|h| !h.is_empty()) {
+            return Err(Error::Url(format!(
+                "sqlite URLs have no host: use sqlite:///relative.db or sqlite:////absolute/path.db, not {url}"
+            )));
+        }
+        match url.database.as_str() {
+            "" | ":memory:" => SqliteDriver::memory(),
+            path => Ok(SqliteDriver::file(path)),
+        }
+    }
+}
+
+fn open(target: &Target) -> Result<rusqlite::Connection> {
+    let conn = match target {
+        Target::Memory(uri) => rusqlite::Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+        Target::File(p) => rusqlite::Connection::open(p),
+    }
+    .map_err(|e| Error::Connection(format!("cannot open SQLite database {target:?}: {e}")))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(db_error)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(db_error)?;
+    Ok(conn)
+}
+
+impl Driver for SqliteDriver {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &SqliteDialect
+    }
+
+    fn connect(&self) -> Result<Box<dyn DriverConnection>> {
+        Ok(Box::new(SqliteConnection {
+            conn: open(&self.target)?,
+            columns: HashMap::new(),
+        }))
+    }
+
+    fn describe(&self) -> String {
+        match &self.target {
+            Target::Memory(_) => "sqlite://".into(),
+            Target::File(p) => format!("sqlite:///{}", p.display()),
+        }
+    }
+}
+
+/// Convert a rusqlite error into strata's, classified by SQLite's result code.
+pub(crate) fn db_error(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode as C;
+    let (kind, code) = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            let kind = match f.code {
+                C::ConstraintViolation => DbErrorKind::IntegrityError,
+                C::Unknown | C::ApiMisuse | C::ParameterOutOfRange => DbErrorKind::ProgrammingError,
+                C::DatabaseBusy | C::DatabaseLocked => DbErrorKind::TransactionConflict,
+                C::TypeMismatch | C::TooBig => DbErrorKind::DataError,
+                C::CannotOpen
+                | C::SystemIoFailure
+                | C::DiskFull
+                | C::ReadOnly
+                | C::NotADatabase => DbErrorKind::OperationalError,
+                _ => DbErrorKind::Other,
+            };
+            (kind, Some(f.extended_code.to_string()))
+        }
+        rusqlite::Error::InvalidParameterCount(..) | rusqlite::Error::InvalidColumnIndex(_) => {
+            (DbErrorKind::ProgrammingError, None)
+        }
+        _ => (DbErrorKind::Other, None),
+    };
+    Error::Database {
+        kind,
+        message: e.to_string(),
+        code,
+        sql: None,
+    }
+}
+
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use rusqlite::types::Value as V;
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Bool(b) => ToSqlOutput::Owned(V::Integer(*b as i64)),
+            Value::SmallInt(i) => ToSqlOutput::Owned(V::Integer(*i as i64)),
+            Value::Int(i) => ToSqlOutput::Owned(V::Integer(*i as i64)),
+            Value::BigInt(i) => ToSqlOutput::Owned(V::Integer(*i)),
+            Value::Float(f) => ToSqlOutput::Owned(V::Real(*f as f64)),
+            Value::Double(f) => ToSqlOutput::Owned(V::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn read_value(v: ValueRef<'_>) -> Result<Value> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::BigInt(i),
+        ValueRef::Real(f) => Value::Double(f),
+        ValueRef::Text(t) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|_| {
+                    Error::TypeMismatch("SQLite returned text that is not valid UTF-8".into())
+                })?
+                .to_string(),
+        ),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    })
+}
+
+struct SqliteConnection {
+    conn: rusqlite::Connection,
+    /// Result column names per SQL text, shared by every row of every execution.
+    columns: HashMap<String, Arc<[String]>>,
+}
+
+fn is_insert(sql: &str) -> bool {
+    let s = sql.trim_start();
+    s.len() >= 6 && s[..6].eq_ignore_ascii_case("INSERT")
+}
+
+impl DriverConnection for SqliteConnection {
+    fn run<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<Outcome<'c>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let expected = stmt.parameter_count();
+        if expected != params.len() {
+            return Err(Error::Parameter(format!(
+                "the statement has {expected} parameters but {} values were given",
+                params.len()
+            )));
+        }
+        for (i, v) in params.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, Param(v)).map_err(db_error)?;
+        }
+        if stmt.column_count() == 0 {
+            let n = stmt.raw_execute().map_err(db_error)?;
+            drop(stmt);
+            let last = is_insert(sql).then(|| self.conn.last_insert_rowid());
+            return Ok(Outcome::Done {
+                rows_affected: n as u64,
+                last_insert_id: last,
+            });
+        }
+        let columns = match self.columns.get(sql) {
+            Some(c) => c.clone(),
+            None => {
+                let c: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
+                if self.columns.len() > 512 {
+                    self.columns.clear();
+                }
+                self.columns.insert(sql.to_string(), c.clone());
+                c
+            }
+        };
+        let mut stmt = Box::new(stmt);
+        let rows = stmt.raw_query();
+        // SAFETY: `rows` borrows the statement inside the Box, whose heap address does not
+        // change when the Box is moved into `SqliteRows`. `SqliteRows` declares `rows`
+        // before `_stmt`, so the rows are dropped (resetting the statement) before the
+        // statement, and it never hands out access to `_stmt`. The statement itself
+        // borrows the connection for 'c, which bounds the whole struct.
+        let rows: rusqlite::Rows<'c> =
+            unsafe { std::mem::transmute::<rusqlite::Rows<'_>, rusqlite::Rows<'c>>(rows) };
+        Ok(Outcome::Rows(Box::new(SqliteRows {
+            rows,
+            _stmt: stmt,
+            columns,
+        })))
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.conn
+            .execute_batch(sql)
+            .map_err(|e| db_error(e).with_sql(sql))
+    }
+
+    fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
+        match isolation {
+            None | Some(IsolationLevel::Serializable) => {
+                self.batch("PRAGMA read_uncommitted = 0; BEGIN")
+            }
+            Some(IsolationLevel::ReadUncommitted) => {
+                self.batch("PRAGMA read_uncommitted = 1; BEGIN")
+            }
+            Some(other) => Err(Error::Unsupported {
+                construct: format!("isolation level {}", other.sql()),
+                dialect: "sqlite",
+            }),
+        }
+    }
+
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    fn ping(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn in_transaction(&self) -> Option<bool> {
+        Some(!self.conn.is_autocommit())
+    }
+}
+
+struct SqliteRows<'c> {
+    // Field order matters: `rows` borrows `*_stmt` and must be dropped first.
+    rows: rusqlite::Rows<'c>,
+    _stmt: Box<CachedStatement<'c>>,
+    columns: Arc<[String]>,
+}
+
+impl RowStream for SqliteRows<'_> {
+    fn columns(&self) -> &Arc<[String]> {
+        &self.columns
+    }
+
+    fn next_row(&mut self) -> Result<Option<Row>> {
+        let n = self.columns.len();
+        match self.rows.next().map_err(db_error)? {
+            None => Ok(None),
+            Some(r) => {
+                let mut values = Vec::with_capacity(n);
+                for i in 0..n {
+                    values.push(read_value(r.get_ref(i).map_err(db_error)?)?);
+                }
+                Ok(Some(Row::new(self.columns.clone(), values)))
+            }
+        }
+    }
+}
