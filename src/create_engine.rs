@@ -45,9 +45,9 @@ pub fn create_engine_with(url: &str, mut options: EngineOptions) -> Result<Engin
                 let secs: f64 = v.parse().map_err(|_| {
                     Error::Url(format!("pool_timeout={v:?} is not a number of seconds"))
                 })?;
-                if !(0.0..=86_400.0).contains(&secs) {
+                if !(secs > 0.0 && secs <= 86_400.0) {
                     return Err(Error::Url(format!(
-                        "pool_timeout={v} must be between 0 and 86400 seconds"
+                        "pool_timeout={v} must be more than 0 and at most 86400 seconds"
                     )));
                 }
                 options.pool_timeout = Duration::from_secs_f64(secs);

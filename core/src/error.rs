@@ -57,9 +57,15 @@ pub enum Error {
     /// A bound parameter of `text()` without a value, or a value for no parameter.
     #[error("parameter error: {0}")]
     Parameter(String),
-    /// A value that cannot be converted to the requested Rust type.
-    #[error("type mismatch: {0}")]
-    TypeMismatch(String),
+    /// A value that cannot be converted to the requested Rust type, or a parameter
+    /// value that cannot be sent as the SQL type the database expects.
+    #[error("type mismatch: {message}{}", sql.as_deref().map(|s| format!("\n  while running: {s}")).unwrap_or_default())]
+    TypeMismatch {
+        /// What was expected and what was found.
+        message: String,
+        /// The SQL that was running, where there was one.
+        sql: Option<String>,
+    },
     /// An error reported by the database (or its driver) while running a statement.
     #[error("{kind:?} error from the database: {message}{}", sql.as_deref().map(|s| format!("\n  while running: {s}")).unwrap_or_default())]
     Database {
@@ -113,9 +119,21 @@ pub enum DbErrorKind {
 }
 
 impl Error {
-    /// Attach the SQL that was running to a database error.
+    /// A [`Error::TypeMismatch`] with no SQL attached.
+    pub fn type_mismatch(message: impl Into<String>) -> Error {
+        Error::TypeMismatch {
+            message: message.into(),
+            sql: None,
+        }
+    }
+
+    /// Attach the SQL that was running to a database error or type mismatch.
     pub fn with_sql(self, statement: &str) -> Error {
         match self {
+            Error::TypeMismatch { message, sql: None } => Error::TypeMismatch {
+                message,
+                sql: Some(statement.to_string()),
+            },
             Error::Database {
                 kind,
                 message,
@@ -142,7 +160,7 @@ impl Error {
     /// The SQL that failed, if known.
     pub fn sql(&self) -> Option<&str> {
         match self {
-            Error::Database { sql, .. } => sql.as_deref(),
+            Error::Database { sql, .. } | Error::TypeMismatch { sql, .. } => sql.as_deref(),
             _ => None,
         }
     }

@@ -68,7 +68,7 @@ impl StatementCache {
         dialect: &dyn Dialect,
     ) -> Result<(String, Vec<Value>)> {
         let (t, params) = self.template(stmt, dialect)?;
-        let (sql, values) = t.bind(&params)?;
+        let (sql, values) = t.bind_owned(params)?;
         Ok((
             match sql {
                 Cow::Borrowed(s) => s.to_string(),

@@ -254,7 +254,7 @@ fn create_table_sql(ct: &CreateTable, d: &dyn Dialect) -> Result<String> {
         if fk.is_use_alter() && !ct.with_alter_fks {
             continue;
         }
-        parts.push(foreign_key_sql(d, t, fk));
+        parts.push(foreign_key_sql(d, t, fk)?);
     }
     Ok(format!(
         "CREATE TABLE {}{} (\n\t{}\n)",
@@ -268,12 +268,33 @@ fn create_table_sql(ct: &CreateTable, d: &dyn Dialect) -> Result<String> {
     ))
 }
 
-pub(crate) fn foreign_key_sql(d: &dyn Dialect, t: &Table, fk: &crate::ForeignKey) -> String {
+pub(crate) fn foreign_key_sql(
+    d: &dyn Dialect,
+    t: &Table,
+    fk: &crate::ForeignKey,
+) -> Result<String> {
+    let referred_schema = fk.referred_schema().or(t.schema());
+    let referred = if d.name() == "sqlite" {
+        // SQLite's REFERENCES takes a bare table name in the referring table's schema.
+        if referred_schema != t.schema() {
+            return Err(Error::Unsupported {
+                construct: format!(
+                    "FOREIGN KEY from {:?} to a table in another schema ({:?})",
+                    t.fullname(),
+                    referred_schema.unwrap_or("main")
+                ),
+                dialect: d.name(),
+            });
+        }
+        d.quote_identifier(fk.referred_table())
+    } else {
+        qualified(d, referred_schema, fk.referred_table())
+    };
     let mut s = format!(
         "{}FOREIGN KEY({}) REFERENCES {} ({})",
         constraint_prefix(d, fk.constraint_name()),
         column_list(d, fk.columns()),
-        qualified(d, fk.referred_schema().or(t.schema()), fk.referred_table()),
+        referred,
         column_list(d, fk.referred_columns())
     );
     if let Some(a) = fk.on_delete {
@@ -284,7 +305,7 @@ pub(crate) fn foreign_key_sql(d: &dyn Dialect, t: &Table, fk: &crate::ForeignKey
         s.push_str(" ON UPDATE ");
         s.push_str(action(a));
     }
-    s
+    Ok(s)
 }
 
 fn raw(sql: String) -> Lowered {
@@ -327,6 +348,18 @@ ddl_compilable!(CreateIndex, b"DDL:create_index", |s, d| {
             dialect: d.name(),
         })
     } else {
+        // SQLite qualifies the index name with the schema and takes a bare table name.
+        let (name, table) = if d.name() == "sqlite" {
+            (
+                qualified(d, s.table.schema(), s.index.index_name()),
+                d.quote_identifier(s.table.name()),
+            )
+        } else {
+            (
+                d.quote_identifier(s.index.index_name()),
+                qualified(d, s.table.schema(), s.table.name()),
+            )
+        };
         Ok(format!(
             "CREATE {}INDEX {}{} ON {} ({})",
             if s.index.is_unique() { "UNIQUE " } else { "" },
@@ -335,13 +368,20 @@ ddl_compilable!(CreateIndex, b"DDL:create_index", |s, d| {
             } else {
                 ""
             },
-            d.quote_identifier(s.index.index_name()),
-            qualified(d, s.table.schema(), s.table.name()),
+            name,
+            table,
             column_list(d, s.index.columns())
         ))
     }
 });
 ddl_compilable!(DropIndex, b"DDL:drop_index", |s, d| {
+    if s.if_exists && d.capabilities().drop_index_on_table {
+        // MySQL's `DROP INDEX name ON table` has no IF EXISTS.
+        return Err(Error::Unsupported {
+            construct: "DROP INDEX IF EXISTS".into(),
+            dialect: d.name(),
+        });
+    }
     let name = match (d.capabilities().drop_index_on_table, s.table.schema()) {
         (false, Some(schema)) => qualified(d, Some(schema), s.index.index_name()),
         _ => d.quote_identifier(s.index.index_name()),
@@ -374,7 +414,7 @@ pub(crate) fn add_foreign_key_sql(
     Ok(format!(
         "ALTER TABLE {} ADD {}",
         qualified(d, t.schema(), t.name()),
-        foreign_key_sql(d, t, fk)
+        foreign_key_sql(d, t, fk)?
     ))
 }
 

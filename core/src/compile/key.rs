@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::resolve::{join_on, resolve_froms};
+use super::resolve::resolve_froms;
 use super::template::Param;
 use crate::schema::ColumnDefault;
 use crate::sql::{
@@ -30,8 +30,11 @@ pub struct KeyWriter {
 impl KeyWriter {
     /// A writer whose key starts with the dialect's tag.
     pub fn new(dialect_tag: u8) -> Self {
+        let mut key = Vec::with_capacity(256);
+        key.push(dialect_tag);
         KeyWriter {
-            key: vec![dialect_tag],
+            key,
+            params: Vec::with_capacity(8),
             ..Default::default()
         }
     }
@@ -64,21 +67,26 @@ impl KeyWriter {
         }
     }
 
-    fn qualifier(&mut self, f: &Option<FromItem>) {
+    fn qualifier(&mut self, f: &Option<FromItem>) -> Result<()> {
         match f {
             Some(f) => {
+                // Alias names are checked here: `Table::alias` has nowhere to put the error.
+                if let FromItem::Alias(_, a) = f {
+                    crate::ident::check_identifier(a)?;
+                }
                 self.str(f.schema().unwrap_or(""));
                 self.str(f.name().unwrap_or(""));
             }
             None => self.tag(0),
         }
+        Ok(())
     }
 
     pub(crate) fn expr(&mut self, e: &Expr) -> Result<()> {
         match e {
             Expr::Column(c) => {
                 self.tag(b'c');
-                self.qualifier(&c.from);
+                self.qualifier(&c.from)?;
                 self.str(&c.name);
             }
             Expr::Param(v) => self.param(v.clone()),
@@ -90,7 +98,7 @@ impl KeyWriter {
             }
             Expr::Star(f) => {
                 self.tag(b'*');
-                self.qualifier(f);
+                self.qualifier(f)?;
             }
             Expr::Binary(a, op, b) => {
                 self.tag(b'b');
@@ -247,6 +255,7 @@ impl KeyWriter {
                 self.str(t.name());
             }
             FromItem::Alias(t, a) => {
+                crate::ident::check_identifier(a)?;
                 self.tag(b'A');
                 self.str(t.schema().unwrap_or(""));
                 self.str(t.name());
@@ -278,7 +287,18 @@ impl KeyWriter {
                 self.tag(j.kind as u8);
                 self.visit_from(&j.left)?;
                 self.visit_from(&j.right)?;
-                self.expr(&join_on(j)?)?;
+                match &j.on {
+                    Some(on) => {
+                        self.tag(1);
+                        self.expr(on)?;
+                    }
+                    // An inferred ON clause follows from the two sides already written
+                    // and the foreign keys linking them: write those, not the clause.
+                    None => {
+                        self.tag(0);
+                        super::resolve::foreign_key_links(&j.left, &j.right, &mut |s| self.str(s));
+                    }
+                }
             }
         }
         Ok(())
@@ -292,7 +312,7 @@ impl KeyWriter {
         match &s.body {
             SelectBody::Simple(core) => {
                 self.tag(b'[');
-                let froms = resolve_froms(core, &self.enclosing)?;
+                let froms = resolve_froms(core, &self.enclosing, false)?;
                 match &core.distinct {
                     Distinct::None => self.tag(0),
                     Distinct::All => self.tag(1),
@@ -304,16 +324,24 @@ impl KeyWriter {
                         }
                     }
                 }
+                // The FROM items become the enclosing scope of nested selects; moving
+                // them there (rather than cloning) saves an allocation per select.
                 let saved = self.enclosing.len();
-                self.enclosing.extend(froms.iter().cloned());
+                let n_froms = froms.len();
+                if saved == 0 {
+                    self.enclosing = froms;
+                } else {
+                    self.enclosing.extend(froms);
+                }
                 let r = (|| {
                     self.n(core.columns.len());
                     for c in &core.columns {
                         self.expr(c)?;
                     }
-                    self.n(froms.len());
-                    for f in &froms {
-                        self.visit_from(f)?;
+                    self.n(n_froms);
+                    for i in saved..saved + n_froms {
+                        let f = self.enclosing[i].clone();
+                        self.visit_from(&f)?;
                     }
                     self.n(core.where_.len());
                     for w in &core.where_ {
@@ -331,7 +359,14 @@ impl KeyWriter {
                 })();
                 self.enclosing.truncate(saved);
                 r?;
-                self.str(&format!("{:?}", core.lock));
+                match &core.lock {
+                    None => self.tag(0),
+                    Some(l) => self.tag(
+                        1 | (l.share as u8) << 1
+                            | (l.nowait as u8) << 2
+                            | (l.skip_locked as u8) << 3,
+                    ),
+                }
             }
             SelectBody::Compound(members) => {
                 self.tag(b'U');
@@ -379,14 +414,28 @@ impl KeyWriter {
                     self.str(c);
                 }
                 self.n(rows.len());
-                let defaults = super::lower::missing_defaults(&s.table, cols);
-                for row in rows {
-                    self.n(row.len());
-                    for e in row {
-                        self.expr(e)?;
-                    }
-                    for (_, d) in &defaults {
+                if cols.is_empty() || rows.is_empty() {
+                    // Lowered as one row of client-side defaults (or DEFAULT VALUES).
+                    // Defaults are written with their column names: they come from the
+                    // table's definition, not from the statement.
+                    for (c, d) in super::lower::missing_defaults(&s.table, &[]) {
+                        self.str(c);
                         self.default(d)?;
+                    }
+                } else {
+                    let defaults = super::lower::missing_defaults(&s.table, cols);
+                    self.n(defaults.len());
+                    for (c, _) in &defaults {
+                        self.str(c);
+                    }
+                    for row in rows {
+                        self.n(row.len());
+                        for e in row {
+                            self.expr(e)?;
+                        }
+                        for (_, d) in &defaults {
+                            self.default(d)?;
+                        }
                     }
                 }
             }
@@ -398,7 +447,6 @@ impl KeyWriter {
                 }
                 self.select(sel)?;
             }
-            InsertSource::Default => self.tag(b'd'),
         }
         match &s.on_conflict {
             None => self.tag(0),
@@ -430,13 +478,21 @@ impl KeyWriter {
         self.str(s.table.schema().unwrap_or(""));
         self.str(s.table.name());
         self.n(s.set.len());
-        for (c, e) in &s.set {
-            self.str(c);
-            self.expr(e)?;
-        }
-        for (_, d) in super::lower::missing_onupdates(&s.table, &s.set) {
-            self.default(d)?;
-        }
+        // Subqueries in SET correlate to the target table, like those in WHERE.
+        self.enclosing.push(FromItem::Table(s.table.clone()));
+        let r = (|| {
+            for (c, e) in &s.set {
+                self.str(c);
+                self.expr(e)?;
+            }
+            for (c, d) in super::lower::missing_onupdates(&s.table, &s.set) {
+                self.str(c);
+                self.default(d)?;
+            }
+            Ok(())
+        })();
+        self.enclosing.pop();
+        r?;
         self.target_where(&s.table, &s.where_)?;
         self.returning(&s.returning)
     }

@@ -359,7 +359,11 @@ impl<'d> Lowerer<'d> {
                 let esc = match escape {
                     None => String::new(),
                     Some(c) if c.is_ascii_punctuation() && !matches!(c, '\'' | '?' | '$' | '"' | '`') => {
-                        format!(" ESCAPE '{c}'")
+                        // A string literal of the dialect: MySQL needs '\\' for a backslash.
+                        let lit = self
+                            .dialect
+                            .render_inline_expr(&SeaExpr::Value(SeaValue::String(Some(c.to_string()))));
+                        format!(" ESCAPE {lit}")
                     }
                     Some(c) => {
                         return Err(Error::InvalidStatement(format!(
@@ -652,7 +656,7 @@ impl<'d> Lowerer<'d> {
         let mut q = Query::select();
         match &s.body {
             SelectBody::Simple(core) => {
-                let froms = resolve_froms(core, &self.enclosing)?;
+                let froms = resolve_froms(core, &self.enclosing, true)?;
                 match &core.distinct {
                     Distinct::None => {}
                     Distinct::All => {
@@ -849,7 +853,20 @@ impl<'d> Lowerer<'d> {
         }
         // RETURNING names the target table's columns unqualified (SQLite requires it).
         let was = std::mem::replace(&mut self.unqualified, true);
-        let exprs: Result<Vec<SeaExpr>> = items.iter().map(|e| self.expr(e)).collect();
+        // A label names the returned column, as in a select list.
+        let exprs: Result<Vec<SeaExpr>> = items
+            .iter()
+            .map(|e| match e {
+                Expr::Label(inner, name) => {
+                    let inner = self.expr(inner)?;
+                    // The quoted name is an argument written verbatim, never part of the
+                    // template: sea-query would read `?`/`$1` in it as placeholders.
+                    let alias = SeaExpr::Custom(self.dialect.quote_identifier(name).into());
+                    Ok(self.custom(&["", " AS ", ""], vec![inner, alias]))
+                }
+                other => self.expr(other),
+            })
+            .collect();
         self.unqualified = was;
         Ok(Some(Query::returning().exprs(exprs?)))
     }
@@ -923,12 +940,16 @@ impl<'d> Lowerer<'d> {
                     Self::check_column(t, c)?;
                 }
                 q.columns(cols.iter().map(|c| iden(c)).collect::<Vec<_>>());
-                let sel = self.select(sel)?;
+                let mut sel = self.select(sel)?;
+                if self.dialect.name() == "mysql" {
+                    // MySQL takes no WITH before INSERT: it goes on the SELECT
+                    // (`INSERT INTO t (..) WITH .. SELECT ..`).
+                    if let Some(w) = self.with_clause() {
+                        sel.with_cte(w);
+                    }
+                }
                 q.select_from(sel)
                     .map_err(|e| Error::InvalidStatement(e.to_string()))?;
-            }
-            InsertSource::Default => {
-                q.or_default_values();
             }
         }
         if let Some(oc) = &s.on_conflict {
@@ -982,6 +1003,9 @@ impl<'d> Lowerer<'d> {
             q.returning(r);
         }
         Ok(match self.with_clause() {
+            Some(_) if self.dialect.name() == "mysql" => {
+                return Err(self.unsupported("WITH clause before INSERT"))
+            }
             Some(w) => Lowered::With(q.with(w)),
             None => Lowered::Insert(q),
         })
@@ -998,25 +1022,14 @@ impl<'d> Lowerer<'d> {
         }
         let mut q = Query::update();
         q.table(table_name(t.schema(), t.name()));
-        let mut vals = Vec::new();
-        for (c, e) in &s.set {
-            Self::check_column(t, c)?;
-            vals.push((iden(c), self.expr(e)?));
-        }
-        for (c, d) in missing_onupdates(t, &s.set) {
-            vals.push((iden(c), self.default(d)?));
-        }
-        q.values(vals);
-        let from = FromItem::Table(t.clone());
-        self.enclosing.push(from);
-        let w = if s.where_.is_empty() {
-            None
-        } else {
-            Some(self.expr(&crate::sql::and_(s.where_.iter().cloned())))
-        };
+        // Subqueries in SET and WHERE correlate to the target table.
+        self.enclosing.push(FromItem::Table(t.clone()));
+        let r = self.update_set_where(s);
         self.enclosing.pop();
+        let (vals, w) = r?;
+        q.values(vals);
         if let Some(w) = w {
-            q.and_where(w?);
+            q.and_where(w);
         }
         if let Some(r) = self.returning(&s.returning)? {
             q.returning(r);
@@ -1025,6 +1038,28 @@ impl<'d> Lowerer<'d> {
             Some(w) => Lowered::With(q.with(w)),
             None => Lowered::Update(q),
         })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn update_set_where(
+        &mut self,
+        s: &Update,
+    ) -> Result<(Vec<(DynIden, SeaExpr)>, Option<SeaExpr>)> {
+        let t = &s.table;
+        let mut vals = Vec::new();
+        for (c, e) in &s.set {
+            Self::check_column(t, c)?;
+            vals.push((iden(c), self.expr(e)?));
+        }
+        for (c, d) in missing_onupdates(t, &s.set) {
+            vals.push((iden(c), self.default(d)?));
+        }
+        let w = if s.where_.is_empty() {
+            None
+        } else {
+            Some(self.expr(&crate::sql::and_(s.where_.iter().cloned()))?)
+        };
+        Ok((vals, w))
     }
 
     /// Lower a DELETE.

@@ -4,15 +4,12 @@
 use std::sync::Arc;
 
 use crate::sql::{infer_on, Expr, FromItem, Join, SelectCore};
-use crate::{Error, Result};
+use crate::{Error, ForeignKey, Result, Table};
 
-/// Collect the FROM items referenced by columns of `e`, not descending into subqueries.
-fn collect(e: &Expr, out: &mut Vec<FromItem>) {
-    let push = |f: &FromItem, out: &mut Vec<FromItem>| {
-        if !out.iter().any(|o| o.same(f)) {
-            out.push(f.clone());
-        }
-    };
+/// Pass the FROM items referenced by columns of `e` to `out`, not descending into
+/// subqueries.
+fn collect<F: FnMut(&FromItem)>(e: &Expr, out: &mut F) {
+    let push = |f: &FromItem, out: &mut F| out(f);
     match e {
         Expr::Column(c) => {
             if let Some(f) = &c.from {
@@ -69,22 +66,99 @@ fn collect(e: &Expr, out: &mut Vec<FromItem>) {
     }
 }
 
+/// Visit the tables inside a FROM item (as `FromItem::tables` lists them), without
+/// allocating.
+fn each_table(f: &FromItem, cb: &mut impl FnMut(&Table)) {
+    match f {
+        FromItem::Table(t) | FromItem::Alias(t, _) => cb(t),
+        FromItem::Named(_) => {}
+        FromItem::Join(j) => {
+            each_table(&j.left, cb);
+            each_table(&j.right, cb);
+        }
+    }
+}
+
+/// Visit each foreign key linking a table of `left` with a table of `right`, in the
+/// order `infer_on` considers them, with the child table.
+fn each_link(left: &FromItem, right: &FromItem, cb: &mut impl FnMut(&Table, &ForeignKey)) {
+    each_table(left, &mut |lt| {
+        each_table(right, &mut |rt| {
+            for (child, parent) in [(rt, lt), (lt, rt)] {
+                for fk in child.foreign_keys() {
+                    if fk.referred_table() == parent.name()
+                        && fk
+                            .referred_schema()
+                            .is_none_or(|s| Some(s) == parent.schema())
+                    {
+                        cb(child, fk);
+                    }
+                }
+            }
+        })
+    });
+}
+
+/// How many foreign keys link a table of `left` with a table of `right`: `infer_on`
+/// succeeds exactly when this is one. Counting builds no expressions.
+fn fk_links(left: &FromItem, right: &FromItem) -> usize {
+    let mut n = 0;
+    each_link(left, right, &mut |_, _| n += 1);
+    n
+}
+
+/// Write what an inferred ON clause between `left` and `right` is made of (each linking
+/// foreign key's table and columns) for the cache key, without building the clause.
+pub(crate) fn foreign_key_links(left: &FromItem, right: &FromItem, out: &mut impl FnMut(&str)) {
+    each_link(left, right, &mut |child, fk| {
+        out(child.name());
+        for c in fk.columns().iter().chain(fk.referred_columns()) {
+            out(c);
+        }
+    });
+}
+
 /// The final FROM list of a simple select: explicit items, then implicit ones from the
 /// select list and WHERE clause (minus those correlated to `enclosing`), with joins
 /// applied. Items carrying joins come last.
-pub(crate) fn resolve_froms(core: &SelectCore, enclosing: &[FromItem]) -> Result<Vec<FromItem>> {
-    let mut implicit = Vec::new();
-    for e in core.columns.iter().chain(&core.where_) {
-        collect(e, &mut implicit);
-    }
+///
+/// With `infer` unset (the cache-key walk), a join whose ON clause would be inferred
+/// from foreign keys keeps `on: None`: the inferred clause is a function of the two
+/// sides, which the key already records, so the key walk need not build it.
+pub(crate) fn resolve_froms(
+    core: &SelectCore,
+    enclosing: &[FromItem],
+    infer: bool,
+) -> Result<Vec<FromItem>> {
     let mut froms: Vec<FromItem> = core.from.clone();
-    for f in implicit {
-        let covered = froms.iter().any(|x| x.contains(&f))
-            || core.joins.iter().any(|(t, _, _)| t.contains(&f))
-            || enclosing.iter().any(|x| x.contains(&f));
-        if !covered {
-            froms.push(f);
+    let explicit = froms.len();
+    let mut correlated: Vec<FromItem> = Vec::new();
+    // Implicit items in order of first reference, each once, unless covered by a FROM
+    // item or a join target; those of an enclosing query are correlated.
+    let mut add = |f: &FromItem| {
+        let seen =
+            froms[explicit..].iter().any(|x| x.same(f)) || correlated.iter().any(|x| x.same(f));
+        let covered =
+            froms.iter().any(|x| x.contains(f)) || core.joins.iter().any(|(t, _, _)| t.contains(f));
+        if seen || covered {
+            return;
         }
+        if enclosing.iter().any(|x| x.contains(f)) {
+            correlated.push(f.clone());
+        } else {
+            froms.push(f.clone());
+        }
+    };
+    for e in core.columns.iter().chain(&core.where_) {
+        collect(e, &mut add);
+    }
+    // Auto-correlation never takes away every FROM item (as in SQLAlchemy): a subquery
+    // that reads only tables of the enclosing statement reads them itself.
+    if froms.is_empty() {
+        froms = correlated;
+    }
+    if core.joins.is_empty() {
+        return Ok(froms);
     }
     let mut joined = vec![false; froms.len()];
     for (target, on, kind) in &core.joins {
@@ -98,18 +172,21 @@ pub(crate) fn resolve_froms(core: &SelectCore, enclosing: &[FromItem]) -> Result
             Some(_) => 0,
             None => froms
                 .iter()
-                .position(|f| infer_on(f, target).is_ok())
+                .position(|f| fk_links(f, target) == 1)
                 .unwrap_or(0),
         };
         let on = match on {
-            Some(on) => on.clone(),
-            None => infer_on(&froms[idx], target)?,
+            Some(on) => Some(on.clone()),
+            None if infer || fk_links(&froms[idx], target) != 1 => {
+                Some(infer_on(&froms[idx], target)?)
+            }
+            None => None,
         };
         let left = froms[idx].clone();
         froms[idx] = FromItem::Join(Arc::new(Join {
             left,
             right: target.clone(),
-            on: Some(on),
+            on,
             kind: *kind,
         }));
         joined[idx] = true;

@@ -127,6 +127,9 @@ pub struct Template {
     placeholder: Placeholder,
     fixed: Option<(String, Vec<usize>)>,
     slot_count: usize,
+    /// No slot has more than one placeholder, so binding may move values out of the
+    /// collected parameters.
+    slots_once: bool,
 }
 
 impl Template {
@@ -139,6 +142,11 @@ impl Template {
             })
             .max()
             .unwrap_or(0);
+        let mut seen = vec![false; slot_count];
+        let slots_once = pieces.iter().all(|p| match p {
+            Piece::Param(s) | Piece::Expand(s) => !std::mem::replace(&mut seen[*s], true),
+            Piece::Sql(_) => true,
+        });
         let has_expand = pieces.iter().any(|p| matches!(p, Piece::Expand(_)));
         let fixed = (!has_expand).then(|| {
             let mut sql = String::new();
@@ -160,6 +168,7 @@ impl Template {
             placeholder,
             fixed,
             slot_count,
+            slots_once,
         }
     }
 
@@ -168,8 +177,29 @@ impl Template {
         self.fixed.as_ref().map(|(s, _)| s.as_str())
     }
 
-    /// The SQL text and values for one execution.
-    pub fn bind(&self, params: &[Param]) -> Result<(Cow<'_, str>, Vec<Value>)> {
+    /// Like [`Template::bind`], taking the parameters: values are moved, not cloned,
+    /// where the SQL text is fixed and every slot is used once.
+    pub fn bind_owned(&self, mut params: Vec<Param>) -> Result<(Cow<'_, str>, Vec<Value>)> {
+        let (Some((sql, order)), true) = (&self.fixed, self.slots_once) else {
+            return self.bind(&params);
+        };
+        self.check_count(&params)?;
+        let mut values = Vec::with_capacity(order.len());
+        for &slot in order {
+            // Each slot is read once, so the placeholder left behind is never seen.
+            match std::mem::replace(&mut params[slot], Param::List(Vec::new())) {
+                Param::Single(v) => values.push(v),
+                Param::List(_) => {
+                    return Err(Error::Parameter(format!(
+                        "parameter {slot} is a list where one value is needed"
+                    )))
+                }
+            }
+        }
+        Ok((Cow::Borrowed(sql), values))
+    }
+
+    fn check_count(&self, params: &[Param]) -> Result<()> {
         if params.len() < self.slot_count {
             return Err(Error::Parameter(format!(
                 "statement needs {} parameters, {} collected",
@@ -177,6 +207,12 @@ impl Template {
                 params.len()
             )));
         }
+        Ok(())
+    }
+
+    /// The SQL text and values for one execution.
+    pub fn bind(&self, params: &[Param]) -> Result<(Cow<'_, str>, Vec<Value>)> {
+        self.check_count(params)?;
         if let Some((sql, order)) = &self.fixed {
             let mut values = Vec::with_capacity(order.len());
             for &slot in order {

@@ -1,8 +1,10 @@
 //! `Connection` and `Transaction`: running statements on one pooled connection.
 
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 
 use crate::engine::pool::PooledConnection;
+use crate::engine::result::SqlText;
 use crate::engine::{CursorResult, Engine, IsolationLevel, Outcome};
 use crate::{Compilable, Dialect, Error, Result, Value};
 
@@ -50,14 +52,23 @@ impl Connection {
     /// statement cache and the prepared statement from this connection's cache.
     pub fn execute<S: Compilable + ?Sized>(&mut self, stmt: &S) -> Result<CursorResult<'_>> {
         let (template, params) = self.engine.cache().template(&stmt, self.engine.dialect())?;
-        let (sql, values) = template.bind(&params)?;
-        self.run_sql(&sql, &values)
+        let (sql, values) = template.bind_owned(params)?;
+        let result = self.run_sql(&sql, &values)?;
+        let text = match sql {
+            Cow::Owned(s) => SqlText::Owned(s),
+            Cow::Borrowed(_) => SqlText::Template(template.clone()),
+        };
+        Ok(result.with_sql_text(text))
     }
 
     /// Run SQL text written for this connection's database, with positional
     /// parameters in the driver's placeholder style.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult<'_>> {
-        self.run_sql(sql, params)
+        let result = self.run_sql(sql, params)?;
+        if !result.returns_rows() {
+            return Ok(result);
+        }
+        Ok(result.with_sql_text(SqlText::Owned(sql.to_string())))
     }
 
     fn run_sql(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult<'_>> {
@@ -123,6 +134,67 @@ impl Connection {
             savepoint: None,
             active: true,
         })
+    }
+
+    /// Begin a transaction that is not tied to a [`Transaction`] value, for owners that
+    /// manage the transaction themselves (the ORM `Session`). End it with
+    /// [`Connection::commit_transaction`] or [`Connection::rollback_transaction`];
+    /// dropping the connection rolls it back.
+    pub fn start_transaction(&mut self) -> Result<()> {
+        self.begin().map(std::mem::forget)
+    }
+
+    /// Commit the transaction started with [`Connection::start_transaction`].
+    pub fn commit_transaction(&mut self) -> Result<()> {
+        self.end_outer(true)
+    }
+
+    /// Roll back the transaction started with [`Connection::start_transaction`].
+    pub fn rollback_transaction(&mut self) -> Result<()> {
+        self.end_outer(false)
+    }
+
+    fn end_outer(&mut self, commit: bool) -> Result<()> {
+        if self.depth != 1 {
+            return Err(Error::Transaction(format!(
+                "{} needs exactly one open transaction and no savepoint (depth is {})",
+                if commit { "commit" } else { "rollback" },
+                self.depth
+            )));
+        }
+        self.end(None, commit)
+    }
+
+    /// Set a savepoint inside the open transaction (manual control; see
+    /// [`Connection::start_transaction`]).
+    pub fn savepoint(&mut self, name: &str) -> Result<()> {
+        if self.depth == 0 {
+            return Err(Error::Transaction(
+                "a savepoint needs an open transaction".into(),
+            ));
+        }
+        crate::check_identifier(name)?;
+        let sql = format!("SAVEPOINT {}", self.dialect().quote_identifier(name));
+        self.engine.before_execute(&sql, &[]);
+        self.raw.get_mut().batch(&sql)?;
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Release (keep) or roll back to a savepoint set with [`Connection::savepoint`].
+    pub fn end_savepoint(&mut self, name: &str, keep: bool) -> Result<()> {
+        if self.depth < 2 {
+            return Err(Error::Transaction("no savepoint is open".into()));
+        }
+        let q = self.dialect().quote_identifier(name);
+        let sql = if keep {
+            format!("RELEASE SAVEPOINT {q}")
+        } else {
+            format!("ROLLBACK TO SAVEPOINT {q}")
+        };
+        self.engine.before_execute(&sql, &[]);
+        self.depth -= 1;
+        self.raw.get_mut().batch(&sql)
     }
 
     fn end(&mut self, savepoint: Option<&str>, commit: bool) -> Result<()> {

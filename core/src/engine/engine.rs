@@ -33,6 +33,9 @@ impl Default for EngineOptions {
     }
 }
 
+/// The largest `pool_size` an engine accepts.
+const MAX_POOL_SIZE: u32 = 10_000;
+
 type Listener = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
 
 struct Inner {
@@ -63,13 +66,24 @@ impl Engine {
         if options.pool_size == 0 {
             return Err(Error::Pool("pool_size must be at least 1".into()));
         }
+        // The pool allocates room for every connection up front, and takes no zero
+        // timeout: both would abort or panic instead of giving an error.
+        if options.pool_size > MAX_POOL_SIZE {
+            return Err(Error::Pool(format!(
+                "pool_size must be at most {MAX_POOL_SIZE}, not {}",
+                options.pool_size
+            )));
+        }
+        if options.pool_timeout.is_zero() {
+            return Err(Error::Pool("pool_timeout must be more than zero".into()));
+        }
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(0))
             .idle_timeout(None)
             .connection_timeout(options.pool_timeout)
             .test_on_check_out(false)
-            .build_unchecked(DriverManager(driver.clone()));
+            .build_unchecked(DriverManager(driver.clone(), Arc::new(AtomicU64::new(0))));
         Ok(Engine(Arc::new(Inner {
             dialect: driver.dialect(),
             driver,
@@ -83,14 +97,28 @@ impl Engine {
     }
 
     /// Check a connection out of the pool.
+    ///
+    /// Once a connection was found lost (say the server restarted), the connections that
+    /// were opened before it are not handed out again: new ones replace them.
     pub fn connect(&self) -> Result<Connection> {
-        let raw = self.0.pool.get().map_err(|e| {
-            Error::Pool(format!(
-                "no connection within {:?}: {e}",
-                self.0.options.pool_timeout
-            ))
-        })?;
-        Ok(Connection::new(PooledConnection(raw), self.clone()))
+        let checkout = || {
+            self.0.pool.get().map(PooledConnection).map_err(|e| {
+                Error::Pool(format!(
+                    "no connection within {:?}: {e}",
+                    self.0.options.pool_timeout
+                ))
+            })
+        };
+        let mut raw = checkout()?;
+        for _ in 0..self.0.options.pool_size {
+            if !raw.is_stale() {
+                break;
+            }
+            raw.mark_broken();
+            drop(raw);
+            raw = checkout()?;
+        }
+        Ok(Connection::new(raw, self.clone()))
     }
 
     /// Run `f` in a transaction that commits when it returns `Ok` and rolls back on `Err`.

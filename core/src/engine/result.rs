@@ -4,8 +4,27 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use crate::compile::Template;
 use crate::engine::{FromValue, Row, RowStream};
 use crate::{Error, Result, Value};
+
+/// The SQL text a result's rows come from, kept for errors raised while reading them:
+/// the cached template (no copy) or the text itself.
+pub(crate) enum SqlText {
+    /// A template whose text does not depend on the parameters.
+    Template(Arc<Template>),
+    /// The text.
+    Owned(String),
+}
+
+impl SqlText {
+    fn as_str(&self) -> &str {
+        match self {
+            SqlText::Template(t) => t.fixed_sql().unwrap_or_default(),
+            SqlText::Owned(s) => s,
+        }
+    }
+}
 
 /// The result of running a statement: rows streamed from the database as they are
 /// read, or the number of rows affected.
@@ -13,7 +32,10 @@ use crate::{Error, Result, Value};
 /// Iterate it for `Result<Row>`s, or use `all`, `first`, `one`, `one_or_none`,
 /// `scalar`, `scalars`, `mappings`.
 pub struct CursorResult<'c> {
+    /// The rows not read yet; `None` once they are all read (or for no rows).
     stream: Option<Box<dyn RowStream + 'c>>,
+    returns_rows: bool,
+    sql: Option<SqlText>,
     columns: Arc<[String]>,
     rows_affected: u64,
     last_insert_id: Option<i64>,
@@ -34,6 +56,8 @@ impl<'c> CursorResult<'c> {
         let columns = stream.columns().clone();
         CursorResult {
             stream: Some(stream),
+            returns_rows: true,
+            sql: None,
             columns,
             rows_affected: 0,
             last_insert_id: None,
@@ -43,15 +67,25 @@ impl<'c> CursorResult<'c> {
     pub(crate) fn done(rows_affected: u64, last_insert_id: Option<i64>) -> Self {
         CursorResult {
             stream: None,
+            returns_rows: false,
+            sql: None,
             columns: Arc::from(Vec::new()),
             rows_affected,
             last_insert_id,
         }
     }
 
+    /// Attach the SQL the rows come from, for errors raised while reading them.
+    pub(crate) fn with_sql_text(mut self, sql: SqlText) -> Self {
+        if self.returns_rows {
+            self.sql = Some(sql);
+        }
+        self
+    }
+
     /// Whether the statement returns rows.
     pub fn returns_rows(&self) -> bool {
-        self.stream.is_some()
+        self.returns_rows
     }
 
     /// The result column names.
@@ -70,11 +104,22 @@ impl<'c> CursorResult<'c> {
         self.last_insert_id
     }
 
-    /// The next row.
+    /// The next row; `None` when all are read (and again on every later call).
     pub fn fetch_one(&mut self) -> Result<Option<Row>> {
-        match &mut self.stream {
-            Some(s) => s.next_row(),
-            None => Ok(None),
+        let Some(s) = &mut self.stream else {
+            return Ok(None);
+        };
+        match s.next_row() {
+            Ok(Some(row)) => Ok(Some(row)),
+            Ok(None) => {
+                // Release the driver's statement now; drivers need not be fused.
+                self.stream = None;
+                Ok(None)
+            }
+            Err(e) => Err(match &self.sql {
+                Some(sql) => e.with_sql(sql.as_str()),
+                None => e,
+            }),
         }
     }
 

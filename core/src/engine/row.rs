@@ -85,16 +85,24 @@ impl Row {
     pub fn value<I: RowIndex>(&self, idx: I) -> Result<&Value> {
         idx.index(&self.columns)
             .and_then(|i| self.values.get(i))
-            .ok_or_else(|| {
-                Error::NoSuchColumn(format!("{idx} (columns: {})", self.columns.join(", ")))
-            })
+            .ok_or_else(|| self.no_such_column(&idx))
+    }
+
+    fn no_such_column(&self, idx: &dyn RowIndex) -> Error {
+        Error::NoSuchColumn(format!("{idx} (columns: {})", self.columns.join(", ")))
     }
 
     /// A column converted to `T`, by position or name.
     pub fn get<T: FromValue>(&self, idx: impl RowIndex) -> Result<T> {
-        let name = idx.to_string();
-        T::from_value(self.value(idx)?).map_err(|e| match e {
-            Error::TypeMismatch(m) => Error::TypeMismatch(format!("column {name}: {m}")),
+        // The column is only formatted into a name when there is an error to report.
+        let Some(v) = idx.index(&self.columns).and_then(|i| self.values.get(i)) else {
+            return Err(self.no_such_column(&idx));
+        };
+        T::from_value(v).map_err(|e| match e {
+            Error::TypeMismatch { message, sql } => Error::TypeMismatch {
+                message: format!("column {idx}: {message}"),
+                sql,
+            },
             other => other,
         })
     }
@@ -108,11 +116,11 @@ pub trait FromValue: Sized {
 
 fn mismatch<T>(want: &str, v: &Value) -> Result<T> {
     if v.is_null() {
-        return Err(Error::TypeMismatch(format!(
+        return Err(Error::type_mismatch(format!(
             "expected {want}, found NULL (read it as Option<{want}>)"
         )));
     }
-    Err(Error::TypeMismatch(format!(
+    Err(Error::type_mismatch(format!(
         "expected {want}, found {} value {v}",
         v.kind()
     )))
@@ -134,7 +142,7 @@ macro_rules! int_from_value {
             fn from_value(v: &Value) -> Result<Self> {
                 match as_i64(v) {
                     Some(i) => <$t>::try_from(i).map_err(|_| {
-                        Error::TypeMismatch(format!("value {i} is out of range for {}", stringify!($t)))
+                        Error::type_mismatch(format!("value {i} is out of range for {}", stringify!($t)))
                     }),
                     None => mismatch(stringify!($t), v),
                 }

@@ -10,8 +10,6 @@ pub enum InsertSource {
     Values(Vec<String>, Vec<Vec<Expr>>),
     /// `INSERT ... SELECT`.
     Select(Vec<String>, Box<Select>),
-    /// `DEFAULT VALUES`.
-    Default,
 }
 
 /// What an upsert does on conflict.
@@ -201,9 +199,10 @@ impl Insert {
         self
     }
 
-    /// `INSERT INTO table DEFAULT VALUES`
+    /// A row of defaults only: client-side defaults are sent, and `DEFAULT VALUES`
+    /// is written when the table has none (the same as an insert with no values).
     pub fn default_values(mut self) -> Self {
-        self.source = InsertSource::Default;
+        self.source = InsertSource::Values(Vec::new(), Vec::new());
         self
     }
 

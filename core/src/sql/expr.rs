@@ -477,7 +477,11 @@ impl Expr {
 
     /// `self AS name` in a select list.
     pub fn label(self, name: impl Into<String>) -> Expr {
-        Expr::Label(Box::new(self), Arc::from(name.into()))
+        let name = name.into();
+        match crate::ident::check_identifier(&name) {
+            Ok(()) => Expr::Label(Box::new(self), Arc::from(name)),
+            Err(e) => Expr::Invalid(e),
+        }
     }
 
     /// Ascending ORDER BY item.

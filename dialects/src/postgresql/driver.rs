@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::Type;
 use postgres::{Client, Config, NoTls, RowIter, Statement};
 use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, Row, RowStream};
 use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
@@ -187,10 +188,21 @@ impl DriverConnection for PgConnection {
             )));
         }
         for (i, (v, ty)) in params.iter().zip(types).enumerate() {
-            check_param(i + 1, v, ty)?;
+            if !always_fits(v, ty) {
+                check_param(i + 1, v, ty)?;
+            }
         }
         let args = params.iter().map(PgParam);
-        let mut iter = self.client.query_raw(&stmt, args).map_err(db_error)?;
+        let mut iter = match self.client.query_raw(&stmt, args) {
+            Ok(iter) => iter,
+            Err(e) => {
+                // The server may refuse the prepared statement for good, e.g. "cached
+                // plan must not change result type" after an ALTER TABLE: prepare it
+                // afresh next time.
+                self.statements.remove(sql);
+                return Err(db_error(e));
+            }
+        };
         if columns.is_empty() {
             while iter.next().map_err(db_error)?.is_some() {}
             let n = iter.rows_affected().unwrap_or(0);
@@ -219,6 +231,25 @@ impl DriverConnection for PgConnection {
     }
 }
 
+/// Whether `v` can be sent as `ty` whatever its value: the common pairs, which
+/// `check_param` always accepts, checked without encoding into a scratch buffer.
+fn always_fits(v: &Value, ty: &Type) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Text(_) => matches!(
+            *ty,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+        ),
+        Value::SmallInt(_) => matches!(*ty, Type::INT2 | Type::INT4 | Type::INT8),
+        Value::Int(_) => matches!(*ty, Type::INT4 | Type::INT8),
+        Value::BigInt(_) => *ty == Type::INT8,
+        Value::Bool(_) => *ty == Type::BOOL,
+        Value::Float(_) => matches!(*ty, Type::FLOAT4 | Type::FLOAT8),
+        Value::Double(_) => *ty == Type::FLOAT8,
+        Value::Bytes(_) => *ty == Type::BYTEA,
+    }
+}
+
 struct PgRows<'c> {
     iter: RowIter<'c>,
     columns: Arc<[String]>,
@@ -236,7 +267,7 @@ impl RowStream for PgRows<'_> {
                 let mut values = Vec::with_capacity(self.columns.len());
                 for i in 0..self.columns.len() {
                     let v: PgValue = r.try_get(i).map_err(|e| {
-                        Error::TypeMismatch(format!("result column {:?}: {e}", self.columns[i]))
+                        Error::type_mismatch(format!("result column {:?}: {e}", self.columns[i]))
                     })?;
                     values.push(v.0);
                 }

@@ -41,12 +41,29 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 const PG_EPOCH_DAYS: i64 = 10_957;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// The dates PostgreSQL has (AD; its upper limit).
+const MAX_YEAR: i64 = 5_874_897;
+
 fn parse_date(s: &str) -> Option<i64> {
     let mut it = s.splitn(3, '-');
     let y: i64 = it.next()?.parse().ok()?;
     let m: i64 = it.next()?.parse().ok()?;
     let d: i64 = it.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    // A day past the month's end is an error, not the next month (PostgreSQL's text
+    // input rejects it too); a year out of range would overflow.
+    if !(1..=MAX_YEAR).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=days_in_month(y, m)).contains(&d)
+    {
         return None;
     }
     Some(days_from_civil(y, m, d) - PG_EPOCH_DAYS)
@@ -61,7 +78,12 @@ fn parse_time(s: &str) -> Option<i64> {
     let h: i64 = it.next()?.parse().ok()?;
     let m: i64 = it.next()?.parse().ok()?;
     let sec: i64 = it.next().unwrap_or("0").parse().ok()?;
-    if h > 24 || m > 59 || sec > 60 || frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if !(0..=24).contains(&h)
+        || !(0..=59).contains(&m)
+        || !(0..=60).contains(&sec)
+        || frac.len() > 6
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let micros: i64 = if frac.is_empty() {
@@ -69,6 +91,10 @@ fn parse_time(s: &str) -> Option<i64> {
     } else {
         format!("{frac:0<6}").parse().ok()?
     };
+    // 24:00:00 is the end of the day; 24:30 is no time (and no shift into the next day).
+    if h == 24 && (m, sec, micros) != (0, 0, 0) {
+        return None;
+    }
     Some(((h * 60 + m) * 60 + sec) * 1_000_000 + micros)
 }
 
@@ -88,9 +114,12 @@ fn parse_timestamp(s: &str, with_zone: bool) -> Option<i64> {
         let off = &off[1..];
         let (oh, om) = match off.split_once(':') {
             Some((h, m)) => (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?),
-            None if off.len() == 4 => (off[..2].parse().ok()?, off[2..].parse().ok()?),
+            None if off.len() == 4 => (off.get(..2)?.parse().ok()?, off.get(2..)?.parse().ok()?),
             None => (off.parse().ok()?, 0),
         };
+        if !(0..=15).contains(&oh) || !(0..=59).contains(&om) {
+            return None;
+        }
         (t, sign * (oh * 3600 + om * 60))
     } else {
         (rest, 0)
@@ -98,7 +127,9 @@ fn parse_timestamp(s: &str, with_zone: bool) -> Option<i64> {
     if offset_secs != 0 && !with_zone {
         return None;
     }
-    Some(days * MICROS_PER_DAY + parse_time(time)? - offset_secs * 1_000_000)
+    days.checked_mul(MICROS_PER_DAY)?
+        .checked_add(parse_time(time)?)?
+        .checked_sub(offset_secs * 1_000_000)
 }
 
 fn format_time(micros: i64) -> String {
@@ -358,7 +389,7 @@ pub(crate) fn check_param(position: usize, v: &Value, ty: &Type) -> Result<()> {
     let mut scratch = BytesMut::new();
     match encode(v, ty, &mut scratch) {
         Some(_) => Ok(()),
-        None => Err(Error::TypeMismatch(format!(
+        None => Err(Error::type_mismatch(format!(
             "parameter ${position}: the server expects {} but the value is {} ({})",
             ty.name(),
             v.kind(),
@@ -457,6 +488,14 @@ mod tests {
         }
         assert_eq!(parse_date("2000-01-02"), Some(1));
         assert_eq!(parse_date("2024-13-01"), None);
+        // No day past the month's end, no year that overflows.
+        assert_eq!(parse_date("2024-02-30"), None);
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-04-31"), None);
+        assert_eq!(parse_date("1900-02-29"), None);
+        assert!(parse_date("2000-02-29").is_some());
+        assert_eq!(parse_date("9223372036854775807-01-01"), None);
+        assert_eq!(parse_date("0000-01-01"), None);
     }
 
     #[test]
@@ -466,6 +505,22 @@ mod tests {
         let z = parse_timestamp("2024-05-06T09:08:09+02:00", true).unwrap();
         assert_eq!(format_timestamp(z), "2024-05-06 07:08:09");
         assert!(parse_timestamp("2024-05-06T09:08:09+02:00", false).is_none());
+        // Out-of-range fields are errors, never a shift into another day.
+        for bad in [
+            "2024-01-01 24:30:00",
+            "2024-01-01 -1:30:00",
+            "2024-01-01 10:-5:00",
+            "2024-01-01 10:00:-1",
+            "2024-01-01 10:00:00+99:00",
+            "2024-01-01 10:00:00+a\u{e9}1",
+            "99999999999-01-01 00:00:00",
+            "5874897-12-31 00:00:00",
+        ] {
+            assert!(parse_timestamp(bad, true).is_none(), "{bad}");
+        }
+        assert!(parse_timestamp("2024-01-01 24:00:00", false).is_some());
+        assert_eq!(parse_time("24:00"), Some(86_400_000_000));
+        assert_eq!(parse_time("24:00:01"), None);
     }
 
     #[test]

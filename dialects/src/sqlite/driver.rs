@@ -99,6 +99,10 @@ fn open(target: &Target) -> Result<rusqlite::Connection> {
         .map_err(db_error)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(db_error)?;
+    if matches!(target, Target::Memory(_)) {
+        conn.execute_batch("PRAGMA read_uncommitted = 1")
+            .map_err(db_error)?;
+    }
     Ok(conn)
 }
 
@@ -111,6 +115,7 @@ impl Driver for SqliteDriver {
         Ok(Box::new(SqliteConnection {
             conn: open(&self.target)?,
             columns: HashMap::new(),
+            shared_cache: matches!(self.target, Target::Memory(_)),
         }))
     }
 
@@ -125,8 +130,12 @@ impl Driver for SqliteDriver {
 /// Convert a rusqlite error into strata's, classified by SQLite's result code.
 pub(crate) fn db_error(e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode as C;
-    let (kind, code) = match &e {
-        rusqlite::Error::SqliteFailure(f, _) => {
+    // A syntax error that SQLite locates in the SQL text (`SqlInputError`) carries its
+    // SQLite error as the source, like a plain `SqliteFailure`.
+    let failure =
+        std::error::Error::source(&e).and_then(|s| s.downcast_ref::<rusqlite::ffi::Error>());
+    let (kind, code) = match (&e, failure) {
+        (_, Some(f)) => {
             let kind = match f.code {
                 C::ConstraintViolation => DbErrorKind::IntegrityError,
                 C::Unknown | C::ApiMisuse | C::ParameterOutOfRange => DbErrorKind::ProgrammingError,
@@ -141,9 +150,10 @@ pub(crate) fn db_error(e: rusqlite::Error) -> Error {
             };
             (kind, Some(f.extended_code.to_string()))
         }
-        rusqlite::Error::InvalidParameterCount(..) | rusqlite::Error::InvalidColumnIndex(_) => {
-            (DbErrorKind::ProgrammingError, None)
-        }
+        (
+            rusqlite::Error::InvalidParameterCount(..) | rusqlite::Error::InvalidColumnIndex(_),
+            _,
+        ) => (DbErrorKind::ProgrammingError, None),
         _ => (DbErrorKind::Other, None),
     };
     Error::Database {
@@ -180,9 +190,7 @@ fn read_value(v: ValueRef<'_>) -> Result<Value> {
         ValueRef::Real(f) => Value::Double(f),
         ValueRef::Text(t) => Value::Text(
             std::str::from_utf8(t)
-                .map_err(|_| {
-                    Error::TypeMismatch("SQLite returned text that is not valid UTF-8".into())
-                })?
+                .map_err(|_| Error::type_mismatch("SQLite returned text that is not valid UTF-8"))?
                 .to_string(),
         ),
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
@@ -191,13 +199,45 @@ fn read_value(v: ValueRef<'_>) -> Result<Value> {
 
 struct SqliteConnection {
     conn: rusqlite::Connection,
+    /// An in-memory database shared by the engine's connections (shared-cache mode).
+    /// There, readers would hold table locks that make writers fail at once with
+    /// SQLITE_LOCKED (busy timeouts do not apply), so transactions read uncommitted
+    /// data by default, as SQLite recommends for shared cache.
+    shared_cache: bool,
     /// Result column names per SQL text, shared by every row of every execution.
     columns: HashMap<String, Arc<[String]>>,
 }
 
+impl SqliteConnection {
+    /// The connection's current `read_uncommitted` setting (reading it, unlike setting
+    /// it, does not expire prepared statements); `None` if it cannot be read.
+    fn read_uncommitted(&self) -> Option<bool> {
+        let mut stmt = self.conn.prepare_cached("PRAGMA read_uncommitted").ok()?;
+        stmt.query_row([], |r| r.get::<_, i64>(0))
+            .ok()
+            .map(|v| v != 0)
+    }
+}
+
+/// Whether `names` are the result columns of `stmt` as it is now: after a schema change
+/// SQLite re-prepares a cached statement, which may then have other columns.
+fn same_columns(names: &[String], stmt: &rusqlite::Statement<'_>) -> bool {
+    names.len() == stmt.column_count()
+        && names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| stmt.column_name(i).is_ok_and(|s| s == n))
+}
+
+fn column_names(stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
+    stmt.column_names().into_iter().map(String::from).collect()
+}
+
 fn is_insert(sql: &str) -> bool {
-    let s = sql.trim_start();
-    s.len() >= 6 && s[..6].eq_ignore_ascii_case("INSERT")
+    // Bytes, not a str slice: the 6th byte may be inside a multi-byte character.
+    let s = sql.trim_start().as_bytes();
+    s.get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"INSERT"))
 }
 
 impl DriverConnection for SqliteConnection {
@@ -223,9 +263,9 @@ impl DriverConnection for SqliteConnection {
             });
         }
         let columns = match self.columns.get(sql) {
-            Some(c) => c.clone(),
-            None => {
-                let c: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
+            Some(c) if same_columns(c, &stmt) => c.clone(),
+            _ => {
+                let c = column_names(&stmt);
                 if self.columns.len() > 512 {
                     self.columns.clear();
                 }
@@ -246,6 +286,7 @@ impl DriverConnection for SqliteConnection {
             rows,
             _stmt: stmt,
             columns,
+            checked: false,
         })))
     }
 
@@ -256,17 +297,27 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
-        match isolation {
-            None | Some(IsolationLevel::Serializable) => {
-                self.batch("PRAGMA read_uncommitted = 0; BEGIN")
+        let read_uncommitted = match isolation {
+            None if self.shared_cache => true,
+            None | Some(IsolationLevel::Serializable) => false,
+            Some(IsolationLevel::ReadUncommitted) => true,
+            Some(other) => {
+                return Err(Error::Unsupported {
+                    construct: format!("isolation level {}", other.sql()),
+                    dialect: "sqlite",
+                })
             }
-            Some(IsolationLevel::ReadUncommitted) => {
-                self.batch("PRAGMA read_uncommitted = 1; BEGIN")
-            }
-            Some(other) => Err(Error::Unsupported {
-                construct: format!("isolation level {}", other.sql()),
-                dialect: "sqlite",
-            }),
+        };
+        // Setting a flag pragma expires every prepared statement of the connection (SQLite
+        // codes an OP_Expire), so the next run of each cached statement would be parsed
+        // and planned again: set it only when it changes.
+        if self.read_uncommitted() == Some(read_uncommitted) {
+            return self.batch("BEGIN");
+        }
+        if read_uncommitted {
+            self.batch("PRAGMA read_uncommitted = 1; BEGIN")
+        } else {
+            self.batch("PRAGMA read_uncommitted = 0; BEGIN")
         }
     }
 
@@ -288,6 +339,9 @@ struct SqliteRows<'c> {
     rows: rusqlite::Rows<'c>,
     _stmt: Box<CachedStatement<'c>>,
     columns: Arc<[String]>,
+    /// Whether the columns were checked against the statement after its first step
+    /// (where SQLite re-prepares it if the schema changed since it was cached).
+    checked: bool,
 }
 
 impl RowStream for SqliteRows<'_> {
@@ -296,10 +350,17 @@ impl RowStream for SqliteRows<'_> {
     }
 
     fn next_row(&mut self) -> Result<Option<Row>> {
-        let n = self.columns.len();
         match self.rows.next().map_err(db_error)? {
             None => Ok(None),
             Some(r) => {
+                if !self.checked {
+                    self.checked = true;
+                    let stmt: &rusqlite::Statement<'_> = AsRef::as_ref(r);
+                    if !same_columns(&self.columns, stmt) {
+                        self.columns = column_names(stmt);
+                    }
+                }
+                let n = self.columns.len();
                 let mut values = Vec::with_capacity(n);
                 for i in 0..n {
                     values.push(read_value(r.get_ref(i).map_err(db_error)?)?);

@@ -1,0 +1,193 @@
+//! Per-model runtime information and identity keys.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{OnceLock, RwLock};
+
+use strata_core::{Table, Value};
+
+use crate::model::{column_defs, ColumnDef, Model};
+use crate::{Error, Result};
+
+/// What the session needs to know about a model, computed once per type.
+#[derive(Debug)]
+pub(crate) struct ModelInfo {
+    pub type_id: TypeId,
+    pub type_name: &'static str,
+    pub table: Table,
+    pub columns: Vec<ColumnDef>,
+    pub names: Vec<&'static str>,
+    pub pk: Vec<usize>,
+    pub version: Option<usize>,
+    pub autoinc: Option<usize>,
+    /// Columns with an onupdate value.
+    pub onupdate: Vec<usize>,
+}
+
+impl ModelInfo {
+    pub fn short_name(&self) -> &'static str {
+        self.type_name.rsplit("::").next().unwrap_or(self.type_name)
+    }
+
+    /// The identity key of an object with these column values.
+    pub fn key(&self, values: &[Value]) -> Option<IdentityKey> {
+        let mut parts = Vec::with_capacity(self.pk.len());
+        for &i in &self.pk {
+            let v = values.get(i)?;
+            if v.is_null() {
+                return None;
+            }
+            parts.push(KeyPart::from(v));
+        }
+        Some(IdentityKey {
+            type_id: self.type_id,
+            parts,
+        })
+    }
+
+    /// The primary key as text, for messages.
+    pub fn key_text(&self, values: &[Value]) -> String {
+        let parts: Vec<String> = self
+            .pk
+            .iter()
+            .map(|&i| values.get(i).map(|v| v.to_string()).unwrap_or_default())
+            .collect();
+        if parts.iter().all(|p| p == "NULL") {
+            "(pending)".into()
+        } else {
+            format!("({})", parts.join(", "))
+        }
+    }
+}
+
+static INFOS: OnceLock<RwLock<HashMap<TypeId, &'static ModelInfo>>> = OnceLock::new();
+
+/// The runtime information of model `M`.
+pub(crate) fn model_info<M: Model>() -> Result<&'static ModelInfo> {
+    let map = INFOS.get_or_init(|| RwLock::new(HashMap::new()));
+    let id = TypeId::of::<M>();
+    if let Some(i) = map.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Ok(i);
+    }
+    let table = M::table()
+        .map_err(|e| Error::Mapping {
+            model: std::any::type_name::<M>().into(),
+            message: e.to_string(),
+        })?
+        .clone();
+    let columns = column_defs::<M>();
+    let pk: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.primary_key)
+        .map(|(i, _)| i)
+        .collect();
+    if pk.is_empty() {
+        return Err(Error::Mapping {
+            model: std::any::type_name::<M>().into(),
+            message: "no primary key: mark a field #[column(primary_key)]".into(),
+        });
+    }
+    let autoinc = table
+        .autoincrement_column()
+        .and_then(|c| columns.iter().position(|d| d.name == c.name()));
+    let info = ModelInfo {
+        type_id: id,
+        type_name: std::any::type_name::<M>(),
+        names: columns.iter().map(|c| c.name).collect(),
+        pk,
+        version: columns.iter().position(|c| c.version),
+        autoinc,
+        onupdate: columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.onupdate.is_some())
+            .map(|(i, _)| i)
+            .collect(),
+        table,
+        columns,
+    };
+    let leaked: &'static ModelInfo = Box::leak(Box::new(info));
+    let mut w = map.write().unwrap_or_else(|p| p.into_inner());
+    Ok(*w.entry(id).or_insert(leaked))
+}
+
+/// One part of a primary key, normalised so that `Int(1)` and `BigInt(1)` are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum KeyPart {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Float(u64),
+}
+
+impl From<&Value> for KeyPart {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::SmallInt(i) => KeyPart::Int(*i as i64),
+            Value::Int(i) => KeyPart::Int(*i as i64),
+            Value::BigInt(i) => KeyPart::Int(*i),
+            Value::Text(s) => KeyPart::Text(s.clone()),
+            Value::Bytes(b) => KeyPart::Bytes(b.clone()),
+            Value::Bool(b) => KeyPart::Bool(*b),
+            Value::Float(f) => KeyPart::Float((*f as f64).to_bits()),
+            Value::Double(f) => KeyPart::Float(f.to_bits()),
+            Value::Null => KeyPart::Text(String::new()),
+        }
+    }
+}
+
+/// (model type, primary key): one object per identity per session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IdentityKey {
+    pub type_id: TypeId,
+    pub parts: Vec<KeyPart>,
+}
+
+impl Hash for IdentityKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.type_id.hash(state);
+        self.parts.hash(state);
+    }
+}
+
+/// Values usable as a primary key in `Session::get`: a single value or a tuple for a
+/// composite key.
+pub trait PrimaryKey {
+    /// The key's values in primary-key column order.
+    fn values(self) -> Vec<Value>;
+}
+
+macro_rules! pk_scalar {
+    ($($t:ty),*) => {$(
+        impl PrimaryKey for $t {
+            fn values(self) -> Vec<Value> {
+                vec![self.into()]
+            }
+        }
+    )*};
+}
+pk_scalar!(i16, i32, i64, u8, u16, u32, bool, String, &str, &String, Value);
+
+impl PrimaryKey for Vec<Value> {
+    fn values(self) -> Vec<Value> {
+        self
+    }
+}
+
+macro_rules! pk_tuple {
+    ($($n:ident),+) => {
+        impl<$($n: Into<Value>),+> PrimaryKey for ($($n,)+) {
+            #[allow(non_snake_case)]
+            fn values(self) -> Vec<Value> {
+                let ($($n,)+) = self;
+                vec![$($n.into()),+]
+            }
+        }
+    };
+}
+pk_tuple!(A, B);
+pk_tuple!(A, B, C);
+pk_tuple!(A, B, C, D);

@@ -1,0 +1,605 @@
+//! `Session`: identity map, unit of work, and queries through one transaction.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use strata_core::engine::{Connection, CursorResult, Engine};
+use strata_core::{Compilable, Value};
+
+use crate::handle::{AnyObject, Handle, ObjectState};
+use crate::info::{model_info, IdentityKey, PrimaryKey};
+use crate::model::Model;
+use crate::query::{Query, ScalarResult, Select};
+use crate::{Error, Result};
+
+static SESSION_IDS: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn same_object(a: &Arc<dyn AnyObject>, b: &Arc<dyn AnyObject>) -> bool {
+    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+}
+
+/// Anything `Session::add` accepts: a new object, or a handle to one.
+pub trait IntoHandle<T: Model> {
+    /// The handle to track.
+    fn into_handle(self) -> Result<Handle<T>>;
+}
+
+impl<T: Model> IntoHandle<T> for T {
+    fn into_handle(self) -> Result<Handle<T>> {
+        Handle::new(self)
+    }
+}
+
+impl<T: Model> IntoHandle<T> for Handle<T> {
+    fn into_handle(self) -> Result<Handle<T>> {
+        Ok(self)
+    }
+}
+
+impl<T: Model> IntoHandle<T> for &Handle<T> {
+    fn into_handle(self) -> Result<Handle<T>> {
+        Ok(self.clone())
+    }
+}
+
+/// SQLAlchemy's Session: the identity map (one object per row), the unit of work
+/// (changes found at flush and written in dependency order, atomically), and queries,
+/// all within one transaction that begins on first use and ends with `commit` or
+/// `rollback`. Dropping an uncommitted session rolls back.
+///
+/// ```ignore
+/// let mut session = Session::new(&engine);
+/// let task = session.add(Task::new("Learn ORM"))?;
+/// session.commit()?;                                   // INSERT, COMMIT
+/// let same = session.get::<Task>(1)?.unwrap();
+/// assert!(Handle::ptr_eq(&task, &same));
+/// same.write().completed = true;
+/// session.commit()?;                                   // UPDATE tasks SET completed=? WHERE id=?
+/// ```
+pub struct Session {
+    pub(crate) engine: Engine,
+    pub(crate) id: u64,
+    pub(crate) conn: Option<Connection>,
+    pub(crate) in_tx: bool,
+    pub(crate) wrote_in_tx: bool,
+    pub(crate) identity: HashMap<IdentityKey, Arc<dyn AnyObject>>,
+    pub(crate) pending: Vec<Arc<dyn AnyObject>>,
+    pub(crate) deleted: Vec<Arc<dyn AnyObject>>,
+    pub(crate) flushed_deleted: Vec<Arc<dyn AnyObject>>,
+    pub(crate) inserted_in_tx: Vec<Arc<dyn AnyObject>>,
+    pub(crate) hint: Arc<AtomicBool>,
+    autoflush: bool,
+    expire_on_commit: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("identity_map", &self.identity.len())
+            .field("pending", &self.pending.len())
+            .field("in_transaction", &self.in_tx)
+            .finish()
+    }
+}
+
+impl Session {
+    /// A session on `engine`. No connection is taken until the first statement.
+    pub fn new(engine: &Engine) -> Session {
+        Session {
+            engine: engine.clone(),
+            id: SESSION_IDS.fetch_add(1, Ordering::Relaxed),
+            conn: None,
+            in_tx: false,
+            wrote_in_tx: false,
+            identity: HashMap::new(),
+            pending: Vec::new(),
+            deleted: Vec::new(),
+            flushed_deleted: Vec::new(),
+            inserted_in_tx: Vec::new(),
+            hint: Arc::new(AtomicBool::new(false)),
+            autoflush: true,
+            expire_on_commit: true,
+        }
+    }
+
+    /// Turn autoflush before queries on or off (on by default).
+    pub fn set_autoflush(&mut self, on: bool) {
+        self.autoflush = on;
+    }
+
+    /// Turn expire-on-commit on or off (on by default).
+    pub fn set_expire_on_commit(&mut self, on: bool) {
+        self.expire_on_commit = on;
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Number of objects in the identity map.
+    pub fn identity_map_len(&self) -> usize {
+        self.identity.len()
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    /// The session's connection, in an open transaction (begun on first use).
+    pub fn connection(&mut self) -> Result<&mut Connection> {
+        if self.conn.is_none() {
+            self.conn = Some(self.engine.connect()?);
+        }
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("no connection".into()))?;
+        if !self.in_tx {
+            conn.start_transaction()?;
+            self.in_tx = true;
+            self.wrote_in_tx = false;
+        }
+        Ok(conn)
+    }
+
+    fn not_in_session(obj: &Arc<dyn AnyObject>, state: ObjectState, hint: &str) -> Error {
+        let info = obj.info();
+        Error::NotInSession {
+            model: info.short_name().to_string(),
+            key: info.key_text(&obj.values()),
+            state: state.to_string(),
+            hint: hint.to_string(),
+        }
+    }
+
+    pub(crate) fn attach(&self, obj: &Arc<dyn AnyObject>, state: ObjectState) {
+        let mut m = obj.meta();
+        m.state = state;
+        m.session = Some(self.id);
+        m.hint = Some(self.hint.clone());
+    }
+
+    /// Add an object (or a handle) to the session: transient objects become pending
+    /// and are inserted at the next flush; detached ones are attached again.
+    pub fn add<T: Model>(&mut self, obj: impl IntoHandle<T>) -> Result<Handle<T>> {
+        let h = obj.into_handle()?;
+        let erased = h.erased();
+        let (state, session) = {
+            let m = erased.meta();
+            (m.state, m.session)
+        };
+        match (state, session) {
+            (_, Some(s)) if s == self.id && state != ObjectState::Detached => Ok(h),
+            (ObjectState::Transient, _) => {
+                self.attach(&erased, ObjectState::Pending);
+                self.pending.push(erased);
+                Ok(h)
+            }
+            (ObjectState::Detached, _) => {
+                let key = erased.meta().key.clone();
+                let key = key.ok_or_else(|| {
+                    Error::InvalidRequest("a detached object has no identity".into())
+                })?;
+                if let Some(other) = self.identity.get(&key) {
+                    if !same_object(other, &erased) {
+                        return Err(Error::InvalidRequest(format!(
+                            "another {} with primary key {} is already in this session; use merge()",
+                            erased.info().short_name(),
+                            erased.info().key_text(&erased.values())
+                        )));
+                    }
+                }
+                self.attach(&erased, ObjectState::Persistent);
+                erased.touch();
+                self.hint.store(true, Ordering::Release);
+                self.identity.insert(key, erased);
+                Ok(h)
+            }
+            (s, _) => Err(Self::not_in_session(
+                &erased,
+                s,
+                "it belongs to another session; expunge it there or use merge()",
+            )),
+        }
+    }
+
+    /// Add several objects.
+    pub fn add_all<T: Model, I: IntoIterator<Item = H>, H: IntoHandle<T>>(
+        &mut self,
+        objs: I,
+    ) -> Result<Vec<Handle<T>>> {
+        objs.into_iter().map(|o| self.add(o)).collect()
+    }
+
+    fn check_attached(&self, obj: &Arc<dyn AnyObject>) -> Result<ObjectState> {
+        let (state, session) = {
+            let m = obj.meta();
+            (m.state, m.session)
+        };
+        if session != Some(self.id)
+            || matches!(state, ObjectState::Detached | ObjectState::Transient)
+        {
+            let hint = match state {
+                ObjectState::Transient => "add() it first",
+                ObjectState::Detached => "its session was closed or it was expunged; add() or merge() it into this session",
+                _ => "it belongs to another session",
+            };
+            return Err(Self::not_in_session(obj, state, hint));
+        }
+        Ok(state)
+    }
+
+    /// Mark an object for deletion at the next flush (a pending object is just removed).
+    pub fn delete<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
+        let erased = obj.erased();
+        match self.check_attached(&erased)? {
+            ObjectState::Pending => {
+                self.pending.retain(|o| !same_object(o, &erased));
+                let mut m = erased.meta();
+                m.state = ObjectState::Transient;
+                m.session = None;
+                m.hint = None;
+                Ok(())
+            }
+            ObjectState::Persistent => {
+                if !self.deleted.iter().any(|o| same_object(o, &erased)) {
+                    self.deleted.push(erased);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Remove an object from the session without deleting it (it becomes detached, or
+    /// transient if it was pending).
+    pub fn expunge<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
+        let erased = obj.erased();
+        let state = self.check_attached(&erased)?;
+        self.pending.retain(|o| !same_object(o, &erased));
+        self.deleted.retain(|o| !same_object(o, &erased));
+        if let Some(k) = erased.meta().key.clone() {
+            self.identity.remove(&k);
+        }
+        let mut m = erased.meta();
+        m.state = if state == ObjectState::Pending {
+            ObjectState::Transient
+        } else {
+            ObjectState::Detached
+        };
+        m.session = None;
+        m.hint = None;
+        Ok(())
+    }
+
+    /// Expire an object: its next load through this session reloads it from the
+    /// database.
+    pub fn expire<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
+        let erased = obj.erased();
+        self.check_attached(&erased)?;
+        erased.meta().expired = true;
+        Ok(())
+    }
+
+    /// Expire every object in the identity map.
+    pub fn expire_all(&mut self) {
+        for o in self.identity.values() {
+            o.meta().expired = true;
+        }
+    }
+
+    /// Reload an object's columns from the database now, discarding unflushed changes.
+    pub fn refresh<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
+        let erased = obj.erased();
+        if self.check_attached(&erased)? != ObjectState::Persistent {
+            return Err(Self::not_in_session(
+                &erased,
+                erased.meta().state,
+                "only persistent objects can be refreshed",
+            ));
+        }
+        erased.meta().expired = true;
+        let info = erased.info();
+        let snapshot = erased
+            .meta()
+            .snapshot
+            .clone()
+            .unwrap_or_else(|| erased.values());
+        let pk: Vec<Value> = info.pk.iter().map(|&i| snapshot[i].clone()).collect();
+        erased.take_touched();
+        let autoflush = std::mem::replace(&mut self.autoflush, false);
+        let fetched = self.fetch_by_pk::<T>(pk);
+        self.autoflush = autoflush;
+        match fetched? {
+            Some(_) => Ok(()),
+            None => Err(Error::InvalidRequest(format!(
+                "{} {} no longer exists in the database",
+                info.short_name(),
+                info.key_text(&snapshot)
+            ))),
+        }
+    }
+
+    /// Copy the state of `obj` onto the persistent object with the same primary key
+    /// (loading it if needed) and return that object; with no such row, a new pending
+    /// object is added.
+    pub fn merge<T: Model>(&mut self, obj: &T) -> Result<Handle<T>> {
+        let info = model_info::<T>()?;
+        let mut values = Vec::with_capacity(info.columns.len());
+        obj.write_values(&mut values);
+        if info.key(&values).is_some() {
+            let pk: Vec<Value> = info.pk.iter().map(|&i| values[i].clone()).collect();
+            if let Some(existing) = self.get::<T>(pk)? {
+                if !existing.erased().set_values(values)? {
+                    return Err(Error::InvalidRequest(format!(
+                        "cannot merge into {} {}: a read()/write() guard on it is alive",
+                        info.short_name(),
+                        info.key_text(&existing.erased().values())
+                    )));
+                }
+                existing.erased().touch();
+                self.hint.store(true, Ordering::Release);
+                return Ok(existing);
+            }
+        }
+        let mut it = values.into_iter();
+        let copy = T::read_values(&mut it)?;
+        self.add(copy)
+    }
+
+    /// The object with this primary key: from the identity map without SQL when it is
+    /// there and not expired, otherwise with one SELECT.
+    pub fn get<T: Model>(&mut self, pk: impl PrimaryKey) -> Result<Option<Handle<T>>> {
+        let info = model_info::<T>()?;
+        let pk = pk.values();
+        if pk.len() != info.pk.len() {
+            return Err(Error::InvalidRequest(format!(
+                "{} has a primary key of {} column(s), {} value(s) given",
+                info.short_name(),
+                info.pk.len(),
+                pk.len()
+            )));
+        }
+        let key = IdentityKey {
+            type_id: info.type_id,
+            parts: pk.iter().map(Into::into).collect(),
+        };
+        if let Some(obj) = self.identity.get(&key) {
+            let (expired, state) = {
+                let m = obj.meta();
+                (m.expired, m.state)
+            };
+            if state == ObjectState::Deleted {
+                return Ok(None);
+            }
+            if !expired {
+                return Ok(Handle::from_erased(obj));
+            }
+        }
+        if self
+            .deleted
+            .iter()
+            .chain(&self.flushed_deleted)
+            .any(|o| o.meta().key.as_ref() == Some(&key))
+        {
+            return Ok(None);
+        }
+        self.fetch_by_pk::<T>(pk)
+    }
+
+    fn fetch_by_pk<T: Model>(&mut self, pk: Vec<Value>) -> Result<Option<Handle<T>>> {
+        let info = model_info::<T>()?;
+        let mut stmt = crate::query::select::<T>();
+        for (&i, v) in info.pk.iter().zip(pk) {
+            stmt = stmt.filter(T::c(info.names[i]).eq(v));
+        }
+        Ok(self.run_select::<T>(&stmt.into_core())?.into_iter().next())
+    }
+
+    /// Flush pending changes if autoflush is on and anything changed.
+    pub(crate) fn autoflush(&mut self) -> Result<()> {
+        if self.autoflush
+            && (!self.pending.is_empty()
+                || !self.deleted.is_empty()
+                || self.hint.load(Ordering::Acquire))
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Run a Core SELECT whose columns are `T`'s columns in field order, loading rows
+    /// into the identity map.
+    pub(crate) fn run_select<T: Model>(&mut self, stmt: &dyn Compilable) -> Result<Vec<Handle<T>>> {
+        self.autoflush()?;
+        let rows: Vec<Vec<Value>> = {
+            let conn = self.connection()?;
+            let mut out = Vec::new();
+            let mut result = conn.execute(stmt)?;
+            while let Some(r) = result.fetch_one()? {
+                out.push(r.into_values());
+            }
+            out
+        };
+        rows.into_iter().map(|v| self.load::<T>(v)).collect()
+    }
+
+    /// Put a row's values (in `T`'s column order) into the identity map and return the
+    /// object; an existing object keeps its unflushed changes unless it was expired.
+    pub(crate) fn load<T: Model>(&mut self, values: Vec<Value>) -> Result<Handle<T>> {
+        let info = model_info::<T>()?;
+        let key = info.key(&values).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "a {} row has a NULL primary key",
+                info.short_name()
+            ))
+        })?;
+        if let Some(obj) = self.identity.get(&key) {
+            let expired = obj.meta().expired;
+            // An object whose guard is alive stays expired and is refreshed next time.
+            if expired && obj.set_values(values.clone())? {
+                let mut m = obj.meta();
+                m.snapshot = Some(values);
+                m.expired = false;
+                drop(m);
+                obj.take_touched();
+            }
+            return Handle::from_erased(obj).ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "identity map holds another type under {}'s key",
+                    info.short_name()
+                ))
+            });
+        }
+        let mut it = values.clone().into_iter();
+        let obj = T::read_values(&mut it)?;
+        let h = Handle::with_state(obj, info, ObjectState::Persistent);
+        let erased = h.erased();
+        self.attach(&erased, ObjectState::Persistent);
+        {
+            let mut m = erased.meta();
+            m.snapshot = Some(values);
+            m.key = Some(key.clone());
+        }
+        self.identity.insert(key, erased);
+        Ok(h)
+    }
+
+    /// Run an ORM select and return its objects (`session.scalars(stmt).all()`).
+    pub fn scalars<T: Model>(&mut self, stmt: &Select<T>) -> Result<ScalarResult<T>> {
+        Ok(ScalarResult::new(self.run_select::<T>(stmt.core())?))
+    }
+
+    /// The first object of an ORM select, if any (`session.scalar(stmt)`).
+    pub fn scalar<T: Model>(&mut self, stmt: &Select<T>) -> Result<Option<Handle<T>>> {
+        Ok(self.scalars(stmt)?.first())
+    }
+
+    /// Load the rows of a Core statement as `T` objects, matching result columns to
+    /// `T`'s columns by name.
+    pub fn scalars_from<T: Model>(&mut self, stmt: &dyn Compilable) -> Result<ScalarResult<T>> {
+        self.autoflush()?;
+        let info = model_info::<T>()?;
+        let rows: Vec<(Vec<String>, Vec<Value>)> = {
+            let conn = self.connection()?;
+            let mut out = Vec::new();
+            let mut result = conn.execute(stmt)?;
+            while let Some(r) = result.fetch_one()? {
+                out.push((r.columns().to_vec(), r.into_values()));
+            }
+            out
+        };
+        let mut handles = Vec::with_capacity(rows.len());
+        for (cols, mut vals) in rows {
+            let mut ordered = Vec::with_capacity(info.names.len());
+            for name in &info.names {
+                let i = cols.iter().position(|c| c == name).ok_or_else(|| {
+                    Error::InvalidRequest(format!(
+                        "the statement's rows have no column {name:?} needed to load {} (columns: {})",
+                        info.short_name(),
+                        cols.join(", ")
+                    ))
+                })?;
+                ordered.push(std::mem::replace(&mut vals[i], Value::Null));
+            }
+            handles.push(self.load::<T>(ordered)?);
+        }
+        Ok(ScalarResult::new(handles))
+    }
+
+    /// Run a Core statement (or `text()`) in the session's transaction, after autoflush.
+    pub fn execute(&mut self, stmt: &dyn Compilable) -> Result<CursorResult<'_>> {
+        self.autoflush()?;
+        let conn = self.connection()?;
+        Ok(conn.execute(stmt)?)
+    }
+
+    /// The legacy query API: `session.query::<Task>().all()`.
+    pub fn query<T: Model>(&mut self) -> Query<'_, T> {
+        Query::new(self)
+    }
+
+    /// Flush, then commit the transaction. Objects are expired (reloaded on next load)
+    /// unless expire-on-commit is off; the connection goes back to the pool.
+    pub fn commit(&mut self) -> Result<()> {
+        self.flush()?;
+        if self.in_tx {
+            if let Some(c) = self.conn.as_mut() {
+                c.commit_transaction()?;
+            }
+            self.in_tx = false;
+        }
+        self.conn = None;
+        for o in self.flushed_deleted.drain(..) {
+            let mut m = o.meta();
+            m.state = ObjectState::Detached;
+            m.session = None;
+            m.hint = None;
+        }
+        self.inserted_in_tx.clear();
+        self.wrote_in_tx = false;
+        if self.expire_on_commit {
+            self.expire_all();
+        }
+        Ok(())
+    }
+
+    /// Roll back the transaction: pending objects are dropped from the session,
+    /// deletions undone, and every object expired.
+    pub fn rollback(&mut self) -> Result<()> {
+        let result = match (self.in_tx, self.conn.as_mut()) {
+            (true, Some(c)) => c.rollback_transaction().map_err(Error::from),
+            _ => Ok(()),
+        };
+        self.in_tx = false;
+        self.wrote_in_tx = false;
+        self.conn = None;
+        for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
+            if let Some(k) = o.meta().key.take() {
+                self.identity.remove(&k);
+            }
+            let mut m = o.meta();
+            m.state = ObjectState::Transient;
+            m.session = None;
+            m.hint = None;
+            m.snapshot = None;
+        }
+        self.deleted.clear();
+        // Unflushed changes are discarded: expired objects reload on their next load.
+        self.hint.store(false, Ordering::Release);
+        for o in self.identity.values() {
+            o.take_touched();
+        }
+        for o in self.flushed_deleted.drain(..) {
+            let key = o.meta().key.clone();
+            o.meta().state = ObjectState::Persistent;
+            if let Some(k) = key {
+                self.identity.insert(k, o);
+            }
+        }
+        self.expire_all();
+        result
+    }
+
+    /// Roll back and detach every object; the session can be used again afterwards.
+    pub fn close(&mut self) -> Result<()> {
+        let r = self.rollback();
+        for (_, o) in self.identity.drain() {
+            let mut m = o.meta();
+            m.state = ObjectState::Detached;
+            m.session = None;
+            m.hint = None;
+        }
+        r
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

@@ -1,0 +1,807 @@
+//! Failures on SQLite and PostgreSQL: each gives a typed error carrying its SQL, the
+//! connection is usable after rollback, the pool hands out working connections
+//! afterwards, and no committed row is lost.
+//!
+//! Each check runs on both databases (`on_both!` makes the tests `<check>::sqlite` and
+//! `<check>::postgres`); the server-stopped test runs on a PostgreSQL cluster of its own
+//! that it stops and starts again.
+
+#[allow(dead_code)] // each test binary uses only part of the support code
+mod support;
+
+use std::time::{Duration, Instant};
+
+use strata::func;
+use strata::{
+    create_engine, insert, select, text, update, Column, Connection, DbErrorKind, Engine, Error,
+    MetaData, Result, SqlType, Table,
+};
+use support::pg;
+
+fn sqlite_engine() -> Engine {
+    create_engine("sqlite://").unwrap_or_else(|e| panic!("sqlite engine: {e}"))
+}
+
+fn pg_engine(test_name: &str) -> Option<Engine> {
+    let url = pg::require_fresh_database(test_name)?;
+    Some(create_engine(&url).unwrap_or_else(|e| panic!("postgresql engine: {e}")))
+}
+
+fn run(engine: &Engine, check: fn(&Engine) -> Result<()>) {
+    if let Err(e) = check(engine) {
+        panic!("on {}: {e}\n{e:?}", engine.dialect().name());
+    }
+}
+
+/// `on_both!(check, ...)`: for each check a module with the tests `sqlite` and `postgres`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::run(&super::sqlite_engine(), super::$name);
+            }
+
+            #[test]
+            fn postgres() {
+                let Some(engine) = super::pg_engine(concat!(stringify!($name), "::postgres"))
+                else {
+                    return;
+                };
+                super::run(&engine, super::$name);
+            }
+        }
+    )*};
+}
+
+fn is_pg(e: &Engine) -> bool {
+    e.dialect().name() == "postgresql"
+}
+
+fn fail(what: String) -> Error {
+    Error::InvalidStatement(format!("check failed: {what}"))
+}
+
+fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if cond {
+        Ok(())
+    } else {
+        Err(fail(what()))
+    }
+}
+
+fn check_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<()> {
+    ensure(got == want, || {
+        format!("{what}: got {got:?}, expected {want:?}")
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixture: people and their accounts, with committed rows
+// ---------------------------------------------------------------------------------------
+
+struct Fx {
+    people: Table,
+    accounts: Table,
+}
+
+fn schema() -> (MetaData, Fx) {
+    let mut md = MetaData::new();
+    let people = Table::build("people")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new("name", SqlType::String(Some(30))).not_null())
+        .add_to(&mut md)
+        .unwrap();
+    let accounts = Table::build("accounts")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(
+            Column::new("email", SqlType::String(Some(50)))
+                .not_null()
+                .unique(),
+        )
+        .column(Column::new("owner_id", SqlType::Integer).foreign_key("people.id"))
+        .column(
+            Column::new("balance", SqlType::Integer)
+                .not_null()
+                .default(0),
+        )
+        .add_to(&mut md)
+        .unwrap();
+    (md, Fx { people, accounts })
+}
+
+/// The committed rows: 2 people, 3 accounts.
+const PEOPLE: i64 = 2;
+const ACCOUNTS: i64 = 3;
+
+fn fixture(e: &Engine) -> Result<Fx> {
+    let (md, f) = schema();
+    md.create_all(e)?;
+    e.begin(|c| {
+        c.execute(
+            &insert(&f.people)
+                .columns(["id", "name"])
+                .row((1, "ann"))
+                .row((2, "bob")),
+        )?;
+        c.execute(
+            &insert(&f.accounts)
+                .columns(["id", "email", "owner_id", "balance"])
+                .row((1, "ann@example.com", 1, 100))
+                .row((2, "bob@example.com", 2, 50))
+                .row((3, "shared@example.com", None::<i32>, 0)),
+        )?;
+        Ok(())
+    })?;
+    Ok(f)
+}
+
+fn count(c: &mut Connection, t: &Table) -> Result<i64> {
+    c.execute(&select(func::count_star()).select_from(t))?
+        .scalar_one()
+}
+
+/// The committed rows are all there, with their values.
+fn committed_rows_intact(c: &mut Connection, f: &Fx) -> Result<()> {
+    check_eq("people", count(c, &f.people)?, PEOPLE)?;
+    check_eq("accounts", count(c, &f.accounts)?, ACCOUNTS)?;
+    let total: i64 = c
+        .execute(&select(func::sum(f.accounts.c("balance"))))?
+        .scalar_one()?;
+    check_eq("balances", total, 150)
+}
+
+/// What a failure must look like.
+struct Expect {
+    kind: DbErrorKind,
+    /// SQLSTATE on PostgreSQL.
+    pg_code: &'static str,
+    /// Extended result code on SQLite.
+    sqlite_code: &'static str,
+    /// A piece of the SQL the error carries.
+    sql_contains: &'static str,
+}
+
+fn check_error(e: &Engine, err: &Error, want: &Expect) -> Result<()> {
+    let Error::Database {
+        kind,
+        code,
+        sql,
+        message,
+    } = err
+    else {
+        return Err(fail(format!("expected a database error, got {err:?}")));
+    };
+    check_eq("kind", *kind, want.kind)?;
+    let code_want = if is_pg(e) {
+        want.pg_code
+    } else {
+        want.sqlite_code
+    };
+    check_eq("code", code.as_deref(), Some(code_want))?;
+    ensure(!message.is_empty(), || "empty message".into())?;
+    ensure(
+        sql.as_deref()
+            .is_some_and(|s| s.contains(want.sql_contains)),
+        || {
+            format!(
+                "error should carry SQL containing {:?}: {sql:?}",
+                want.sql_contains
+            )
+        },
+    )?;
+    check_eq("err.sql()", err.sql(), sql.as_deref())?;
+    ensure(err.to_string().contains(want.sql_contains), || {
+        format!("Display shows the SQL: {err}")
+    })
+}
+
+/// Run `failing` (which must fail as `want` says) outside a transaction, inside one
+/// (after an uncommitted write), inside a savepoint and inside `Engine::begin`; after
+/// each, the connection and the pool work and the committed rows are intact.
+fn fails_and_recovers(
+    e: &Engine,
+    f: &Fx,
+    want: &Expect,
+    failing: &dyn Fn(&mut Connection) -> Result<()>,
+) -> Result<()> {
+    let unexpected_ok = || fail("the failing statement succeeded".into());
+    let mut c = e.connect()?;
+    // Outside a transaction.
+    let err = failing(&mut c).err().ok_or_else(unexpected_ok)?;
+    check_error(e, &err, want)?;
+    check_eq("no transaction", c.in_transaction(), false)?;
+    committed_rows_intact(&mut c, f)?;
+
+    // Inside a transaction, after a write that must be rolled back with it.
+    let mut tx = c.begin()?;
+    tx.execute(
+        &insert(&f.people)
+            .value("id", 10)
+            .value("name", "uncommitted"),
+    )?;
+    let err = failing(&mut tx).err().ok_or_else(unexpected_ok)?;
+    check_error(e, &err, want)?;
+    if is_pg(e) {
+        // PostgreSQL refuses further statements until the rollback.
+        let aborted = count(&mut tx, &f.people).unwrap_err();
+        check_eq(
+            "aborted transaction",
+            (aborted.db_kind().is_some(), aborted.sql().is_some()),
+            (true, true),
+        )?;
+        if let Error::Database { code, .. } = &aborted {
+            check_eq("aborted code", code.as_deref(), Some("25P02"))?;
+        }
+    }
+    tx.rollback()?;
+    check_eq("no transaction after rollback", c.in_transaction(), false)?;
+    committed_rows_intact(&mut c, f)?;
+
+    // Inside a savepoint: roll back to it, the outer transaction goes on.
+    let mut tx = c.begin()?;
+    tx.execute(&insert(&f.people).value("id", 11).value("name", "kept"))?;
+    {
+        let mut sp = tx.begin_nested()?;
+        let err = failing(&mut sp).err().ok_or_else(unexpected_ok)?;
+        check_error(e, &err, want)?;
+        sp.rollback()?;
+    }
+    check_eq(
+        "after savepoint rollback",
+        count(&mut tx, &f.people)?,
+        PEOPLE + 1,
+    )?;
+    tx.rollback()?;
+    committed_rows_intact(&mut c, f)?;
+
+    // Inside Engine::begin: the error comes back, the transaction is rolled back.
+    drop(c);
+    let err = e
+        .begin(|c| {
+            c.execute(
+                &insert(&f.people)
+                    .value("id", 12)
+                    .value("name", "rolled back"),
+            )?;
+            failing(c)
+        })
+        .err()
+        .ok_or_else(unexpected_ok)?;
+    check_error(e, &err, want)?;
+
+    // The pool hands out working connections, the committed rows are all there.
+    let mut a = e.connect()?;
+    let mut b = e.connect()?;
+    committed_rows_intact(&mut a, f)?;
+    committed_rows_intact(&mut b, f)?;
+    check_eq(
+        "no connection left in a transaction",
+        (a.in_transaction(), b.in_transaction()),
+        (false, false),
+    )?;
+    // And new work commits.
+    a.execute(&insert(&f.people).value("id", 20).value("name", "after"))?;
+    check_eq("new row", count(&mut b, &f.people)?, PEOPLE + 1)?;
+    a.execute(&strata::delete(&f.people).where_(f.people.c("id").eq(20)))?;
+    committed_rows_intact(&mut b, f)
+}
+
+// ---------------------------------------------------------------------------------------
+// The failures
+// ---------------------------------------------------------------------------------------
+
+on_both!(
+    syntax_error,
+    unknown_table,
+    unique_violation,
+    primary_key_violation,
+    unique_violation_in_update,
+    not_null_violation,
+    foreign_key_violation,
+    foreign_key_violation_on_delete,
+    violation_reported_while_reading_returning_rows,
+    wrong_parameter_type,
+    execute_many_failure_writes_nothing,
+);
+
+fn syntax_error(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::ProgrammingError,
+        pg_code: "42601",
+        sqlite_code: "1",
+        sql_contains: "SELEC name FROM people",
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(&text("SELEC name FROM people WHERE id = :id").bind("id", 1))
+            .map(drop)
+    })
+}
+
+fn unknown_table(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let ghost = Table::build("ghosts")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .finish()?;
+    let want = Expect {
+        kind: DbErrorKind::ProgrammingError,
+        pg_code: "42P01",
+        sqlite_code: "1",
+        sql_contains: r#"FROM "ghosts""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(&select(ghost.c("id")).where_(ghost.c("id").eq(1)))
+            .map(drop)
+    })
+}
+
+fn unique_violation(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23505",
+        sqlite_code: "2067", // SQLITE_CONSTRAINT_UNIQUE
+        sql_contains: r#"INSERT INTO "accounts""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(
+            &insert(&f.accounts)
+                .value("id", 50)
+                .value("email", "ann@example.com"),
+        )
+        .map(drop)
+    })
+}
+
+fn primary_key_violation(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23505",
+        sqlite_code: "1555", // SQLITE_CONSTRAINT_PRIMARYKEY
+        sql_contains: r#"INSERT INTO "people""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(
+            &insert(&f.people)
+                .columns(["id", "name"])
+                .row((30, "new"))
+                .row((1, "dup")),
+        )
+        .map(drop)
+    })
+}
+
+fn unique_violation_in_update(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23505",
+        sqlite_code: "2067",
+        sql_contains: r#"UPDATE "accounts""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(
+            &update(&f.accounts)
+                .set("email", "bob@example.com")
+                .where_(f.accounts.c("id").eq(1)),
+        )
+        .map(drop)
+    })
+}
+
+fn not_null_violation(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23502",
+        sqlite_code: "1299", // SQLITE_CONSTRAINT_NOTNULL
+        sql_contains: r#"INSERT INTO "people""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(
+            &insert(&f.people)
+                .value("id", 40)
+                .value("name", None::<String>),
+        )
+        .map(drop)
+    })
+}
+
+fn foreign_key_violation(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23503",
+        sqlite_code: "787", // SQLITE_CONSTRAINT_FOREIGNKEY
+        sql_contains: r#"INSERT INTO "accounts""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(
+            &insert(&f.accounts)
+                .value("id", 60)
+                .value("email", "orphan@example.com")
+                .value("owner_id", 99),
+        )
+        .map(drop)
+    })
+}
+
+fn foreign_key_violation_on_delete(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23503",
+        sqlite_code: "787",
+        sql_contains: r#"DELETE FROM "people""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute(&strata::delete(&f.people).where_(f.people.c("id").eq(1)))
+            .map(drop)
+    })
+}
+
+/// With RETURNING the violation is reported while the rows are read, after `execute`
+/// returned: the error still carries the SQL.
+fn violation_reported_while_reading_returning_rows(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23505",
+        sqlite_code: "2067",
+        sql_contains: "RETURNING",
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        let ids: Vec<i64> = c
+            .execute(
+                &insert(&f.accounts)
+                    .columns(["id", "email"])
+                    .row((70, "new@example.com"))
+                    .row((71, "bob@example.com"))
+                    .returning(f.accounts.c("id")),
+            )?
+            .scalars()?;
+        Err(fail(format!("inserted {ids:?}")))
+    })
+}
+
+fn wrong_parameter_type(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let stmt = || insert(&f.people).value("id", "seven").value("name", "x");
+    if !is_pg(e) {
+        // SQLite stores what it is given, except that an INTEGER PRIMARY KEY takes
+        // integers only.
+        let want = Expect {
+            kind: DbErrorKind::DataError,
+            pg_code: "",
+            sqlite_code: "20", // SQLITE_MISMATCH
+            sql_contains: r#"INSERT INTO "people""#,
+        };
+        return fails_and_recovers(e, &f, &want, &|c| c.execute(&stmt()).map(drop));
+    }
+    // PostgreSQL: strata checks every parameter against the type the server expects
+    // before sending anything.
+    let mut c = e.connect()?;
+    let check = |err: Error, pos: &str, ty: &str, kind: &str, sql_piece: &str| -> Result<()> {
+        match &err {
+            Error::TypeMismatch { message, sql } => {
+                for needle in [pos, ty, kind] {
+                    ensure(message.contains(needle), || {
+                        format!("{message:?} should name {needle:?}")
+                    })?;
+                }
+                ensure(
+                    sql.as_deref().is_some_and(|s| s.contains(sql_piece)),
+                    || format!("TypeMismatch carries the SQL: {sql:?}"),
+                )?;
+                check_eq("err.sql()", err.sql(), sql.as_deref())?;
+                ensure(err.to_string().contains(sql_piece), || {
+                    format!("Display: {err}")
+                })
+            }
+            other => Err(fail(format!("expected TypeMismatch, got {other:?}"))),
+        }
+    };
+    let err = c.execute(&stmt()).unwrap_err();
+    check(err, "$1", "int4", "text", r#"INSERT INTO "people""#)?;
+    committed_rows_intact(&mut c, &f)?;
+    // In a transaction: nothing was sent, so the transaction is not even aborted.
+    let mut tx = c.begin()?;
+    tx.execute(&insert(&f.people).value("id", 10).value("name", "in tx"))?;
+    let err = tx
+        .execute(
+            &update(&f.accounts)
+                .set("balance", 1_i64 << 40)
+                .where_(f.accounts.c("id").eq(1)),
+        )
+        .unwrap_err();
+    check(err, "$1", "int4", "i64", r#"UPDATE "accounts""#)?;
+    let err = tx
+        .execute(&select(f.people.c("name")).where_(f.people.c("id").eq(2.5)))
+        .unwrap_err();
+    check(err, "$1", "int4", "f64", r#"FROM "people""#)?;
+    check_eq(
+        "transaction still usable",
+        count(&mut tx, &f.people)?,
+        PEOPLE + 1,
+    )?;
+    tx.rollback()?;
+    committed_rows_intact(&mut c, &f)?;
+    let err = e
+        .begin(|c| {
+            c.execute(&insert(&f.people).value("id", 11).value("name", "gone"))?;
+            c.execute(&text("SELECT name FROM people WHERE id = :id").bind("id", true))?;
+            Ok(())
+        })
+        .unwrap_err();
+    check(err, "$1", "int4", "bool", "SELECT name FROM people")?;
+    drop(c);
+    let mut fresh = e.connect()?;
+    committed_rows_intact(&mut fresh, &f)
+}
+
+fn execute_many_failure_writes_nothing(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23505",
+        sqlite_code: "2067",
+        sql_contains: r#"INSERT INTO "accounts""#,
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        c.execute_many((0..5).map(|i| {
+            let email = if i == 3 {
+                "bob@example.com".to_string()
+            } else {
+                format!("bulk{i}@example.com")
+            };
+            insert(&f.accounts)
+                .value("id", 100 + i)
+                .value("email", email)
+        }))
+        .map(drop)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors that never reach the database
+// ---------------------------------------------------------------------------------------
+
+on_both!(statement_errors_before_execution);
+
+fn statement_errors_before_execution(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let mut c = e.connect()?;
+    let executed = e.statements_executed();
+    let unknown = c
+        .execute(&select(f.people.c("nope")))
+        .err()
+        .ok_or_else(|| fail("unknown column".into()))?;
+    ensure(
+        matches!(&unknown, Error::UnknownColumn { table, column } if table == "people" && column == "nope"),
+        || format!("{unknown:?}"),
+    )?;
+    let bad_insert = c
+        .execute(&insert(&f.people).value("nope", 1))
+        .err()
+        .ok_or_else(|| fail("insert of unknown column".into()))?;
+    ensure(matches!(bad_insert, Error::UnknownColumn { .. }), || {
+        format!("{bad_insert:?}")
+    })?;
+    let missing = c
+        .execute(&text("SELECT :a"))
+        .err()
+        .ok_or_else(|| fail("unbound parameter".into()))?;
+    ensure(matches!(missing, Error::Parameter(_)), || {
+        format!("{missing:?}")
+    })?;
+    let unused = c
+        .execute(&text("SELECT 1").bind("b", 2))
+        .err()
+        .ok_or_else(|| fail("unused parameter".into()))?;
+    ensure(matches!(unused, Error::Parameter(_)), || {
+        format!("{unused:?}")
+    })?;
+    check_eq("nothing was sent", e.statements_executed(), executed)?;
+    let wrong_count = c
+        .exec_driver_sql(
+            if is_pg(e) {
+                "SELECT $1::int"
+            } else {
+                "SELECT ?"
+            },
+            &[],
+        )
+        .err()
+        .ok_or_else(|| fail("missing positional parameter".into()))?;
+    ensure(
+        matches!(wrong_count, Error::Parameter(_) | Error::Database { .. }),
+        || format!("{wrong_count:?}"),
+    )?;
+    committed_rows_intact(&mut c, &f)
+}
+
+// ---------------------------------------------------------------------------------------
+// The server goes away under an open connection (PostgreSQL, a cluster of its own)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_server_stopped_under_open_connection() {
+    let Some(mut cluster) =
+        pg::require_dedicated_cluster("postgres_server_stopped_under_open_connection")
+    else {
+        return;
+    };
+    let url = format!("{}?pool_size=3&pool_timeout=3", cluster.url());
+    let e = create_engine(&url).unwrap();
+    let f = fixture(&e).unwrap_or_else(|err| panic!("fixture: {err}"));
+
+    // One connection held open (with an uncommitted write), one idle in the pool.
+    let mut held = e.connect().unwrap();
+    {
+        let mut idle = e.connect().unwrap();
+        committed_rows_intact(&mut idle, &f).unwrap();
+    }
+    check_eq("pool", e.pool_status(), (2, 1)).unwrap();
+    held.start_transaction().unwrap();
+    held.execute(
+        &insert(&f.people)
+            .value("id", 10)
+            .value("name", "uncommitted"),
+    )
+    .unwrap();
+
+    cluster.stop();
+    assert!(!cluster.is_running());
+
+    let err = held
+        .execute(&select(f.people.c("name")).where_(f.people.c("id").eq(1)))
+        .unwrap_err();
+    match &err {
+        Error::Database { kind, sql, .. } => {
+            assert_eq!(*kind, DbErrorKind::OperationalError, "{err:?}");
+            assert!(
+                sql.as_deref()
+                    .is_some_and(|s| s.contains(r#"FROM "people""#)),
+                "{err:?}"
+            );
+        }
+        Error::Connection(_) => {}
+        other => panic!("expected an operational error, got {other:?}"),
+    }
+    // Ending the transaction cannot reach the server either.
+    assert!(held.rollback_transaction().is_err());
+    drop(held);
+
+    // While the server is down, connect() fails within the pool timeout.
+    let started = Instant::now();
+    let down = e.connect().map(drop).unwrap_err();
+    assert!(
+        matches!(down, Error::Pool(_) | Error::Connection(_)),
+        "{down:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    cluster
+        .start()
+        .unwrap_or_else(|err| panic!("restart: {err}\n{}", cluster.log_tail(20)));
+
+    // Fresh connections work, also the one that was idle in the pool during the stop.
+    let mut first = e.connect().unwrap();
+    let mut second = e.connect().unwrap();
+    for c in [&mut first, &mut second] {
+        committed_rows_intact(c, &f).unwrap_or_else(|err| panic!("after restart: {err}"));
+        let names: Vec<String> = c
+            .execute(&select(f.people.c("name")).order_by([f.people.c("id")]))
+            .unwrap()
+            .scalars()
+            .unwrap();
+        assert_eq!(names, ["ann", "bob"], "the uncommitted row is gone");
+    }
+    drop((first, second));
+    e.begin(|c| {
+        c.execute(&insert(&f.people).value("id", 3).value("name", "cid"))?;
+        Ok(())
+    })
+    .unwrap();
+    let mut c = e.connect().unwrap();
+    assert_eq!(count(&mut c, &f.people).unwrap(), PEOPLE + 1);
+    drop(c);
+
+    // A restart that nobody sees while it happens: the pool still holds idle connections
+    // to the old server. The first statement on one of them may fail (the pool cannot
+    // know); that failure retires every connection opened before, so the next
+    // connections all work.
+    {
+        let (mut a, mut b) = (e.connect().unwrap(), e.connect().unwrap());
+        assert_eq!(count(&mut a, &f.people).unwrap(), PEOPLE + 1);
+        assert_eq!(count(&mut b, &f.accounts).unwrap(), ACCOUNTS);
+    }
+    assert_eq!(e.pool_status().1, 2, "two idle connections");
+    cluster.stop();
+    cluster
+        .start()
+        .unwrap_or_else(|err| panic!("restart: {err}\n{}", cluster.log_tail(20)));
+    let mut stale = e.connect().unwrap();
+    if let Err(err) = count(&mut stale, &f.people) {
+        assert_eq!(
+            err.db_kind(),
+            Some(DbErrorKind::OperationalError),
+            "{err:?}"
+        );
+        assert!(err.sql().is_some(), "{err:?}");
+    }
+    drop(stale);
+    let mut a = e.connect().unwrap();
+    let mut b = e.connect().unwrap();
+    for c in [&mut a, &mut b] {
+        assert_eq!(count(c, &f.people).unwrap(), PEOPLE + 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Serialization failures (PostgreSQL; SQLite has one writer at a time)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn postgres_serialization_failure_is_a_transaction_conflict() {
+    let Some(e) = pg_engine("postgres_serialization_failure_is_a_transaction_conflict") else {
+        return;
+    };
+    let f = fixture(&e).unwrap();
+    let a = &f.accounts;
+    let (mut c1, mut c2) = (e.connect().unwrap(), e.connect().unwrap());
+    c1.set_isolation_level(strata::IsolationLevel::Serializable);
+    c2.set_isolation_level(strata::IsolationLevel::Serializable);
+    let total = select(func::sum(a.c("balance")));
+    // Write skew: each reads both balances, then changes a different one.
+    let mut t1 = c1.begin().unwrap();
+    let mut t2 = c2.begin().unwrap();
+    let s1: i64 = t1.execute(&total).unwrap().scalar_one().unwrap();
+    let s2: i64 = t2.execute(&total).unwrap().scalar_one().unwrap();
+    assert_eq!((s1, s2), (150, 150));
+    t1.execute(
+        &update(a)
+            .set("balance", a.c("balance") - 150)
+            .where_(a.c("id").eq(1)),
+    )
+    .unwrap();
+    t2.execute(
+        &update(a)
+            .set("balance", a.c("balance") - 150)
+            .where_(a.c("id").eq(2)),
+    )
+    .unwrap();
+    t1.commit().unwrap();
+    let err = t2.commit().unwrap_err();
+    assert_eq!(
+        err.db_kind(),
+        Some(DbErrorKind::TransactionConflict),
+        "{err:?}"
+    );
+    assert_eq!(err.sql(), Some("COMMIT"), "{err:?}");
+    assert!(
+        matches!(&err, Error::Database { code: Some(c), .. } if c == "40001"),
+        "{err:?}"
+    );
+    // Both connections go on; the second transaction's change is gone, the retry works.
+    assert!(!c2.in_transaction());
+    let balances: Vec<i64> = c2
+        .execute(&select(a.c("balance")).order_by([a.c("id")]))
+        .unwrap()
+        .scalars()
+        .unwrap();
+    assert_eq!(balances, [-50, 50, 0]);
+    let mut retry = c2.begin().unwrap();
+    let s: i64 = retry.execute(&total).unwrap().scalar_one().unwrap();
+    assert_eq!(s, 0);
+    retry.commit().unwrap();
+    let mut fresh = e.connect().unwrap();
+    assert_eq!(count(&mut fresh, &f.people).unwrap(), PEOPLE);
+    drop(c1);
+}

@@ -1,0 +1,725 @@
+//! Session behaviour (identity map, unit of work, states, concurrency, both levels),
+//! run on SQLite and on PostgreSQL.
+
+#[allow(dead_code)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use strata::orm::{select, Handle, Model, ObjectState, Registry, Session};
+use strata::{func, insert, text, update, Engine, Value};
+use support::pg;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(table = "authors")]
+struct Author {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(unique, sql_type = strata::SqlType::String(Some(50)))]
+    name: String,
+    email: Option<String>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(table = "books", validate = check_book)]
+struct Book {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "authors.id")]
+    author_id: i64,
+    title: String,
+    #[column(default = 0)]
+    pages: i32,
+    #[column(version)]
+    version: i64,
+}
+
+fn check_book(b: &Book) -> Result<(), String> {
+    if b.title.trim().is_empty() {
+        return Err("a book needs a title".into());
+    }
+    Ok(())
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(table = "shelf_slots")]
+struct ShelfSlot {
+    #[column(primary_key)]
+    shelf: i32,
+    #[column(primary_key)]
+    slot: i32,
+    label: String,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "stamped")]
+struct Stamped {
+    #[column(primary_key)]
+    id: Option<i64>,
+    note: String,
+    #[column(server_default = strata::func::now())]
+    created_at: Option<String>,
+    #[column(onupdate = 7)]
+    touches: Option<i64>,
+}
+
+fn registry() -> Registry {
+    Registry::new()
+        .map::<Author>()
+        .and_then(|r| r.map::<Book>())
+        .and_then(|r| r.map::<ShelfSlot>())
+        .and_then(|r| r.map::<Stamped>())
+        .and_then(|r| r.configure())
+        .expect("mapping is valid")
+}
+
+fn author(name: &str) -> Author {
+    Author {
+        id: None,
+        name: name.into(),
+        email: None,
+    }
+}
+
+fn book(author_id: i64, title: &str) -> Book {
+    Book {
+        id: None,
+        author_id,
+        title: title.into(),
+        pages: 100,
+        version: 1,
+    }
+}
+
+/// Record every statement an engine sends.
+fn recorder(engine: &Engine) -> Arc<Mutex<Vec<String>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    engine.on_execute(move |sql, _| l.lock().unwrap().push(sql.to_string()));
+    log
+}
+
+fn taken(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+fn count(engine: &Engine, table: &str) -> i64 {
+    let mut c = engine.connect().unwrap();
+    c.execute(&text(&format!("SELECT count(*) FROM {table}")))
+        .unwrap()
+        .scalar_one::<i64>()
+        .unwrap()
+}
+
+fn setup(engine: &Engine) -> Registry {
+    let r = registry();
+    r.metadata().drop_all(engine).unwrap();
+    r.metadata().create_all(engine).unwrap();
+    r
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test]
+            fn $name() {
+                let engine = strata::create_engine("sqlite://").unwrap();
+                super::$name(&engine);
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                let Some(url) = super::pg::require_fresh_database(concat!("orm_session::", stringify!($name))) else { return };
+                let engine = strata::create_engine(&url).unwrap();
+                super::$name(&engine);
+            })*
+        }
+    };
+}
+
+both!(
+    add_commit_assigns_keys_in_one_batched_insert,
+    identity_map_returns_the_same_object,
+    query_does_not_overwrite_pending_changes,
+    update_sets_only_changed_columns_and_nothing_when_unchanged,
+    delete_removes_the_row,
+    inserts_parents_first_and_deletes_children_first,
+    autoflush_before_queries,
+    expire_on_commit_reloads_on_next_get,
+    failed_flush_writes_nothing_and_keeps_object_states,
+    failed_second_flush_keeps_the_first,
+    rollback_discards_pending_and_changes,
+    states_through_the_life_cycle,
+    detached_objects_are_a_clear_error,
+    refresh_expire_expunge,
+    merge_copies_onto_the_persistent_object,
+    version_column_detects_lost_updates,
+    validation_aborts_the_flush,
+    core_and_orm_give_the_same_results,
+    legacy_query_api,
+    composite_primary_key,
+    server_defaults_and_onupdate_are_read_back,
+);
+
+fn add_commit_assigns_keys_in_one_batched_insert(engine: &Engine) {
+    setup(engine);
+    let log = recorder(engine);
+    let mut s = Session::new(engine);
+    let objs = s.add_all((0..5).map(|i| author(&format!("a{i}")))).unwrap();
+    assert!(objs.iter().all(|o| o.state() == ObjectState::Pending));
+    s.commit().unwrap();
+    let inserts: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("INSERT"))
+        .collect();
+    assert_eq!(inserts.len(), 1, "{inserts:?}");
+    let ids: Vec<i64> = objs.iter().map(|o| o.read().id.unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    for (i, o) in objs.iter().enumerate() {
+        assert_eq!(o.read().name, format!("a{i}"));
+        assert_eq!(o.state(), ObjectState::Persistent);
+    }
+    assert_eq!(count(engine, "authors"), 5);
+}
+
+fn identity_map_returns_the_same_object(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Alice")).unwrap();
+    s.commit().unwrap();
+    let before = engine.statements_executed();
+    let user1 = s.get::<Author>(1).unwrap().unwrap();
+    let after_first = engine.statements_executed();
+    let user2 = s.get::<Author>(1).unwrap().unwrap();
+    // assert user1 is user2
+    assert!(Handle::ptr_eq(&user1, &user2));
+    assert_eq!(
+        engine.statements_executed(),
+        after_first,
+        "the second get sends no SQL"
+    );
+    assert!(after_first > before);
+    let via_query = s
+        .scalar(&select::<Author>().filter(Author::name.eq("Alice")))
+        .unwrap()
+        .unwrap();
+    assert!(Handle::ptr_eq(&user1, &via_query));
+    assert!(s.get::<Author>(99).unwrap().is_none());
+}
+
+fn query_does_not_overwrite_pending_changes(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.set_autoflush(false);
+    s.add(author("Alice")).unwrap();
+    s.commit().unwrap();
+    let a = s.get::<Author>(1).unwrap().unwrap();
+    a.write().email = Some("changed@example.com".into());
+    let again = s.scalars(&select::<Author>()).unwrap().all();
+    assert!(Handle::ptr_eq(&a, &again[0]));
+    assert_eq!(
+        again[0].read().email.as_deref(),
+        Some("changed@example.com")
+    );
+}
+
+fn update_sets_only_changed_columns_and_nothing_when_unchanged(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Alice")).unwrap();
+    s.commit().unwrap();
+    let a = s.get::<Author>(1).unwrap().unwrap();
+    let log = recorder(engine);
+    a.write().email = Some("new@email.com".into());
+    s.commit().unwrap();
+    let updates: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("UPDATE"))
+        .collect();
+    assert_eq!(updates.len(), 1);
+    assert!(updates[0].contains("SET \"email\" = "), "{}", updates[0]);
+    assert!(!updates[0].contains("\"name\" ="), "{}", updates[0]);
+    // Touching without changing sends no UPDATE.
+    let a = s.get::<Author>(1).unwrap().unwrap();
+    let _ = taken(&log);
+    {
+        let mut w = a.write();
+        let same = w.name.clone();
+        w.name = same;
+    }
+    s.commit().unwrap();
+    assert!(taken(&log).iter().all(|q| !q.starts_with("UPDATE")));
+    let mut c = engine.connect().unwrap();
+    let email: String = c
+        .execute(&text("SELECT email FROM authors WHERE id = 1"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(email, "new@email.com");
+}
+
+fn delete_removes_the_row(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add_all([author("A"), author("B")]).unwrap();
+    s.commit().unwrap();
+    let b = s.get::<Author>(2).unwrap().unwrap();
+    s.delete(&b).unwrap();
+    s.flush().unwrap();
+    assert_eq!(b.state(), ObjectState::Deleted);
+    assert!(s.get::<Author>(2).unwrap().is_none());
+    s.commit().unwrap();
+    assert_eq!(b.state(), ObjectState::Detached);
+    assert_eq!(count(engine, "authors"), 1);
+}
+
+fn inserts_parents_first_and_deletes_children_first(engine: &Engine) {
+    setup(engine);
+    let log = recorder(engine);
+    let mut s = Session::new(engine);
+    // The child is added first and names its parent's key by hand.
+    let b = s
+        .add(Book {
+            id: None,
+            author_id: 1,
+            title: "T".into(),
+            pages: 1,
+            version: 1,
+        })
+        .unwrap();
+    let a = s
+        .add(Author {
+            id: Some(1),
+            name: "P".into(),
+            email: None,
+        })
+        .unwrap();
+    s.commit().unwrap();
+    let inserts: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("INSERT"))
+        .collect();
+    assert!(inserts[0].contains("\"authors\""), "{inserts:?}");
+    assert!(inserts[1].contains("\"books\""), "{inserts:?}");
+    let a = s.get::<Author>(a.read().id.unwrap()).unwrap().unwrap();
+    let b = s.get::<Book>(b.read().id.unwrap()).unwrap().unwrap();
+    s.delete(&a).unwrap();
+    s.delete(&b).unwrap();
+    s.commit().unwrap();
+    let deletes: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("DELETE"))
+        .collect();
+    assert!(
+        deletes[0].contains("\"books\"") && deletes[1].contains("\"authors\""),
+        "{deletes:?}"
+    );
+    assert_eq!(count(engine, "books"), 0);
+}
+
+fn autoflush_before_queries(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Pending")).unwrap();
+    let found = s
+        .scalars(&select::<Author>().filter(Author::name.eq("Pending")))
+        .unwrap()
+        .all();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].state(), ObjectState::Persistent);
+    let n: i64 = s
+        .execute(&text("SELECT count(*) FROM authors"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+fn expire_on_commit_reloads_on_next_get(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let a = s.add(author("Old")).unwrap();
+    s.commit().unwrap();
+    assert!(a.is_expired());
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text("UPDATE authors SET name = 'New' WHERE id = 1"))
+        .unwrap();
+    let again = s.get::<Author>(1).unwrap().unwrap();
+    assert!(Handle::ptr_eq(&a, &again));
+    assert_eq!(a.read().name, "New");
+    assert!(!a.is_expired());
+}
+
+fn failed_flush_writes_nothing_and_keeps_object_states(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Taken")).unwrap();
+    s.commit().unwrap();
+    let existing = s.get::<Author>(1).unwrap().unwrap();
+    existing.write().email = Some("dirty@example.com".into());
+    let ok = s.add(author("Fine")).unwrap();
+    let dup = s.add(author("Taken")).unwrap();
+    let err = s.flush().unwrap_err();
+    assert_eq!(
+        err.db_kind(),
+        Some(strata::DbErrorKind::IntegrityError),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("Author") && msg.contains("INSERT"), "{msg}");
+    assert_eq!(ok.state(), ObjectState::Pending);
+    assert_eq!(dup.state(), ObjectState::Pending);
+    assert!(
+        ok.read().id.is_none(),
+        "generated keys are not kept after a failed flush"
+    );
+    assert_eq!(existing.read().email.as_deref(), Some("dirty@example.com"));
+    assert!(existing.is_modified());
+    assert_eq!(count(engine, "authors"), 1);
+    // Fix the problem; the same session flushes everything.
+    s.expunge(&dup).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "authors"), 2);
+    let mut c = engine.connect().unwrap();
+    let email: String = c
+        .execute(&text("SELECT email FROM authors WHERE id = 1"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(email, "dirty@example.com");
+}
+
+fn failed_second_flush_keeps_the_first(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("First")).unwrap();
+    s.flush().unwrap();
+    let dup = s.add(author("First")).unwrap();
+    assert!(s.flush().is_err());
+    s.expunge(&dup).unwrap();
+    let n: i64 = s
+        .execute(&text("SELECT count(*) FROM authors"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(n, 1, "the first flush survives inside the transaction");
+}
+
+fn rollback_discards_pending_and_changes(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Kept")).unwrap();
+    s.commit().unwrap();
+    let kept = s.get::<Author>(1).unwrap().unwrap();
+    kept.write().name = "Changed".into();
+    let fresh = s.add(author("Gone")).unwrap();
+    s.flush().unwrap();
+    s.rollback().unwrap();
+    assert_eq!(fresh.state(), ObjectState::Transient);
+    let again = s.get::<Author>(1).unwrap().unwrap();
+    assert_eq!(again.read().name, "Kept");
+    assert_eq!(count(engine, "authors"), 1);
+}
+
+fn states_through_the_life_cycle(engine: &Engine) {
+    setup(engine);
+    let h = Handle::new(author("Life")).unwrap();
+    assert_eq!(h.state(), ObjectState::Transient);
+    let mut s = Session::new(engine);
+    s.add(&h).unwrap();
+    assert_eq!(h.state(), ObjectState::Pending);
+    s.flush().unwrap();
+    assert_eq!(h.state(), ObjectState::Persistent);
+    s.delete(&h).unwrap();
+    s.flush().unwrap();
+    assert_eq!(h.state(), ObjectState::Deleted);
+    s.commit().unwrap();
+    assert_eq!(h.state(), ObjectState::Detached);
+    let other = s.add(author("Other")).unwrap();
+    s.commit().unwrap();
+    s.close().unwrap();
+    assert_eq!(other.state(), ObjectState::Detached);
+}
+
+fn detached_objects_are_a_clear_error(engine: &Engine) {
+    setup(engine);
+    let a = {
+        let mut s = Session::new(engine);
+        let a = s.add(author("Gone away")).unwrap();
+        s.commit().unwrap();
+        a
+    };
+    assert_eq!(a.state(), ObjectState::Detached);
+    let mut s = Session::new(engine);
+    let err = s.refresh(&a).unwrap_err().to_string();
+    assert!(err.contains("detached"), "{err}");
+    assert!(s.delete(&a).is_err());
+    let transient = Handle::new(author("never added")).unwrap();
+    assert!(s
+        .expunge(&transient)
+        .unwrap_err()
+        .to_string()
+        .contains("transient"));
+    // A detached object can be attached again with add().
+    s.add(&a).unwrap();
+    a.write().email = Some("back@example.com".into());
+    s.commit().unwrap();
+    let email: String = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT email FROM authors"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(email, "back@example.com");
+}
+
+fn refresh_expire_expunge(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.set_expire_on_commit(false);
+    let a = s.add(author("Orig")).unwrap();
+    s.commit().unwrap();
+    assert!(!a.is_expired());
+    a.write().name = "Local".into();
+    s.refresh(&a).unwrap();
+    assert_eq!(a.read().name, "Orig");
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text("UPDATE authors SET name = 'Remote'"))
+        .unwrap();
+    assert_eq!(
+        s.get::<Author>(1).unwrap().unwrap().read().name,
+        "Orig",
+        "not expired: no reload"
+    );
+    s.expire(&a).unwrap();
+    assert_eq!(s.get::<Author>(1).unwrap().unwrap().read().name, "Remote");
+    s.expunge(&a).unwrap();
+    assert_eq!(a.state(), ObjectState::Detached);
+    let b = s.get::<Author>(1).unwrap().unwrap();
+    assert!(!Handle::ptr_eq(&a, &b));
+}
+
+fn merge_copies_onto_the_persistent_object(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Merged")).unwrap();
+    s.commit().unwrap();
+    let loaded = s.get::<Author>(1).unwrap().unwrap();
+    let copy = Author {
+        id: Some(1),
+        name: "Merged".into(),
+        email: Some("m@example.com".into()),
+    };
+    let merged = s.merge(&copy).unwrap();
+    assert!(Handle::ptr_eq(&loaded, &merged));
+    assert_eq!(loaded.read().email.as_deref(), Some("m@example.com"));
+    let new = s
+        .merge(&Author {
+            id: Some(7),
+            name: "Seven".into(),
+            email: None,
+        })
+        .unwrap();
+    assert_eq!(new.state(), ObjectState::Pending);
+    s.commit().unwrap();
+    assert_eq!(count(engine, "authors"), 2);
+}
+
+fn version_column_detects_lost_updates(engine: &Engine) {
+    setup(engine);
+    let mut s1 = Session::new(engine);
+    s1.add(author("V")).unwrap();
+    let b = s1.add(book(1, "Versioned")).unwrap();
+    s1.commit().unwrap();
+    let mut s2 = Session::new(engine);
+    let b1 = s1.get::<Book>(1).unwrap().unwrap();
+    let b2 = s2.get::<Book>(1).unwrap().unwrap();
+    b1.write().pages = 200;
+    s1.commit().unwrap();
+    assert_eq!(b.read().version, 2);
+    b2.write().pages = 300;
+    let err = s2.commit().unwrap_err();
+    assert!(matches!(err, strata::orm::Error::StaleData { .. }), "{err}");
+    s2.rollback().unwrap();
+    let pages: i64 = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT pages FROM books"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(pages, 200);
+    // Deleting with a stale version is caught too.
+    let stale = s2.get::<Book>(1).unwrap().unwrap();
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text("UPDATE books SET version = 9"))
+        .unwrap();
+    s2.delete(&stale).unwrap();
+    assert!(matches!(
+        s2.flush().unwrap_err(),
+        strata::orm::Error::StaleData { .. }
+    ));
+}
+
+fn validation_aborts_the_flush(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("W")).unwrap();
+    s.add(book(1, "   ")).unwrap();
+    let err = s.commit().unwrap_err();
+    assert!(
+        matches!(err, strata::orm::Error::Validation { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("a book needs a title"));
+    assert_eq!(count(engine, "authors"), 0);
+}
+
+fn core_and_orm_give_the_same_results(engine: &Engine) {
+    let reg = setup(engine);
+    let mut s = Session::new(engine);
+    s.add_all(["Alice", "Bob", "Carol"].map(author)).unwrap();
+    s.commit().unwrap();
+    let authors = reg.metadata().table("authors").unwrap().clone();
+    // Core level.
+    let core_names: Vec<String> = engine
+        .connect()
+        .unwrap()
+        .execute(
+            &strata::select(authors.c("name"))
+                .where_(authors.c("name").ne("Bob"))
+                .order_by([authors.c("name")]),
+        )
+        .unwrap()
+        .scalars()
+        .unwrap();
+    // ORM level, same query.
+    let orm: Vec<String> = s
+        .scalars(
+            &select::<Author>()
+                .filter(Author::name.ne("Bob"))
+                .order_by([Author::name.asc()]),
+        )
+        .unwrap()
+        .all()
+        .iter()
+        .map(|a| a.read().name.clone())
+        .collect();
+    assert_eq!(core_names, orm);
+    // Core rows loaded as objects join the identity map.
+    let alice = s.get::<Author>(1).unwrap().unwrap();
+    let from_core = s
+        .scalars_from::<Author>(&strata::select(&authors).where_(authors.c("id").eq(1)))
+        .unwrap()
+        .one()
+        .unwrap();
+    assert!(Handle::ptr_eq(&alice, &from_core));
+    // Core statements run in the session's transaction, after autoflush.
+    s.add(author("Dave")).unwrap();
+    let n: i64 = s
+        .execute(&strata::select(func::count_star()).select_from(&authors))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(n, 4);
+    s.execute(&update(&authors).set("email", "x@example.com"))
+        .unwrap();
+    s.execute(&insert(&authors).value("name", "Eve")).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "authors"), 5);
+}
+
+fn legacy_query_api(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add_all(["Zed", "Amy", "Kim"].map(author)).unwrap();
+    s.commit().unwrap();
+    let all = s.query::<Author>().all().unwrap();
+    assert_eq!(all.len(), 3);
+    let first = s
+        .query::<Author>()
+        .order_by([Author::name.asc()])
+        .first()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.read().name, "Amy");
+    assert_eq!(
+        s.query::<Author>()
+            .filter(Author::name.startswith("K"))
+            .count()
+            .unwrap(),
+        1
+    );
+    assert!(s.query::<Author>().get(2).unwrap().is_some());
+    assert!(s.query::<Author>().one().is_err());
+}
+
+fn composite_primary_key(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(ShelfSlot {
+        shelf: 1,
+        slot: 2,
+        label: "a".into(),
+    })
+    .unwrap();
+    s.add(ShelfSlot {
+        shelf: 2,
+        slot: 1,
+        label: "b".into(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    let x = s.get::<ShelfSlot>((1, 2)).unwrap().unwrap();
+    assert_eq!(x.read().label, "a");
+    assert!(s.get::<ShelfSlot>((2, 2)).unwrap().is_none());
+    assert!(
+        s.get::<ShelfSlot>(1).is_err(),
+        "one value for a two-column key is an error"
+    );
+    x.write().label = "c".into();
+    s.commit().unwrap();
+    assert_eq!(
+        s.get::<ShelfSlot>((1, 2)).unwrap().unwrap().read().label,
+        "c"
+    );
+}
+
+fn server_defaults_and_onupdate_are_read_back(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.set_expire_on_commit(false);
+    let st = s
+        .add(Stamped {
+            id: None,
+            note: "n".into(),
+            created_at: None,
+            touches: None,
+        })
+        .unwrap();
+    s.commit().unwrap();
+    assert!(
+        st.read().created_at.is_some(),
+        "server default read back: {:?}",
+        st.read()
+    );
+    st.write().note = "m".into();
+    s.commit().unwrap();
+    assert_eq!(st.read().touches, Some(7));
+    let v: Value = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT touches FROM stamped"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(v.to_string(), "7");
+}
