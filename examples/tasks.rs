@@ -8,7 +8,7 @@
 use std::fmt;
 
 use strata::create_engine;
-use strata::orm::{Model, Registry, Session};
+use strata::orm::{Many, Model, Registry, Session};
 
 // Model = Rust struct = table in DB
 #[derive(Model, Debug, Clone)]
@@ -19,6 +19,29 @@ struct Task {
     title: String,
     #[column(default = false)]
     completed: bool,
+}
+
+// User (one) -> Tasks (many)
+#[derive(Model, Debug, Clone)]
+#[model(table = "users")]
+struct User {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    // Link to tasks
+    #[relationship]
+    tasks: Many<UserTask>,
+}
+
+// Task belongs to user
+#[derive(Model, Debug, Clone)]
+#[model(table = "user_tasks")]
+struct UserTask {
+    #[column(primary_key)]
+    id: Option<i64>,
+    title: String,
+    #[column(foreign_key = "users.id")]
+    user_id: Option<i64>,
 }
 
 impl Task {
@@ -46,6 +69,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sqlite:///orm_tasks.db".to_string()
     });
     let engine = create_engine(&url)?;
+    // Start from an empty database on every run.
+    let all = Registry::new()
+        .map::<Task>()?
+        .map::<User>()?
+        .map::<UserTask>()?;
+    all.metadata().drop_all(&engine)?;
     println!("✅ Basic setup ready!");
 
     // Step 2: the model (declared above), mapped by the registry.
@@ -96,6 +125,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for task in &remaining_tasks {
         println!("  {task}");
     }
+
+    session.close()?;
+
+    // Relationships between tables: create the new tables and data.
+    let registry = Registry::new()
+        .map::<Task>()?
+        .map::<User>()?
+        .map::<UserTask>()?
+        .configure()?;
+    registry.metadata().create_all(&engine)?;
+    let mut session = Session::new(&engine);
+
+    let user = session.add(User {
+        id: None,
+        name: "Anna".into(),
+        tasks: Many::new(),
+    })?;
+    let task1 = UserTask {
+        id: None,
+        title: "Learn Python".into(),
+        user_id: Some(1),
+    };
+    let task2 = UserTask {
+        id: None,
+        title: "Write code".into(),
+        user_id: Some(1),
+    };
+    session.add_all([task1, task2])?;
+    session.commit()?;
+
+    // ORM magic: get related objects (loaded through the session, never by a field read).
+    let tasks = session.load(&user, User::tasks)?;
+    println!("👤 User: {}", user.read().name);
+    println!("📋 Tasks: {}", tasks.len());
+    for task in &tasks {
+        println!("  - {}", task.read().title);
+    }
+
     session.close()?;
     Ok(())
 }

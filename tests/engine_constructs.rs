@@ -3045,6 +3045,21 @@ fn pool_url(e: &Engine) -> String {
 }
 
 fn engine_is_shared_across_threads(e: &Engine) -> Result<()> {
+    if is_pg(e) {
+        return threads_write_concurrently(e);
+    }
+    // On SQLite, a database file: in the shared in-memory database of `sqlite://`
+    // (shared-cache mode) concurrent writers fail at once with "database table is
+    // locked" instead of waiting, as they do for a file (busy timeout).
+    let dir = temp_dir("threads");
+    let file = create_engine(&format!("sqlite:///{}/threads.db", dir.display()))?;
+    let r = threads_write_concurrently(&file);
+    drop(file);
+    std::fs::remove_dir_all(&dir).map_err(|e| Error::Connection(e.to_string()))?;
+    r
+}
+
+fn threads_write_concurrently(e: &Engine) -> Result<()> {
     let f = fixture(e)?;
     let kv = f.kv.clone();
     let handles: Vec<_> = (0..4)

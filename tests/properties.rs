@@ -604,18 +604,12 @@ fn ident_cases() -> Vec<IdentCase> {
     ]
 }
 
-/// The statements of a case for identifier `s`, or the error of building them.
-fn build_ident_case(case: &IdentCase, s: &str) -> strata::Result<Vec<Stmt>> {
-    (case.1)(s)
-}
-
 /// `s` as an identifier in every case of `ident_cases`, on every dialect.
 fn check_identifier_everywhere(s: &str) -> Result<(), TestCaseError> {
     let s = s.to_string();
     for case in ident_cases() {
-        let plain = build_ident_case(&case, PLAIN)
-            .map_err(|e| TestCaseError::fail(format!("{}: {e}", case.0)))?;
-        let built = catch_unwind(AssertUnwindSafe(|| build_ident_case(&case, &s)))
+        let plain = (case.1)(PLAIN).map_err(|e| TestCaseError::fail(format!("{}: {e}", case.0)))?;
+        let built = catch_unwind(AssertUnwindSafe(|| (case.1)(&s)))
             .map_err(|_| TestCaseError::fail(format!("{}: building panicked", case.0)))?;
         let stmts = match built {
             Ok(stmts) => stmts,
@@ -1132,10 +1126,6 @@ impl Builder {
         item.c(&names[j as usize % names.len()])
     }
 
-    fn b(&mut self, e: &E) -> Expr {
-        self.e(e)
-    }
-
     fn es(&mut self, v: &[E]) -> Vec<Expr> {
         v.iter().map(|e| self.e(e)).collect()
     }
@@ -1156,7 +1146,7 @@ impl Builder {
             }
             E::Raw(s) => literal_column(s),
             E::Cmp(a, op, c) => {
-                let (a, c) = (self.b(a), self.b(c));
+                let (a, c) = (self.e(a), self.e(c));
                 match op % 6 {
                     0 => a.eq(c),
                     1 => a.ne(c),
@@ -1167,7 +1157,7 @@ impl Builder {
                 }
             }
             E::Arith(a, op, c) => {
-                let (a, c) = (self.b(a), self.b(c));
+                let (a, c) = (self.e(a), self.e(c));
                 match op % 6 {
                     0 => a + c,
                     1 => a - c,
@@ -1179,10 +1169,10 @@ impl Builder {
             }
             E::And(v) => and_(self.es(v)),
             E::Or(v) => or_(self.es(v)),
-            E::Not(a) => not_(self.b(a)),
-            E::Neg(a) => -self.b(a),
+            E::Not(a) => not_(self.e(a)),
+            E::Neg(a) => -self.e(a),
             E::IsNull(a, n) => {
-                let a = self.b(a);
+                let a = self.e(a);
                 if *n {
                     a.is_not_null()
                 } else {
@@ -1190,7 +1180,7 @@ impl Builder {
                 }
             }
             E::In(a, l, n) => {
-                let a = self.b(a);
+                let a = self.e(a);
                 let l = self.list(l);
                 if *n {
                     a.not_in(l)
@@ -1199,7 +1189,7 @@ impl Builder {
                 }
             }
             E::InExprs(a, l, n) => {
-                let a = self.b(a);
+                let a = self.e(a);
                 let l = self.es(l);
                 if *n {
                     not_(a.in_exprs(l))
@@ -1208,7 +1198,7 @@ impl Builder {
                 }
             }
             E::InSelect(a, s, n) => {
-                let a = self.b(a);
+                let a = self.e(a);
                 let s = self.s(s);
                 if *n {
                     a.not_in_select(s)
@@ -1217,7 +1207,7 @@ impl Builder {
                 }
             }
             E::Between(a, l, h, n) => {
-                let (a, l, h) = (self.b(a), self.b(l), self.b(h));
+                let (a, l, h) = (self.e(a), self.e(l), self.e(h));
                 if *n {
                     a.not_between(l, h)
                 } else {
@@ -1225,7 +1215,7 @@ impl Builder {
                 }
             }
             E::Like(a, p, k, c) => {
-                let (a, p) = (self.b(a), self.b(p));
+                let (a, p) = (self.e(a), self.e(p));
                 match k % 5 {
                     0 => a.like(p),
                     1 => a.not_like(p),
@@ -1235,7 +1225,7 @@ impl Builder {
                 }
             }
             E::Affix(a, p, k) => {
-                let (a, p) = (self.b(a), self.b(p));
+                let (a, p) = (self.e(a), self.e(p));
                 match k % 3 {
                     0 => a.contains(p),
                     1 => a.startswith(p),
@@ -1251,7 +1241,7 @@ impl Builder {
                 }
             }
             E::Agg(k, a) => {
-                let a = self.b(a);
+                let a = self.e(a);
                 match k % 14 {
                     0 => func::count(a),
                     1 => func::count_star(),
@@ -1272,15 +1262,15 @@ impl Builder {
             E::Case(whens, else_) => {
                 let whens: Vec<(Expr, Expr)> =
                     whens.iter().map(|(c, v)| (self.e(c), self.e(v))).collect();
-                let else_ = else_.as_ref().map(|e| self.b(e));
+                let else_ = else_.as_ref().map(|e| self.e(e));
                 case(whens, else_)
             }
-            E::Cast(a, t) => self.b(a).cast(t.clone()),
-            E::Label(a, n) => self.b(a).label(n.as_str()),
+            E::Cast(a, t) => self.e(a).cast(t.clone()),
+            E::Label(a, n) => self.e(a).label(n.as_str()),
             E::Exists(s) => exists(self.s(s)),
             E::Scalar(s) => self.s(s).scalar_subquery(),
             E::Over(f, part, order, fr) => {
-                let f = self.b(f);
+                let f = self.e(f);
                 let mut w = Window::new()
                     .partition_by(self.es(part))
                     .order_by(self.order(order));
@@ -1565,7 +1555,7 @@ fn build(st: &St, salt: Option<u64>) -> Stmt {
     Builder::new(salt).statement(st)
 }
 
-/// Compile through `cache`, turning a panic into a test failure.
+/// Run `f`, turning a panic into a test failure that carries the panic message.
 fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, TestCaseError> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
         let msg = p

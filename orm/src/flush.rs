@@ -1,5 +1,6 @@
 //! The unit of work: find what changed, write it in dependency order, atomically.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -8,7 +9,8 @@ use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
 use crate::handle::{same_values, AnyObject, ObjectState};
 use crate::info::ModelInfo;
-use crate::session::Session;
+use crate::plan::{ptr, Link, Plan};
+use crate::session::{same_object, Session};
 use crate::{Error, Result};
 
 /// What a successful flush changes in memory, applied only after every statement ran.
@@ -82,49 +84,41 @@ fn pk_where(info: &ModelInfo, values: &[Value]) -> Vec<Expr> {
 
 impl Session {
     /// Write every pending change: INSERTs of new objects (parents first, batched per
-    /// table with generated keys read back), UPDATEs of changed columns only (none when
-    /// nothing changed), DELETEs (children first). Atomic: on error nothing of this
-    /// flush stays in the database and every object is as it was before.
+    /// table with generated keys read back, foreign keys taken from related objects),
+    /// UPDATEs of changed columns only (none when nothing changed), association rows,
+    /// DELETEs (children first, after cascades). Atomic: on error nothing of this flush
+    /// stays in the database and every object is as it was before.
     pub fn flush(&mut self) -> Result<()> {
-        let pending = self.pending.clone();
-        let deletes = self.deleted.clone();
-        let mut dirty = Vec::new();
+        let mut touched = Vec::new();
         if self.hint.swap(false, Ordering::AcqRel) {
             for obj in self.identity.values() {
-                if !obj.take_touched() {
-                    continue;
-                }
-                let values = obj.values();
-                let m = obj.meta();
-                if m.state != ObjectState::Persistent {
-                    continue;
-                }
-                match &m.snapshot {
-                    Some(s) if same_values(s, &values) => {}
-                    Some(s) => dirty.push(Dirty {
-                        obj: obj.clone(),
-                        values,
-                        snapshot: s.clone(),
-                    }),
-                    None => {}
+                if obj.take_touched() && obj.meta().state == ObjectState::Persistent {
+                    touched.push(obj.clone());
                 }
             }
         }
-        if pending.is_empty() && dirty.is_empty() && deletes.is_empty() {
+        if self.pending.is_empty() && self.deleted.is_empty() && touched.is_empty() {
             return Ok(());
         }
-        let restore = |s: &Session, dirty: &[Dirty]| {
-            for d in dirty {
-                d.obj.touch();
+        let restore = |s: &Session, touched: &[Arc<dyn AnyObject>]| {
+            for t in touched {
+                t.touch();
             }
-            if !dirty.is_empty() {
+            if !touched.is_empty() {
                 s.hint.store(true, Ordering::Release);
             }
         };
+        let plan = match self.plan(&touched) {
+            Ok(p) => p,
+            Err(e) => {
+                restore(self, &touched);
+                return Err(e);
+            }
+        };
         // Objects the flush will update in memory must not be borrowed.
-        for obj in pending.iter().chain(dirty.iter().map(|d| &d.obj)) {
+        for obj in plan.inserts.iter().chain(&plan.updates) {
             if !obj.is_free() {
-                restore(self, &dirty);
+                restore(self, &touched);
                 let info = obj.info();
                 return Err(Error::InvalidRequest(format!(
                     "cannot flush {} {} while a read()/write() guard on it is alive; drop the guard first",
@@ -134,9 +128,9 @@ impl Session {
             }
         }
         // Validation runs before any SQL.
-        for obj in pending.iter().chain(dirty.iter().map(|d| &d.obj)) {
+        for obj in plan.inserts.iter().chain(&plan.updates) {
             if let Err(message) = obj.validate() {
-                restore(self, &dirty);
+                restore(self, &touched);
                 let info = obj.info();
                 return Err(Error::Validation {
                     model: info.short_name().to_string(),
@@ -149,23 +143,23 @@ impl Session {
         let conn = match self.connection() {
             Ok(c) => c,
             Err(e) => {
-                restore(self, &dirty);
+                restore(self, &touched);
                 return Err(e);
             }
         };
         if use_savepoint {
             if let Err(e) = conn.savepoint(FLUSH_SAVEPOINT) {
-                restore(self, &dirty);
+                restore(self, &touched);
                 return Err(e.into());
             }
         }
-        match run(conn, &pending, &dirty, &deletes) {
+        match run(conn, &plan) {
             Ok(applied) => {
                 if use_savepoint {
                     conn.end_savepoint(FLUSH_SAVEPOINT, true)?;
                 }
                 self.wrote_in_tx = true;
-                self.apply(applied)
+                self.apply(applied, &plan)
             }
             Err(e) => {
                 if use_savepoint {
@@ -175,13 +169,13 @@ impl Session {
                     self.in_tx = false;
                     self.conn = None;
                 }
-                restore(self, &dirty);
+                restore(self, &touched);
                 Err(e)
             }
         }
     }
 
-    fn apply(&mut self, applied: Applied) -> Result<()> {
+    fn apply(&mut self, applied: Applied, plan: &Plan) -> Result<()> {
         for (obj, values, server_unknown) in applied.inserted {
             let set = obj.set_values(values.clone())?;
             obj.take_touched();
@@ -204,6 +198,7 @@ impl Session {
             if obj.values() != values && !obj.set_values(values.clone())? {
                 obj.meta().expired = true;
             }
+            obj.take_touched();
             obj.meta().snapshot = Some(values);
         }
         for obj in applied.deleted {
@@ -219,44 +214,173 @@ impl Session {
                 .retain(|d| !crate::session::same_object(d, &obj));
             self.flushed_deleted.push(obj);
         }
+        for obj in &plan.expunge {
+            self.pending
+                .retain(|p| !crate::session::same_object(p, obj));
+            let mut m = obj.meta();
+            m.state = ObjectState::Transient;
+            m.session = None;
+            m.hint = None;
+        }
+        for h in &plan.holders {
+            for i in 0..h.info().relationships.len() {
+                h.rel_update(i, &mut |r| r.mark_flushed())?;
+            }
+        }
         Ok(())
     }
 }
 
-fn run(
-    conn: &mut Connection,
-    pending: &[Arc<dyn AnyObject>],
-    dirty: &[Dirty],
-    deletes: &[Arc<dyn AnyObject>],
-) -> Result<Applied> {
+/// Column values as the flush goes: generated keys of inserted parents flow into the
+/// foreign keys of their children.
+struct Work<'p> {
+    values: HashMap<usize, Vec<Value>>,
+    /// The links of the plan, by child.
+    links: HashMap<usize, Vec<&'p Link>>,
+}
+
+impl<'p> Work<'p> {
+    fn new(plan: &'p Plan) -> Self {
+        let mut links: HashMap<usize, Vec<&'p Link>> = HashMap::new();
+        for l in &plan.links {
+            links.entry(ptr(&l.child)).or_default().push(l);
+        }
+        Work {
+            values: HashMap::new(),
+            links,
+        }
+    }
+
+    fn get(&self, o: &Arc<dyn AnyObject>) -> Vec<Value> {
+        self.values
+            .get(&ptr(o))
+            .cloned()
+            .unwrap_or_else(|| o.values())
+    }
+
+    fn links_of(&self, o: &Arc<dyn AnyObject>) -> &[&'p Link] {
+        self.links.get(&ptr(o)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Apply the links that set `obj`'s foreign keys.
+    fn sync(&mut self, obj: &Arc<dyn AnyObject>) {
+        let links = self.links.get(&ptr(obj)).cloned().unwrap_or_default();
+        if links.is_empty() {
+            return;
+        }
+        let mut values = self.get(obj);
+        for l in links {
+            match &l.parent {
+                Some(p) => {
+                    let pv = self.get(p);
+                    for (&c, &pc) in l.child_cols.iter().zip(&l.parent_cols) {
+                        values[c] = pv[pc].clone();
+                    }
+                }
+                None => {
+                    let still_points = match &l.only_if {
+                        Some(old) => {
+                            let ov = self.get(old);
+                            l.child_cols
+                                .iter()
+                                .zip(&l.parent_cols)
+                                .all(|(&c, &pc)| values[c].same_as(&ov[pc]))
+                        }
+                        None => true,
+                    };
+                    if still_points {
+                        for &c in &l.child_cols {
+                            values[c] = Value::Null;
+                        }
+                    }
+                }
+            }
+        }
+        self.values.insert(ptr(obj), values);
+    }
+}
+
+fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
     let mut applied = Applied::default();
-    let infos: Vec<&'static ModelInfo> = pending
+    let mut work = Work::new(plan);
+    let infos: Vec<&'static ModelInfo> = plan
+        .inserts
         .iter()
+        .chain(&plan.updates)
+        .chain(&plan.deletes)
         .map(|o| o.info())
-        .chain(dirty.iter().map(|d| d.obj.info()))
-        .chain(deletes.iter().map(|o| o.info()))
         .collect();
     let order = table_order(&infos)?;
     let returning = conn.dialect().capabilities().returning;
     for info in &order {
-        let objs: Vec<Row> = pending
+        // Inserts, in rounds so that a row's parent in the same table goes first.
+        let mut waiting: Vec<Arc<dyn AnyObject>> = plan
+            .inserts
             .iter()
             .filter(|o| o.info().type_id == info.type_id)
-            .map(|o| (o.clone(), o.values()))
+            .cloned()
             .collect();
-        if !objs.is_empty() {
-            insert_objects(conn, info, objs, returning, &mut applied)?;
+        while !waiting.is_empty() {
+            let waiting_set: HashSet<usize> = waiting.iter().map(ptr).collect();
+            let blocked = |o: &Arc<dyn AnyObject>| {
+                work.links_of(o).iter().any(|l| {
+                    l.parent
+                        .as_ref()
+                        .is_some_and(|p| !same_object(p, o) && waiting_set.contains(&ptr(p)))
+                })
+            };
+            let (ready, rest): (Vec<_>, Vec<_>) =
+                waiting.iter().cloned().partition(|o| !blocked(o));
+            if ready.is_empty() {
+                return Err(Error::InvalidRequest(format!(
+                    "{} objects of {} refer to each other in a cycle; flush them in two steps",
+                    rest.len(),
+                    info.short_name()
+                )));
+            }
+            let mut rows = Vec::with_capacity(ready.len());
+            for o in &ready {
+                work.sync(o);
+                rows.push((o.clone(), work.get(o)));
+            }
+            let start = applied.inserted.len();
+            insert_objects(conn, info, rows, returning, &mut applied)?;
+            for (o, v, _) in &applied.inserted[start..] {
+                work.values.insert(ptr(o), v.clone());
+            }
+            waiting = rest;
         }
-        for d in dirty
+        for o in plan
+            .updates
             .iter()
-            .filter(|d| d.obj.info().type_id == info.type_id)
+            .filter(|o| o.info().type_id == info.type_id)
         {
-            update_object(conn, info, d, returning, &mut applied)?;
+            work.sync(o);
+            let values = work.get(o);
+            let snapshot = o.meta().snapshot.clone();
+            let Some(snapshot) = snapshot else { continue };
+            if same_values(&snapshot, &values) {
+                continue;
+            }
+            let d = Dirty {
+                obj: o.clone(),
+                values,
+                snapshot,
+            };
+            let start = applied.updated.len();
+            update_object(conn, info, &d, returning, &mut applied)?;
+            for (o, v) in &applied.updated[start..] {
+                work.values.insert(ptr(o), v.clone());
+            }
         }
     }
+    write_association_rows(conn, plan, &work)?;
     for info in order.iter().rev() {
-        let objs: Vec<&Arc<dyn AnyObject>> = deletes
+        // Children found by a cascade come later in the list: delete them first.
+        let objs: Vec<&Arc<dyn AnyObject>> = plan
+            .deletes
             .iter()
+            .rev()
             .filter(|o| o.info().type_id == info.type_id)
             .collect();
         if !objs.is_empty() {
@@ -264,6 +388,43 @@ fn run(
         }
     }
     Ok(applied)
+}
+
+fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Result<()> {
+    for c in &plan.clears {
+        let v = work.get(&c.obj);
+        let conds: Vec<Expr> = c
+            .assoc_cols
+            .iter()
+            .zip(&c.obj_cols)
+            .map(|(a, &i)| c.table.c(a).eq(v[i].clone()))
+            .collect();
+        conn.execute(&delete(&c.table).where_(strata_core::and_(conds)))
+            .map_err(|e| flush_error(c.obj.info(), &v, e.into()))?;
+    }
+    for a in &plan.assoc {
+        let lv = work.get(&a.local);
+        let rv = work.get(&a.remote);
+        let mut vals: Vec<Value> = a.local_cols.iter().map(|&i| lv[i].clone()).collect();
+        vals.extend(a.remote_cols.iter().map(|&i| rv[i].clone()));
+        let wrap = |e: strata_core::Error| flush_error(a.local.info(), &lv, e.into());
+        if a.insert {
+            let stmt = insert(&a.table)
+                .columns(a.cols.iter().cloned())
+                .value_rows([vals]);
+            conn.execute(&stmt).map_err(wrap)?;
+        } else {
+            let conds: Vec<Expr> = a
+                .cols
+                .iter()
+                .zip(vals)
+                .map(|(c, v)| a.table.c(c).eq(v))
+                .collect();
+            conn.execute(&delete(&a.table).where_(strata_core::and_(conds)))
+                .map_err(wrap)?;
+        }
+    }
+    Ok(())
 }
 
 /// Which columns an INSERT sends: everything but NULLs the database or a default fills.

@@ -10,6 +10,7 @@ use strata_core::Value;
 
 use crate::info::{model_info, IdentityKey, ModelInfo};
 use crate::model::Model;
+use crate::relationship::{ObjectRef, RelationField};
 use crate::Result;
 
 /// An object's life-cycle state (SQLAlchemy's object states).
@@ -49,6 +50,8 @@ pub(crate) struct Meta {
     pub key: Option<IdentityKey>,
     /// The owning session's "something was written" flag.
     pub hint: Option<Arc<AtomicBool>>,
+    /// Relationships (by index) a query marked `raiseload`.
+    pub raise: u64,
 }
 
 pub(crate) struct Cell<T> {
@@ -58,6 +61,9 @@ pub(crate) struct Cell<T> {
     touched: AtomicBool,
     info: &'static ModelInfo,
 }
+
+/// A tracked object of any model.
+pub(crate) type Obj = Arc<dyn AnyObject>;
 
 /// The type-erased view of a tracked object that the session works with.
 pub(crate) trait AnyObject: Send + Sync {
@@ -72,6 +78,12 @@ pub(crate) trait AnyObject: Send + Sync {
     fn touch(&self);
     fn validate(&self) -> std::result::Result<(), String>;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// The current members of relationship `index` (`None` when not loaded).
+    fn rel_members(&self, index: usize) -> Option<Vec<ObjectRef>>;
+    /// The members of relationship `index` as last loaded or flushed.
+    fn rel_original(&self, index: usize) -> Vec<ObjectRef>;
+    /// Change relationship `index`; `Ok(false)` when a guard on the object is alive.
+    fn rel_update(&self, index: usize, f: &mut dyn FnMut(&mut dyn RelationField)) -> Result<bool>;
 }
 
 impl<T: Model> AnyObject for Cell<T> {
@@ -128,6 +140,37 @@ impl<T: Model> AnyObject for Cell<T> {
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+
+    fn rel_members(&self, index: usize) -> Option<Vec<ObjectRef>> {
+        let data = self.data.read().unwrap_or_else(|p| p.into_inner());
+        let r = data.relation(index)?;
+        r.is_loaded().then(|| r.members())
+    }
+
+    fn rel_original(&self, index: usize) -> Vec<ObjectRef> {
+        let data = self.data.read().unwrap_or_else(|p| p.into_inner());
+        data.relation(index)
+            .map(|r| r.original())
+            .unwrap_or_default()
+    }
+
+    fn rel_update(&self, index: usize, f: &mut dyn FnMut(&mut dyn RelationField)) -> Result<bool> {
+        let mut guard = match self.data.try_write() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+        };
+        match guard.relation_mut(index) {
+            Some(r) => {
+                f(r);
+                Ok(true)
+            }
+            None => Err(crate::Error::InvalidRequest(format!(
+                "{} has no relationship number {index}",
+                self.info.short_name()
+            ))),
+        }
     }
 }
 
@@ -201,6 +244,7 @@ impl<T: Model> Handle<T> {
                     expired: false,
                     key: None,
                     hint: None,
+                    raise: 0,
                 }),
                 touched: AtomicBool::new(false),
                 info,

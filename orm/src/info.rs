@@ -7,7 +7,11 @@ use std::sync::{OnceLock, RwLock};
 
 use strata_core::{Table, Value};
 
+use std::sync::Arc;
+
+use crate::handle::{AnyObject, Handle, ObjectState};
 use crate::model::{column_defs, ColumnDef, Model};
+use crate::relationship::RelationshipDef;
 use crate::{Error, Result};
 
 /// What the session needs to know about a model, computed once per type.
@@ -23,6 +27,39 @@ pub(crate) struct ModelInfo {
     pub autoinc: Option<usize>,
     /// Columns with an onupdate value.
     pub onupdate: Vec<usize>,
+    /// The relationships.
+    pub relationships: Vec<RelationshipDef>,
+    /// Build a tracked object from column values (a persistent object of this model).
+    pub make: MakeObject,
+}
+
+/// Builds a tracked object of one model from its column values.
+pub(crate) type MakeObject = fn(Vec<Value>, &'static ModelInfo) -> Result<Arc<dyn AnyObject>>;
+
+fn make_object<M: Model>(
+    values: Vec<Value>,
+    info: &'static ModelInfo,
+) -> Result<Arc<dyn AnyObject>> {
+    let mut it = values.into_iter();
+    let obj = M::read_values(&mut it)?;
+    Ok(Handle::with_state(obj, info, ObjectState::Persistent).erased())
+}
+
+/// A model's runtime information, opaque outside the crate (used in `RelationshipDef`).
+#[derive(Clone, Copy)]
+pub struct InfoRef(pub(crate) fn() -> Result<&'static ModelInfo>);
+
+impl std::fmt::Debug for InfoRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InfoRef")
+    }
+}
+
+impl InfoRef {
+    /// The information of model `M`.
+    pub fn of<M: Model>() -> InfoRef {
+        InfoRef(model_info::<M>)
+    }
 }
 
 impl ModelInfo {
@@ -105,6 +142,8 @@ pub(crate) fn model_info<M: Model>() -> Result<&'static ModelInfo> {
             .filter(|(_, c)| c.onupdate.is_some())
             .map(|(i, _)| i)
             .collect(),
+        relationships: M::relationships(),
+        make: make_object::<M>,
         table,
         columns,
     };

@@ -5,13 +5,16 @@
 //! no driver.
 #![warn(missing_docs)]
 
+mod backref;
 mod column;
 mod error;
 mod field;
 mod flush;
 mod handle;
 mod info;
+mod loading;
 mod model;
+mod plan;
 mod query;
 mod registry;
 mod relationship;
@@ -21,11 +24,16 @@ pub use column::{Col, EmbeddedCol};
 pub use error::{Error, Result};
 pub use field::{SqlField, ValueFor};
 pub use handle::{Handle, ObjectState, WriteGuard};
+pub use info::InfoRef;
 pub use info::PrimaryKey;
+pub use loading::{joinedload, lazyload, raiseload, selectinload, Load, LoadPath};
 pub use model::{build_table, build_table_with, column_defs, ColumnDef, ColumnSet, Model};
 pub use query::{select, Query, ScalarResult, Select};
 pub use registry::{Mapper, Registry, TypeMap};
-pub use relationship::{RelationshipDef, RelationshipKind};
+pub use relationship::{
+    Cascade, Many, ObjectRef, One, Rel, RelationField, RelationKind, RelationshipDef,
+    RelationshipKind, Strategy,
+};
 pub use session::{IntoHandle, Session};
 pub use strata_derive::{Embeddable, Model};
 

@@ -142,9 +142,21 @@ pub trait Model: ColumnSet + Send + Sync + 'static {
         Ok(())
     }
 
-    /// Relationship definitions (see the relationships module).
+    /// Relationship definitions, in field order (generated from `#[relationship]`).
     fn relationships() -> Vec<crate::RelationshipDef> {
         Vec::new()
+    }
+
+    /// The relationship field at `index` in [`Model::relationships`].
+    fn relation(&self, index: usize) -> Option<&dyn crate::RelationField> {
+        let _ = index;
+        None
+    }
+
+    /// The relationship field at `index`, mutably.
+    fn relation_mut(&mut self, index: usize) -> Option<&mut dyn crate::RelationField> {
+        let _ = index;
+        None
     }
 
     /// An untyped reference to a column by name (for embedded columns and dynamic use).

@@ -8,6 +8,7 @@ use strata_core::{func, Expr, FromItem, OrderBy, Select as CoreSelect};
 
 use crate::handle::Handle;
 use crate::info::PrimaryKey;
+use crate::loading::{Load, LoadPath};
 use crate::model::Model;
 use crate::session::Session;
 use crate::{Error, Result};
@@ -20,6 +21,7 @@ use crate::{Error, Result};
 /// ```
 pub struct Select<M> {
     inner: CoreSelect,
+    paths: Vec<LoadPath>,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -27,6 +29,7 @@ impl<M> Clone for Select<M> {
     fn clone(&self) -> Self {
         Select {
             inner: self.inner.clone(),
+            paths: self.paths.clone(),
             _m: PhantomData,
         }
     }
@@ -46,6 +49,7 @@ pub fn select<M: Model>() -> Select<M> {
     };
     Select {
         inner,
+        paths: Vec::new(),
         _m: PhantomData,
     }
 }
@@ -54,8 +58,20 @@ impl<M: Model> Select<M> {
     fn map(self, f: impl FnOnce(CoreSelect) -> CoreSelect) -> Self {
         Select {
             inner: f(self.inner),
+            paths: self.paths,
             _m: PhantomData,
         }
+    }
+
+    /// Add a loader option: `selectinload(User::posts)`, `joinedload(...)`,
+    /// `raiseload(...)`, nested as `selectinload(User::posts).selectinload(Post::comments)`.
+    pub fn options<T>(mut self, option: Load<M, T>) -> Self {
+        self.paths.push(option.into_path());
+        self
+    }
+
+    pub(crate) fn load_paths(&self) -> &[LoadPath] {
+        &self.paths
     }
 
     /// Add a WHERE condition.
@@ -192,6 +208,12 @@ impl<'s, T: Model> Query<'s, T> {
     /// ORDER BY.
     pub fn order_by<I: IntoIterator<Item = O>, O: Into<OrderBy>>(mut self, items: I) -> Self {
         self.select = self.select.order_by(items);
+        self
+    }
+
+    /// A loader option (see [`Select::options`]).
+    pub fn options<U>(mut self, option: Load<T, U>) -> Self {
+        self.select = self.select.options(option);
         self
     }
 

@@ -19,7 +19,7 @@ use crate::{Error, Result};
 /// let map = TypeMap::new()
 ///     .rust::<String>(SqlType::Text.with_variant(SqlType::String(Some(255)), "mysql"))
 ///     .annotation("bigint", SqlType::BigInteger);
-/// assert_eq!(map.annotation("bigint"), Some(&SqlType::BigInteger));
+/// assert_eq!(map.annotation_type("bigint"), Some(&SqlType::BigInteger));
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct TypeMap {

@@ -15,6 +15,15 @@ use crate::{Error, Result};
 
 static SESSION_IDS: AtomicU64 = AtomicU64::new(1);
 
+/// Expire an object: columns reload on its next load, relationships are unloaded now
+/// (an object whose guard is alive keeps them until then).
+pub(crate) fn expire(o: &Arc<dyn AnyObject>) {
+    o.meta().expired = true;
+    for i in 0..o.info().relationships.len() {
+        let _ = o.rel_update(i, &mut |r| r.unload());
+    }
+}
+
 pub(crate) fn same_object(a: &Arc<dyn AnyObject>, b: &Arc<dyn AnyObject>) -> bool {
     std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
 }
@@ -281,14 +290,14 @@ impl Session {
     pub fn expire<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
         let erased = obj.erased();
         self.check_attached(&erased)?;
-        erased.meta().expired = true;
+        expire(&erased);
         Ok(())
     }
 
     /// Expire every object in the identity map.
     pub fn expire_all(&mut self) {
         for o in self.identity.values() {
-            o.meta().expired = true;
+            expire(o);
         }
     }
 
@@ -302,7 +311,7 @@ impl Session {
                 "only persistent objects can be refreshed",
             ));
         }
-        erased.meta().expired = true;
+        expire(&erased);
         let info = erased.info();
         let snapshot = erased
             .meta()
@@ -425,53 +434,65 @@ impl Session {
             }
             out
         };
-        rows.into_iter().map(|v| self.load::<T>(v)).collect()
+        rows.into_iter().map(|v| self.load_row::<T>(v)).collect()
     }
 
     /// Put a row's values (in `T`'s column order) into the identity map and return the
     /// object; an existing object keeps its unflushed changes unless it was expired.
-    pub(crate) fn load<T: Model>(&mut self, values: Vec<Value>) -> Result<Handle<T>> {
+    pub(crate) fn load_row<T: Model>(&mut self, values: Vec<Value>) -> Result<Handle<T>> {
         let info = model_info::<T>()?;
-        let key = info.key(&values).ok_or_else(|| {
+        let obj = self.load_erased(info, values)?;
+        Handle::from_erased(&obj).ok_or_else(|| {
             Error::InvalidRequest(format!(
-                "a {} row has a NULL primary key",
+                "identity map holds another type under {}'s key",
                 info.short_name()
             ))
-        })?;
-        if let Some(obj) = self.identity.get(&key) {
-            let expired = obj.meta().expired;
-            // An object whose guard is alive stays expired and is refreshed next time.
-            if expired && obj.set_values(values.clone())? {
-                let mut m = obj.meta();
-                m.snapshot = Some(values);
-                m.expired = false;
-                drop(m);
-                obj.take_touched();
-            }
-            return Handle::from_erased(obj).ok_or_else(|| {
-                Error::InvalidRequest(format!(
-                    "identity map holds another type under {}'s key",
-                    info.short_name()
-                ))
-            });
-        }
-        let mut it = values.clone().into_iter();
-        let obj = T::read_values(&mut it)?;
-        let h = Handle::with_state(obj, info, ObjectState::Persistent);
-        let erased = h.erased();
-        self.attach(&erased, ObjectState::Persistent);
-        {
-            let mut m = erased.meta();
+        })
+    }
+
+    /// Refresh an expired object from a row; relationships are unloaded again. An
+    /// object whose guard is alive stays expired and is refreshed next time.
+    pub(crate) fn refresh_if_expired(
+        &mut self,
+        obj: &Arc<dyn AnyObject>,
+        values: Vec<Value>,
+    ) -> Result<()> {
+        let expired = obj.meta().expired;
+        if expired && obj.set_values(values.clone())? {
+            let mut m = obj.meta();
             m.snapshot = Some(values);
-            m.key = Some(key.clone());
+            m.expired = false;
+            m.raise = 0;
+            drop(m);
+            obj.take_touched();
+            for i in 0..obj.info().relationships.len() {
+                obj.rel_update(i, &mut |r| r.unload())?;
+            }
         }
-        self.identity.insert(key, erased);
-        Ok(h)
+        Ok(())
     }
 
     /// Run an ORM select and return its objects (`session.scalars(stmt).all()`).
+    ///
+    /// Relationships are loaded by the statement's loader options, then by each
+    /// relationship's default strategy.
     pub fn scalars<T: Model>(&mut self, stmt: &Select<T>) -> Result<ScalarResult<T>> {
-        Ok(ScalarResult::new(self.run_select::<T>(stmt.core())?))
+        let info = model_info::<T>()?;
+        let (objs, joined) = self.run_orm_select(info, stmt.core(), stmt.load_paths())?;
+        let mut visited = Vec::new();
+        self.apply_loaders(info, &objs, stmt.load_paths(), &mut visited, &joined)?;
+        let handles = objs
+            .iter()
+            .map(|o| {
+                Handle::from_erased(o).ok_or_else(|| {
+                    Error::InvalidRequest(format!(
+                        "identity map holds another type under {}'s key",
+                        info.short_name()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ScalarResult::new(handles))
     }
 
     /// The first object of an ORM select, if any (`session.scalar(stmt)`).
@@ -506,7 +527,7 @@ impl Session {
                 })?;
                 ordered.push(std::mem::replace(&mut vals[i], Value::Null));
             }
-            handles.push(self.load::<T>(ordered)?);
+            handles.push(self.load_row::<T>(ordered)?);
         }
         Ok(ScalarResult::new(handles))
     }

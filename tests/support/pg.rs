@@ -140,9 +140,11 @@ pub fn startup_time() -> Option<Duration> {
 /// tests of a server going away). The shared cluster of [`require_postgres`] is never
 /// stopped by a test; this one is, on the same port and data directory each time.
 ///
-/// It is set up like the shared throwaway cluster (same binaries, options, `postgres`
-/// system user when root, watchdog) and removed when dropped. It does not use
-/// `STRATA_TEST_PG_URL`: stopping a server needs a cluster of one's own.
+/// It is set up like the shared throwaway cluster (same binaries and options, `postgres`
+/// system user when root, watchdog) and removed when dropped, except that its commits
+/// are durable: committed rows survive `stop()`, which kills the server (see
+/// `server_options`). It does not use `STRATA_TEST_PG_URL`: stopping a server needs a
+/// cluster of one's own.
 pub struct DedicatedCluster {
     cluster: Cluster,
     port: u16,

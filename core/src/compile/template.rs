@@ -271,3 +271,54 @@ fn write_placeholder(sql: &mut String, p: Placeholder, n: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(s: &str) -> Piece {
+        Piece::Sql(s.into())
+    }
+
+    #[test]
+    fn bind_owned_gives_what_bind_gives() {
+        let t = Template::new(
+            vec![
+                sql("a = "),
+                Piece::Param(1),
+                sql(" AND b = "),
+                Piece::Param(0),
+            ],
+            Placeholder::Dollar,
+        );
+        let params = vec![
+            Param::Single(Value::Text("x".into())),
+            Param::Single(Value::BigInt(2)),
+        ];
+        let owned = t.bind_owned(params.clone()).unwrap();
+        assert_eq!(owned, t.bind(&params).unwrap());
+        assert_eq!(owned.1, [Value::BigInt(2), Value::Text("x".into())]);
+
+        // A slot with two placeholders is cloned, not moved twice.
+        let twice = Template::new(
+            vec![Piece::Param(0), sql(", "), Piece::Param(0)],
+            Placeholder::Question,
+        );
+        let p = vec![Param::Single(Value::Int(7))];
+        assert_eq!(
+            twice.bind_owned(p).unwrap().1,
+            [Value::Int(7), Value::Int(7)]
+        );
+
+        // The same errors.
+        let list = vec![Param::List(vec![]), Param::Single(Value::Null)];
+        assert_eq!(
+            t.bind_owned(list.clone()).unwrap_err().to_string(),
+            t.bind(&list).unwrap_err().to_string()
+        );
+        assert_eq!(
+            t.bind_owned(vec![]).unwrap_err().to_string(),
+            t.bind(&[]).unwrap_err().to_string()
+        );
+    }
+}

@@ -370,3 +370,48 @@ impl RowStream for SqliteRows<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    fn read_all(c: &mut SqliteConnection, sql: &str) -> Vec<Row> {
+        let mut out = Vec::new();
+        if let Outcome::Rows(mut rows) = c.run(sql, &[]).unwrap() {
+            while let Some(r) = rows.next_row().unwrap() {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn begin_sets_the_isolation_without_expiring_cached_statements() {
+        let d = SqliteDriver::memory().unwrap();
+        let mut c = SqliteConnection {
+            conn: open(&d.target).unwrap(),
+            columns: HashMap::new(),
+            shared_cache: true,
+        };
+        c.batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let sql = "SELECT x FROM t";
+        for iso in [
+            None,
+            None,
+            Some(IsolationLevel::Serializable),
+            Some(IsolationLevel::Serializable),
+            Some(IsolationLevel::ReadUncommitted),
+            None,
+        ] {
+            c.begin(iso).unwrap();
+            let want = iso != Some(IsolationLevel::Serializable);
+            assert_eq!(c.read_uncommitted(), Some(want), "{iso:?}");
+            read_all(&mut c, sql);
+            c.rollback().unwrap();
+        }
+        // Re-prepared after the two changes of the setting only, not after every BEGIN.
+        let stmt = c.conn.prepare_cached(sql).unwrap();
+        assert_eq!(stmt.get_status(StatementStatus::RePrepare), 2);
+    }
+}

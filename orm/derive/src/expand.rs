@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, Error, Result};
 
 use crate::attrs::{ColumnAttrs, Errors, ModelAttrs};
-use crate::fields::{analyze, type_string, FieldSpec, Kind};
+use crate::fields::{analyze, type_string, FieldSpec, Kind, Relationship};
 use crate::krate::orm_path;
 
 /// `#[derive(Model)]`: `ColumnSet`, `Model` and the typed column constants.
@@ -70,6 +70,30 @@ pub(crate) fn model(input: DeriveInput) -> Result<TokenStream> {
         _ => None,
     });
 
+    let rels: Vec<(&FieldSpec, &Relationship)> = fields
+        .iter()
+        .filter_map(|f| match &f.kind {
+            Kind::Relationship(r) => Some((f, &**r)),
+            _ => None,
+        })
+        .collect();
+    let rel_consts = rels.iter().enumerate().map(|(i, (f, r))| {
+        let (fi, ty) = (&f.ident, &f.ty);
+        let index = proc_macro2::Literal::usize_unsuffixed(i);
+        let doc = format!(
+            "The `{}` relationship ({} `{}`), for `session.load(&obj, {ident}::{fi})` and loader options.",
+            f.name,
+            if r.many { "a collection of" } else { "a reference to" },
+            type_string(&r.target),
+        );
+        let value = respan(quote!(#krate::Rel::new(#index)), ty.span());
+        quote! {
+            #[doc = #doc]
+            pub const #fi: #krate::Rel<#ident, #ty> = #value;
+        }
+    });
+    let rel_methods = (!rels.is_empty()).then(|| relationship_methods(&krate, &rels));
+
     Ok(quote! {
         #column_set
 
@@ -88,13 +112,116 @@ pub(crate) fn model(input: DeriveInput) -> Result<TokenStream> {
             }
 
             #validate
+
+            #rel_methods
         }
 
         #[allow(non_upper_case_globals, dead_code, private_interfaces)]
         impl #ident {
             #(#consts)*
+            #(#rel_consts)*
         }
     })
+}
+
+/// `Model::relationships`, `relation` and `relation_mut` for the relationship fields
+/// `rels` (in field order; a field's position is its index).
+fn relationship_methods(krate: &TokenStream, rels: &[(&FieldSpec, &Relationship)]) -> TokenStream {
+    let p = quote!(#krate::__private);
+    let some = quote!(::core::option::Option::Some);
+    let defs = rels.iter().map(|(f, r)| {
+        let a = &r.attrs;
+        let name = &f.name;
+        let many = r.many;
+        let target = &r.target;
+        let mut sets = Vec::new();
+        if let Some(s) = &a.back_populates {
+            let v = &s.value;
+            sets.push(quote!(back_populates: #some(#v),));
+        }
+        if let Some(s) = &a.secondary {
+            let path = &s.value;
+            // A typed binding, so that a function of the wrong signature is reported at
+            // the path.
+            let bind =
+                quote_spanned!(path.span()=> let __strata_secondary: fn() -> #p::Table = #path;);
+            sets.push(quote!(secondary: #some({ #bind __strata_secondary }),));
+        }
+        if let Some(s) = &a.foreign_key {
+            let v = &s.value;
+            sets.push(quote!(foreign_key: #some(#v),));
+        }
+        if let Some(s) = &a.order_by {
+            let v = &s.value;
+            sets.push(quote!(order_by: #some(#v),));
+        }
+        if let Some(s) = &a.lazy {
+            let variant = format_ident!("{}", s.value);
+            sets.push(quote!(lazy: #krate::Strategy::#variant,));
+        }
+        if let Some(s) = &a.cascade {
+            let c = s.value.1;
+            let (save_update, delete, delete_orphan) = (c.save_update, c.delete, c.delete_orphan);
+            sets.push(quote! {
+                cascade: #krate::Cascade {
+                    save_update: #save_update,
+                    delete: #delete,
+                    delete_orphan: #delete_orphan,
+                },
+            });
+        }
+        if a.passive_deletes.is_some() {
+            sets.push(quote!(passive_deletes: true,));
+        }
+        let new = quote_spanned!(target.span()=> #krate::RelationshipDef::new::<#target>);
+        quote! {
+            #krate::RelationshipDef {
+                #(#sets)*
+                ..#new(#name, #many)
+            }
+        }
+    });
+    let arms = |mutable: bool| -> Vec<TokenStream> {
+        rels.iter()
+            .enumerate()
+            .map(|(i, (f, _))| {
+                let (fi, ty) = (&f.ident, &f.ty);
+                let index = proc_macro2::Literal::usize_unsuffixed(i);
+                let field = if mutable {
+                    quote_spanned!(ty.span()=> &mut self.#fi as &mut dyn #krate::RelationField)
+                } else {
+                    quote_spanned!(ty.span()=> &self.#fi as &dyn #krate::RelationField)
+                };
+                quote!(#index => #some(#field),)
+            })
+            .collect()
+    };
+    let (shared, exclusive) = (arms(false), arms(true));
+    quote! {
+        fn relationships() -> ::std::vec::Vec<#krate::RelationshipDef> {
+            ::std::vec![#(#defs),*]
+        }
+
+        fn relation(
+            &self,
+            __strata_index: usize,
+        ) -> ::core::option::Option<&dyn #krate::RelationField> {
+            match __strata_index {
+                #(#shared)*
+                _ => ::core::option::Option::None,
+            }
+        }
+
+        fn relation_mut(
+            &mut self,
+            __strata_index: usize,
+        ) -> ::core::option::Option<&mut dyn #krate::RelationField> {
+            match __strata_index {
+                #(#exclusive)*
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
 }
 
 /// `#[derive(Embeddable)]`: `ColumnSet` and the `EmbeddedCol` constants.
@@ -190,7 +317,7 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
                     }
                 }
             }
-            Kind::Skip => quote!(),
+            Kind::Skip | Kind::Relationship(_) => quote!(),
         }
     });
 
@@ -203,7 +330,7 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
             Kind::Flatten => quote_spanned! {ty.span()=>
                 <#ty as #krate::ColumnSet>::write_values(&self.#fi, __strata_out);
             },
-            Kind::Skip => quote!(),
+            Kind::Skip | Kind::Relationship(_) => quote!(),
         }
     });
 
@@ -222,7 +349,9 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
                 let from = quote_spanned!(ty.span()=> <#ty as #krate::ColumnSet>::read_values);
                 quote!(#from(__strata_values).map_err(|__strata_e| __strata_err(#label, __strata_e))?)
             }
-            Kind::Skip => quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default()),
+            Kind::Skip | Kind::Relationship(_) => {
+                quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default())
+            }
         }
     };
 
@@ -275,7 +404,7 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
                     #call(&mut self.#fi, __strata_values).map_err(|__strata_e| __strata_err(#label, __strata_e))?;
                 });
             }
-            Kind::Skip => {}
+            Kind::Skip | Kind::Relationship(_) => {}
         }
     }
 

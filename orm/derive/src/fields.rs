@@ -1,5 +1,5 @@
 //! Checking the derive input: a struct with named fields, each a column, an embedded
-//! (flattened) group of columns, or skipped.
+//! (flattened) group of columns, a relationship (`Many<T>` / `One<T>`), or skipped.
 
 use std::collections::HashMap;
 
@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Error, Fields, Ident, Result, Type};
 
-use crate::attrs::{ColumnAttrs, Errors};
+use crate::attrs::{ColumnAttrs, Errors, RelationshipAttrs};
 
 /// What one struct field is.
 pub(crate) enum Kind {
@@ -18,6 +18,19 @@ pub(crate) enum Kind {
     Flatten,
     /// `#[column(skip)]`: not a column; `Default` when read.
     Skip,
+    /// A `Many<T>` or `One<T>` field (with or without `#[relationship(...)]`): not a
+    /// column; `Default` when read, untouched by updates.
+    Relationship(Box<Relationship>),
+}
+
+/// A relationship field: its target and settings.
+pub(crate) struct Relationship {
+    /// The `#[relationship(...)]` settings (none when the attribute is left out).
+    pub attrs: RelationshipAttrs,
+    /// The target model: `T` of `Many<T>` / `One<T>`.
+    pub target: Type,
+    /// `Many<T>` (a collection) rather than `One<T>`.
+    pub many: bool,
 }
 
 /// One struct field and how it maps.
@@ -81,6 +94,16 @@ pub(crate) fn analyze(input: &DeriveInput, derive: &str) -> Result<Vec<FieldSpec
             "#[column(...)] goes on the struct's fields; settings for the whole struct go in #[model(...)]",
         ));
     }
+    for attr in input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("relationship"))
+    {
+        errors.push(Error::new_spanned(
+            attr,
+            "#[relationship(...)] goes on a field of type Many<T> or One<T>; settings for the whole struct go in #[model(...)]",
+        ));
+    }
 
     let mut specs = Vec::new();
     // Column name -> (field name) of the first field mapped to it.
@@ -94,11 +117,18 @@ pub(crate) fn analyze(input: &DeriveInput, derive: &str) -> Result<Vec<FieldSpec
                 "#[model(...)] goes on the struct; a field's settings go in #[column(...)]",
             ));
         }
-        let Some(attrs) = errors.push_result(ColumnAttrs::parse(&f.attrs)) else {
+        let attrs = errors.push_result(ColumnAttrs::parse(&f.attrs));
+        let rel = errors.push_result(RelationshipAttrs::parse(&f.attrs));
+        let (Some(attrs), Some(rel)) = (attrs, rel) else {
             continue;
         };
-        let Some(kind) = errors.push_result(classify(attrs, &f.ty)) else {
-            continue;
+        let kind = match errors.push_result(relationship(rel, f, derive)) {
+            Some(Some(r)) => Kind::Relationship(Box::new(r)),
+            Some(None) => match errors.push_result(classify(attrs, &f.ty)) {
+                Some(kind) => kind,
+                None => continue,
+            },
+            None => continue,
         };
         let column = match &kind {
             Kind::Column(a) => a
@@ -135,6 +165,160 @@ pub(crate) fn analyze(input: &DeriveInput, derive: &str) -> Result<Vec<FieldSpec
     }
     errors.finish()?;
     Ok(specs)
+}
+
+/// The relationship a field is, if it is one: a field with `#[relationship(...)]`, or
+/// one typed `Many<T>` / `One<T>`. Checks the settings against the field's type.
+fn relationship(
+    attrs: RelationshipAttrs,
+    f: &syn::Field,
+    derive: &str,
+) -> Result<Option<Relationship>> {
+    let ty = &f.ty;
+    let shape = relation_shape(ty);
+    let Some(attr) = attrs.attr.clone() else {
+        // No #[relationship]: a Many<T> / One<T> field is a relationship with defaults.
+        return match shape {
+            Some(Ok((many, target))) => {
+                check_relationship_field(f, derive, ty)?;
+                Ok(Some(Relationship {
+                    attrs,
+                    target: target.clone(),
+                    many,
+                }))
+            }
+            _ => Ok(None),
+        };
+    };
+    let (many, target) = match shape {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return Err(e),
+        None => {
+            let hint = match container_of(ty) {
+                Some(("Vec", inner)) => {
+                    format!(" (for a collection write `Many<{}>`)", type_string(inner))
+                }
+                Some(("Option", inner)) => {
+                    format!(" (for a reference write `One<{}>`)", type_string(inner))
+                }
+                _ => String::new(),
+            };
+            return Err(Error::new_spanned(
+                ty,
+                format!(
+                    "#[relationship(...)] needs a field of type Many<T> (a collection: one-to-many, many-to-many) or One<T> (one object: many-to-one, one-to-one), where T is the target model; found `{}`{hint}",
+                    type_string(ty)
+                ),
+            ));
+        }
+    };
+    check_relationship_field(f, derive, &attr)?;
+    let mut errors = Errors::default();
+    if !many {
+        let target_s = type_string(target);
+        let only_many = |key: &str, why: &str| {
+            format!(
+                "`{key}` is only allowed on a Many<..> relationship ({why}); this field is a One<{target_s}>"
+            )
+        };
+        if let Some(s) = &attrs.order_by {
+            errors.push(Error::new(
+                s.span,
+                only_many("order_by", "it sorts a collection"),
+            ));
+        }
+        if let Some(s) = &attrs.secondary {
+            errors.push(Error::new(
+                s.span,
+                only_many(
+                    "secondary",
+                    "an association table links collections on both sides of a many-to-many",
+                ),
+            ));
+        }
+        if let Some(s) = &attrs.cascade {
+            if s.value.1.delete_orphan {
+                errors.push(Error::new(
+                    s.value.0.span(),
+                    only_many(
+                        "delete-orphan",
+                        "it deletes a child removed from its parent's collection; put it on the parent's Many<..> field",
+                    ),
+                ));
+            }
+        }
+    }
+    errors.finish()?;
+    Ok(Some(Relationship {
+        attrs,
+        target: target.clone(),
+        many,
+    }))
+}
+
+/// The errors about a relationship field that do not depend on its settings: on an
+/// `Embeddable`, or together with `#[column(...)]`.
+fn check_relationship_field(f: &syn::Field, derive: &str, at: &dyn quote::ToTokens) -> Result<()> {
+    let mut errors = Errors::default();
+    if derive != "Model" {
+        errors.push(Error::new_spanned(
+            at,
+            format!(
+                "relationships belong on models: #[derive({derive})] cannot have a Many<T> or One<T> field; move `{}` to each model that embeds this struct",
+                f.ident.as_ref().map(|i| i.unraw().to_string()).unwrap_or_default()
+            ),
+        ));
+    }
+    for attr in f.attrs.iter().filter(|a| a.path().is_ident("column")) {
+        errors.push(Error::new_spanned(
+            attr,
+            "a relationship field (Many<T> or One<T>) is not a column and takes no #[column(...)]: its settings go in #[relationship(...)], and the foreign-key column is a field of its own",
+        ));
+    }
+    errors.finish()
+}
+
+/// `Some(Ok((is_many, target)))` for a type written `Many<T>` / `One<T>` (any path
+/// ending so), `Some(Err)` for a `Many` / `One` without exactly one type argument,
+/// `None` for any other type.
+fn relation_shape(ty: &Type) -> Option<Result<(bool, &Type)>> {
+    let seg = last_segment(ty)?;
+    let many = if seg.ident == "Many" {
+        true
+    } else if seg.ident == "One" {
+        false
+    } else {
+        return None;
+    };
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+            if let syn::GenericArgument::Type(target) = &args.args[0] {
+                return Some(Ok((many, target)));
+            }
+        }
+        _ => {}
+    }
+    Some(Err(Error::new_spanned(
+        ty,
+        format!(
+            "a relationship field needs exactly one type argument, the target model: `{}<Target>`; found `{}`",
+            seg.ident,
+            type_string(ty)
+        ),
+    )))
+}
+
+/// `Some(("Vec", T))` for `Vec<T>`, `Some(("Option", T))` for `Option<T>`.
+fn container_of(ty: &Type) -> Option<(&'static str, &Type)> {
+    let seg = last_segment(ty)?;
+    let name = ["Vec", "Option"].into_iter().find(|n| seg.ident == n)?;
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(inner) => Some((name, inner)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Decide what a field is from its attributes, rejecting combinations that make no sense.
@@ -313,6 +497,33 @@ mod tests {
         assert_eq!(type_string(&ty("[u8; 4]")), "[u8; 4]");
         assert_eq!(type_string(&ty("(i32, i64)")), "(i32, i64)");
         assert_eq!(type_string(&ty("&mut dyn Fn()")), "&mut dyn Fn()");
+    }
+
+    #[test]
+    fn relation_shapes() {
+        let shape = |s: &str| {
+            let t = ty(s);
+            relation_shape(&t).map(|r| r.map(|(many, target)| (many, type_string(target))).ok())
+        };
+        assert_eq!(shape("Many<Task>"), Some(Some((true, "Task".into()))));
+        assert_eq!(
+            shape("strata::orm::Many<crate::models::Task>"),
+            Some(Some((true, "crate::models::Task".into())))
+        );
+        assert_eq!(shape("One<User>"), Some(Some((false, "User".into()))));
+        assert_eq!(shape("One<Self>"), Some(Some((false, "Self".into()))));
+        assert_eq!(shape("Many"), Some(None));
+        assert_eq!(shape("One<A, B>"), Some(None));
+        assert_eq!(shape("Many<'a>"), Some(None));
+        for other in [
+            "Vec<Task>",
+            "Option<User>",
+            "String",
+            "Manyx<T>",
+            "&Many<T>",
+        ] {
+            assert_eq!(shape(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -1,0 +1,148 @@
+//! Changing relationships in memory, with `back_populates` kept in step.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::handle::{AnyObject, Handle};
+use crate::info::model_info;
+use crate::loading::rel_info;
+use crate::model::Model;
+use crate::relationship::{Many, ObjectRef, One, Rel, RelInfo, RelationField};
+use crate::{Error, Result};
+
+/// Mark an object changed so the session's next flush looks at it.
+fn mark_changed(o: &Arc<dyn AnyObject>) {
+    o.touch();
+    if let Some(h) = &o.meta().hint {
+        h.store(true, Ordering::Release);
+    }
+}
+
+fn update(
+    o: &Arc<dyn AnyObject>,
+    ri: &RelInfo,
+    index: usize,
+    f: &mut dyn FnMut(&mut dyn RelationField),
+) -> Result<()> {
+    if !o.rel_update(index, f)? {
+        return Err(Error::InvalidRequest(format!(
+            "cannot change {}'s relationship {:?} while a read()/write() guard on it is alive",
+            o.info().short_name(),
+            if std::ptr::eq(o.info(), ri.source) {
+                ri.def.name
+            } else {
+                "(mirror)"
+            }
+        )));
+    }
+    mark_changed(o);
+    Ok(())
+}
+
+fn require_loaded(o: &Arc<dyn AnyObject>, ri: &RelInfo) -> Result<()> {
+    if o.rel_members(ri.index).is_none() {
+        return Err(Error::InvalidRequest(format!(
+            "relationship {}.{} is not loaded: load it through the session (session.load) before changing it",
+            ri.source.short_name(),
+            ri.def.name
+        )));
+    }
+    Ok(())
+}
+
+/// On the mirror side of `ri`, add or remove `me` on `other` (a reference is set or
+/// cleared; a collection changes only when it is loaded).
+fn mirror(
+    ri: &RelInfo,
+    other: &Arc<dyn AnyObject>,
+    me: &Arc<dyn AnyObject>,
+    add: bool,
+) -> Result<()> {
+    let Some(back) = ri.back else { return Ok(()) };
+    let back_is_collection = ri.target.relationships[back].collection;
+    if back_is_collection && other.rel_members(back).is_none() {
+        return Ok(());
+    }
+    let me_ref = ObjectRef(me.clone());
+    let back_ri = rel_info(ri.target, back)?;
+    update(other, back_ri, back, &mut |r| {
+        if add {
+            r.add(&me_ref)
+        } else {
+            r.remove(&me_ref)
+        }
+    })
+}
+
+impl<M: Model> Handle<M> {
+    /// Append `child` to this object's collection `rel` and point the child's mirror
+    /// relationship at this object. At flush the child's foreign key is set from this
+    /// object's key, and a transient child is added to the session (save-update cascade).
+    ///
+    /// ```ignore
+    /// user.append(User::tasks, &task)?;      // task.user is now user, in memory
+    /// ```
+    pub fn append<T: Model>(&self, rel: Rel<M, Many<T>>, child: &Handle<T>) -> Result<()> {
+        let ri = rel_info(model_info::<M>()?, rel.index())?;
+        let (me, c) = (self.erased(), child.erased());
+        require_loaded(&me, ri)?;
+        let c_ref = ObjectRef(c.clone());
+        update(&me, ri, ri.index, &mut |r| r.add(&c_ref))?;
+        // A child moved from another parent leaves that parent's loaded collection.
+        if let Some(back) = ri.back {
+            if !ri.target.relationships[back].collection {
+                if let Some(old) = c.rel_members(back).and_then(|m| m.into_iter().next()) {
+                    if !crate::session::same_object(&old.0, &me)
+                        && old.0.rel_members(ri.index).is_some()
+                    {
+                        update(&old.0, ri, ri.index, &mut |r| r.remove(&c_ref))?;
+                    }
+                }
+            }
+        }
+        mirror(ri, &c, &me, true)
+    }
+
+    /// Remove `child` from this object's collection `rel` (and clear its mirror). At
+    /// flush the child's foreign key becomes NULL, or the child is deleted when the
+    /// relationship cascades `delete-orphan`.
+    pub fn remove_from<T: Model>(&self, rel: Rel<M, Many<T>>, child: &Handle<T>) -> Result<()> {
+        let ri = rel_info(model_info::<M>()?, rel.index())?;
+        let (me, c) = (self.erased(), child.erased());
+        require_loaded(&me, ri)?;
+        let c_ref = ObjectRef(c.clone());
+        update(&me, ri, ri.index, &mut |r| r.remove(&c_ref))?;
+        mirror(ri, &c, &me, false)
+    }
+
+    /// Point this object's reference `rel` at `target` (or at nothing). The old
+    /// target's and the new target's loaded collections follow (back_populates); at
+    /// flush this object's foreign key is set from the target's key.
+    pub fn set_ref<T: Model>(&self, rel: Rel<M, One<T>>, target: Option<&Handle<T>>) -> Result<()> {
+        let ri = rel_info(model_info::<M>()?, rel.index())?;
+        let me = self.erased();
+        let old = me.rel_members(ri.index).and_then(|m| m.into_iter().next());
+        let new = target.map(|t| t.erased());
+        if let (Some(o), Some(n)) = (&old, &new) {
+            if crate::session::same_object(&o.0, n) {
+                return Ok(());
+            }
+        }
+        let new_ref = new.clone().map(ObjectRef);
+        update(&me, ri, ri.index, &mut |r| match &new_ref {
+            Some(n) => r.add(n),
+            None => {
+                if let Some(o) = &old {
+                    r.remove(o)
+                }
+            }
+        })?;
+        if let Some(o) = &old {
+            mirror(ri, &o.0, &me, false)?;
+        }
+        if let Some(n) = &new {
+            mirror(ri, n, &me, true)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,817 @@
+//! Loading relationships: join inference, lazy loads through the session, select-in
+//! and joined eager loading, raise, and per-query loader options.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
+
+use crate::handle::{AnyObject, Handle, Obj};
+use crate::info::{model_info, ModelInfo};
+use crate::model::Model;
+use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
+use crate::session::Session;
+use crate::{Error, Result};
+
+/// Keys per `IN` query of a select-in load.
+const SELECTIN_CHUNK: usize = 500;
+
+fn mapping(info: &ModelInfo, def: &RelationshipDef, message: String) -> Error {
+    Error::Mapping {
+        model: info.short_name().to_string(),
+        message: format!("relationship {:?}: {message}", def.name),
+    }
+}
+
+fn infer_join(
+    source: &'static ModelInfo,
+    target: &'static ModelInfo,
+    def: &RelationshipDef,
+) -> Result<Join> {
+    let refers = |from: &Table, to: &Table| -> Vec<strata_core::ForeignKey> {
+        from.foreign_keys()
+            .iter()
+            .filter(|fk| {
+                fk.referred_table() == to.name()
+                    && fk.referred_schema().is_none_or(|s| Some(s) == to.schema())
+            })
+            .cloned()
+            .collect()
+    };
+    if let Some(sec) = def.secondary {
+        let t = sec();
+        let to_source = refers(&t, &source.table);
+        let to_target = refers(&t, &target.table);
+        let (a, b) = if source.type_id == target.type_id {
+            match to_source.as_slice() {
+                [a, b] => (a.clone(), b.clone()),
+                _ => {
+                    return Err(mapping(
+                        source,
+                        def,
+                        format!(
+                            "association table {:?} needs exactly two foreign keys to {:?}",
+                            t.name(),
+                            source.table.name()
+                        ),
+                    ))
+                }
+            }
+        } else {
+            match (to_source.as_slice(), to_target.as_slice()) {
+                ([a], [b]) => (a.clone(), b.clone()),
+                _ => {
+                    return Err(mapping(
+                        source,
+                        def,
+                        format!(
+                            "association table {:?} needs one foreign key to each side",
+                            t.name()
+                        ),
+                    ))
+                }
+            }
+        };
+        return Ok(Join::Secondary {
+            local: a.referred_columns().to_vec(),
+            assoc_local: a.columns().to_vec(),
+            remote: b.referred_columns().to_vec(),
+            assoc_remote: b.columns().to_vec(),
+            table: t,
+        });
+    }
+    let named = |fks: Vec<strata_core::ForeignKey>| -> Vec<strata_core::ForeignKey> {
+        match def.foreign_key {
+            Some(col) => fks
+                .into_iter()
+                .filter(|fk| fk.columns().iter().any(|c| c == col))
+                .collect(),
+            None => fks,
+        }
+    };
+    let to_parent = named(refers(&source.table, &target.table));
+    let to_children = named(refers(&target.table, &source.table));
+    let statics = |cols: &[String], info: &'static ModelInfo| -> Result<Vec<&'static str>> {
+        cols.iter()
+            .map(|c| {
+                info.names.iter().copied().find(|n| n == c).ok_or_else(|| {
+                    mapping(
+                        info,
+                        def,
+                        format!("column {c:?} of the foreign key is not mapped"),
+                    )
+                })
+            })
+            .collect()
+    };
+    let pick = |fks: &[strata_core::ForeignKey], dir: &str| -> Result<strata_core::ForeignKey> {
+        match fks {
+            [fk] => Ok(fk.clone()),
+            [] => Err(mapping(
+                source,
+                def,
+                format!(
+                    "no foreign key links {} to {}",
+                    source.table.name(),
+                    target.table.name()
+                ),
+            )),
+            _ => Err(mapping(
+                source,
+                def,
+                format!(
+                    "{} foreign keys link the tables {dir}; name one with foreign_key = \"column\"",
+                    fks.len()
+                ),
+            )),
+        }
+    };
+    if def.collection || (to_parent.is_empty() && !to_children.is_empty()) {
+        let fk = pick(&to_children, "from the target")?;
+        return Ok(Join::ToChildren {
+            local: statics(fk.referred_columns(), source)?,
+            remote: fk.columns().to_vec(),
+        });
+    }
+    let fk = pick(&to_parent, "from this model")?;
+    Ok(Join::ToParent {
+        local: fk.columns().to_vec(),
+        remote: statics(fk.referred_columns(), target)?,
+    })
+}
+
+type RelKey = (TypeId, usize);
+static RELS: OnceLock<RwLock<HashMap<RelKey, &'static RelInfo>>> = OnceLock::new();
+
+/// The resolved relationship `index` of `source`.
+pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'static RelInfo> {
+    let map = RELS.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(r) = map
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&(source.type_id, index))
+    {
+        return Ok(r);
+    }
+    let def = source.relationships.get(index).cloned().ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "{} has no relationship number {index}",
+            source.short_name()
+        ))
+    })?;
+    let target = (def.target_info.0)()?;
+    let join = infer_join(source, target, &def)?;
+    let back = match def.back_populates {
+        None => None,
+        Some(name) => Some(
+            target
+                .relationships
+                .iter()
+                .position(|r| r.name == name)
+                .ok_or_else(|| {
+                    mapping(
+                        source,
+                        &def,
+                        format!(
+                            "back_populates names {name:?}, which {} does not have",
+                            target.short_name()
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let leaked: &'static RelInfo = Box::leak(Box::new(RelInfo {
+        def,
+        index,
+        source,
+        target,
+        join,
+        back,
+    }));
+    let mut w = map.write().unwrap_or_else(|p| p.into_inner());
+    Ok(*w.entry((source.type_id, index)).or_insert(leaked))
+}
+
+fn col_values(info: &ModelInfo, values: &[Value], cols: &[impl AsRef<str>]) -> Option<Vec<Value>> {
+    let mut out = Vec::with_capacity(cols.len());
+    for c in cols {
+        let i = info.names.iter().position(|n| *n == c.as_ref())?;
+        if values[i].is_null() {
+            return None;
+        }
+        out.push(values[i].clone());
+    }
+    Some(out)
+}
+
+/// `cols IN (keys)` for one or several columns.
+fn in_keys(cols: Vec<Expr>, keys: &[Vec<Value>]) -> Expr {
+    if cols.len() == 1 {
+        let c = cols.into_iter().next().unwrap_or(Expr::Null);
+        c.in_(keys.iter().map(|k| k[0].clone()))
+    } else {
+        tuple(cols).in_exprs(
+            keys.iter()
+                .map(|k| tuple(k.iter().cloned().map(Expr::Param))),
+        )
+    }
+}
+
+fn order_items(info: &ModelInfo, from: &FromItem, def: &RelationshipDef) -> Vec<OrderBy> {
+    let mut out = Vec::new();
+    if let Some(o) = def.order_by {
+        for part in o.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, desc) = match part.strip_prefix('-') {
+                Some(n) => (n, true),
+                None => (part, false),
+            };
+            let e = from.c(name);
+            out.push(if desc { e.desc() } else { e.asc() });
+        }
+    }
+    // A stable order after the relationship's own.
+    out.extend(info.pk.iter().map(|&i| from.c(info.names[i]).asc()));
+    out
+}
+
+fn key_of(o: &Arc<dyn AnyObject>) -> usize {
+    Arc::as_ptr(o) as *const () as usize
+}
+
+impl Session {
+    /// Load a row (in `info`'s column order) into the identity map, as `load` does for
+    /// a typed model.
+    pub(crate) fn load_erased(
+        &mut self,
+        info: &'static ModelInfo,
+        values: Vec<Value>,
+    ) -> Result<Arc<dyn AnyObject>> {
+        let key = info.key(&values).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "a {} row has a NULL primary key",
+                info.short_name()
+            ))
+        })?;
+        if let Some(obj) = self.identity.get(&key) {
+            let obj = obj.clone();
+            self.refresh_if_expired(&obj, values)?;
+            return Ok(obj);
+        }
+        let obj = (info.make)(values.clone(), info)?;
+        for i in 0..info.relationships.len() {
+            obj.rel_update(i, &mut |r| r.unload())?;
+        }
+        self.attach(&obj, crate::ObjectState::Persistent);
+        {
+            let mut m = obj.meta();
+            m.snapshot = Some(values);
+            m.key = Some(key.clone());
+        }
+        self.identity.insert(key, obj.clone());
+        Ok(obj)
+    }
+
+    /// Run a SELECT of `info`'s columns (plus `extra` trailing columns) and load each row.
+    fn select_objects(
+        &mut self,
+        info: &'static ModelInfo,
+        stmt: &strata_core::Select,
+        extra: usize,
+    ) -> Result<Vec<(Obj, Vec<Value>)>> {
+        let rows: Vec<Vec<Value>> = {
+            let conn = self.connection()?;
+            let mut out = Vec::new();
+            let mut result = conn.execute(stmt)?;
+            while let Some(r) = result.fetch_one()? {
+                out.push(r.into_values());
+            }
+            out
+        };
+        let n = info.names.len();
+        let mut out = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let tail = row.split_off(n.min(row.len()));
+            debug_assert_eq!(tail.len(), extra);
+            out.push((self.load_erased(info, row)?, tail));
+        }
+        Ok(out)
+    }
+
+    /// Load relationship `ri` for all `parents` (one query per chunk of keys) and return
+    /// the related objects.
+    pub(crate) fn load_relationship(
+        &mut self,
+        ri: &'static RelInfo,
+        parents: &[Arc<dyn AnyObject>],
+    ) -> Result<Vec<Arc<dyn AnyObject>>> {
+        let (source, target) = (ri.source, ri.target);
+        let ttable = FromItem::Table(target.table.clone());
+        let all_cols = |t: &FromItem, info: &ModelInfo| -> Vec<Expr> {
+            info.names.iter().map(|n| t.c(n)).collect()
+        };
+        let mut assigned: HashMap<usize, Vec<Arc<dyn AnyObject>>> = HashMap::new();
+        let mut loaded = Vec::new();
+        match &ri.join {
+            Join::ToChildren { local, remote } => {
+                let mut keys: Vec<(Vec<Value>, usize)> = Vec::new();
+                for p in parents {
+                    if let Some(k) = col_values(source, &p.values(), local) {
+                        keys.push((k, key_of(p)));
+                    }
+                }
+                let mut distinct: Vec<Vec<Value>> = Vec::new();
+                for (k, _) in &keys {
+                    if !distinct.iter().any(|d| crate::handle::same_values(d, k)) {
+                        distinct.push(k.clone());
+                    }
+                }
+                for chunk in distinct.chunks(SELECTIN_CHUNK) {
+                    let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
+                    let stmt = strata_core::select(all_cols(&ttable, target))
+                        .where_(cond)
+                        .order_by(order_items(target, &ttable, &ri.def));
+                    for (child, _) in self.select_objects(target, &stmt, 0)? {
+                        let fk = col_values(target, &child.values(), remote);
+                        for (k, pk) in &keys {
+                            if fk
+                                .as_ref()
+                                .is_some_and(|f| crate::handle::same_values(f, k))
+                            {
+                                assigned.entry(*pk).or_default().push(child.clone());
+                            }
+                        }
+                        loaded.push(child);
+                    }
+                }
+            }
+            Join::ToParent { local, remote } => {
+                let mut wanted: Vec<(usize, Vec<Value>)> = Vec::new();
+                for p in parents {
+                    if let Some(k) = col_values(source, &p.values(), local) {
+                        wanted.push((key_of(p), k));
+                    }
+                }
+                // Targets already in the identity map need no SQL.
+                let mut missing: Vec<Vec<Value>> = Vec::new();
+                let mut found: Vec<(Vec<Value>, Arc<dyn AnyObject>)> = Vec::new();
+                for (_, k) in &wanted {
+                    if found.iter().any(|(f, _)| crate::handle::same_values(f, k))
+                        || missing.iter().any(|m| crate::handle::same_values(m, k))
+                    {
+                        continue;
+                    }
+                    match self.identity_lookup(target, remote, k) {
+                        Some(o) => found.push((k.clone(), o)),
+                        None => missing.push(k.clone()),
+                    }
+                }
+                for chunk in missing.chunks(SELECTIN_CHUNK) {
+                    let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
+                    let stmt = strata_core::select(all_cols(&ttable, target)).where_(cond);
+                    for (t, _) in self.select_objects(target, &stmt, 0)? {
+                        if let Some(k) = col_values(target, &t.values(), remote) {
+                            found.push((k, t));
+                        }
+                    }
+                }
+                for (pk, k) in &wanted {
+                    if let Some((_, t)) =
+                        found.iter().find(|(f, _)| crate::handle::same_values(f, k))
+                    {
+                        assigned.entry(*pk).or_default().push(t.clone());
+                        loaded.push(t.clone());
+                    }
+                }
+            }
+            Join::Secondary {
+                table,
+                local,
+                assoc_local,
+                remote,
+                assoc_remote,
+            } => {
+                let assoc = FromItem::Table(table.clone());
+                let mut keys: Vec<(Vec<Value>, usize)> = Vec::new();
+                for p in parents {
+                    if let Some(k) = col_values(source, &p.values(), local) {
+                        keys.push((k, key_of(p)));
+                    }
+                }
+                let distinct: Vec<Vec<Value>> = keys.iter().map(|(k, _)| k.clone()).collect();
+                for chunk in distinct.chunks(SELECTIN_CHUNK) {
+                    let on = and_(
+                        remote
+                            .iter()
+                            .zip(assoc_remote)
+                            .map(|(r, a)| ttable.c(r).eq(assoc.c(a))),
+                    );
+                    let mut cols = all_cols(&ttable, target);
+                    cols.extend(assoc_local.iter().map(|c| assoc.c(c)));
+                    let stmt = strata_core::select(cols)
+                        .select_from(ttable.clone())
+                        .join_on(assoc.clone(), on)
+                        .where_(in_keys(
+                            assoc_local.iter().map(|c| assoc.c(c)).collect(),
+                            chunk,
+                        ))
+                        .order_by(order_items(target, &ttable, &ri.def));
+                    for (t, tail) in self.select_objects(target, &stmt, assoc_local.len())? {
+                        for (k, pk) in &keys {
+                            if crate::handle::same_values(k, &tail) {
+                                assigned.entry(*pk).or_default().push(t.clone());
+                            }
+                        }
+                        loaded.push(t);
+                    }
+                }
+            }
+        }
+        for p in parents {
+            let members: Vec<ObjectRef> = assigned
+                .get(&key_of(p))
+                .map(|v| v.iter().cloned().map(ObjectRef).collect())
+                .unwrap_or_default();
+            self.set_relation(p, ri, &members)?;
+        }
+        Ok(loaded)
+    }
+
+    /// Set a loaded relationship, and its mirror on the related objects.
+    pub(crate) fn set_relation(
+        &mut self,
+        obj: &Arc<dyn AnyObject>,
+        ri: &RelInfo,
+        members: &[ObjectRef],
+    ) -> Result<()> {
+        if !obj.rel_update(ri.index, &mut |r| r.set_loaded(members))? {
+            return Ok(());
+        }
+        if let Some(back) = ri.back {
+            let me = ObjectRef(obj.clone());
+            let back_is_collection = ri.target.relationships[back].collection;
+            for m in members {
+                if back_is_collection {
+                    // Only a collection already in memory gains the object.
+                    if m.0.rel_members(back).is_some() {
+                        m.0.rel_update(back, &mut |r| {
+                            r.add(&me);
+                            r.mark_flushed();
+                        })?;
+                    }
+                } else {
+                    m.0.rel_update(back, &mut |r| r.set_loaded(std::slice::from_ref(&me)))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn identity_lookup(
+        &self,
+        info: &'static ModelInfo,
+        cols: &[&'static str],
+        key: &[Value],
+    ) -> Option<Arc<dyn AnyObject>> {
+        // Only a primary-key lookup can use the identity map.
+        let pk_names: Vec<&str> = info.pk.iter().map(|&i| info.names[i]).collect();
+        if pk_names != cols {
+            return None;
+        }
+        let ik = crate::info::IdentityKey {
+            type_id: info.type_id,
+            parts: key.iter().map(Into::into).collect(),
+        };
+        self.identity
+            .get(&ik)
+            .filter(|o| !o.meta().expired)
+            .cloned()
+    }
+
+    /// Load a relationship of `obj` through the session: the related objects when they
+    /// are already loaded, otherwise one SELECT (a many-to-one target already in the
+    /// identity map needs none). A relationship configured or marked `raise` is an error.
+    pub fn load<M: Model, R: RelationKind>(
+        &mut self,
+        obj: &Handle<M>,
+        rel: Rel<M, R>,
+    ) -> Result<R::Loaded> {
+        let info = model_info::<M>()?;
+        let ri = rel_info(info, rel.index())?;
+        let erased = obj.erased();
+        if let Some(members) = erased.rel_members(ri.index) {
+            return Ok(R::from_members(members));
+        }
+        let raise =
+            ri.def.lazy == Strategy::Raise || erased.meta().raise & (1u64 << ri.index.min(63)) != 0;
+        if raise {
+            return Err(Error::InvalidRequest(format!(
+                "relationship {}.{} is set to raise on load: load it with a loader option (selectinload/joinedload) in the query",
+                info.short_name(),
+                ri.def.name
+            )));
+        }
+        match erased.meta().state {
+            crate::ObjectState::Persistent => {}
+            crate::ObjectState::Pending => return Ok(R::from_members(Vec::new())),
+            state => {
+                return Err(Error::NotInSession {
+                    model: info.short_name().to_string(),
+                    key: info.key_text(&erased.values()),
+                    state: state.to_string(),
+                    hint: "relationships load only through the object's session".into(),
+                })
+            }
+        }
+        self.autoflush()?;
+        self.load_relationship(ri, std::slice::from_ref(&erased))?;
+        match erased.rel_members(ri.index) {
+            Some(m) => Ok(R::from_members(m)),
+            None => Err(Error::InvalidRequest(format!(
+                "cannot fill {}.{} while a read()/write() guard on the object is alive",
+                info.short_name(),
+                ri.def.name
+            ))),
+        }
+    }
+
+    /// Apply loader strategies (query options, then the relationships' defaults) to
+    /// freshly loaded objects of `info`.
+    pub(crate) fn apply_loaders(
+        &mut self,
+        info: &'static ModelInfo,
+        objs: &[Arc<dyn AnyObject>],
+        paths: &[LoadPath],
+        visited: &mut Vec<(TypeId, usize)>,
+        joined_done: &[usize],
+    ) -> Result<()> {
+        if objs.is_empty() {
+            return Ok(());
+        }
+        for (i, def) in info.relationships.iter().enumerate() {
+            let explicit = paths
+                .iter()
+                .find(|p| p.steps.first().is_some_and(|s| s.0 == i))
+                .map(|p| p.steps[0].1);
+            let strategy = explicit.unwrap_or(def.lazy);
+            let sub: Vec<LoadPath> = paths
+                .iter()
+                .filter(|p| p.steps.first().is_some_and(|s| s.0 == i) && p.steps.len() > 1)
+                .map(|p| LoadPath {
+                    steps: p.steps[1..].to_vec(),
+                })
+                .collect();
+            match strategy {
+                Strategy::SelectIn | Strategy::Joined => {
+                    // Defaults do not recurse into a relationship already on the path.
+                    if explicit.is_none() && visited.contains(&(info.type_id, i)) {
+                        continue;
+                    }
+                    let ri = rel_info(info, i)?;
+                    let targets = if joined_done.contains(&i) {
+                        let mut t = Vec::new();
+                        for o in objs {
+                            t.extend(
+                                o.rel_members(i)
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|r| r.0),
+                            );
+                        }
+                        t
+                    } else {
+                        self.load_relationship(ri, objs)?
+                    };
+                    let mut unique: Vec<Arc<dyn AnyObject>> = Vec::new();
+                    for t in targets {
+                        if !unique.iter().any(|u| crate::session::same_object(u, &t)) {
+                            unique.push(t);
+                        }
+                    }
+                    visited.push((info.type_id, i));
+                    self.apply_loaders(ri.target, &unique, &sub, visited, &[])?;
+                    visited.pop();
+                }
+                Strategy::Raise if explicit.is_some() => {
+                    for o in objs {
+                        o.meta().raise |= 1u64 << i.min(63);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One path of loader options: (relationship index, strategy) per level.
+#[derive(Debug, Clone)]
+pub struct LoadPath {
+    pub(crate) steps: Vec<(usize, Strategy)>,
+}
+
+/// A loader option for a query, typed by the model it starts from (`M`) and the model
+/// at its end (`T`), so nested options only name relationships that exist.
+///
+/// ```ignore
+/// select::<User>().options(selectinload(User::posts).selectinload(Post::comments))
+/// ```
+pub struct Load<M, T> {
+    path: LoadPath,
+    _p: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Load<M, T> {
+    fn clone(&self) -> Self {
+        Load {
+            path: self.path.clone(),
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<M, T> std::fmt::Debug for Load<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.path.fmt(f)
+    }
+}
+
+fn start<M: Model, R: RelationKind>(rel: Rel<M, R>, s: Strategy) -> Load<M, R::Target> {
+    Load {
+        path: LoadPath {
+            steps: vec![(rel.index(), s)],
+        },
+        _p: PhantomData,
+    }
+}
+
+/// Load the relationship with one extra `IN` query per level.
+pub fn selectinload<M: Model, R: RelationKind>(rel: Rel<M, R>) -> Load<M, R::Target> {
+    start(rel, Strategy::SelectIn)
+}
+
+/// Load the relationship in the same query with a LEFT OUTER JOIN.
+pub fn joinedload<M: Model, R: RelationKind>(rel: Rel<M, R>) -> Load<M, R::Target> {
+    start(rel, Strategy::Joined)
+}
+
+/// Leave the relationship unloaded (loadable through the session later).
+pub fn lazyload<M: Model, R: RelationKind>(rel: Rel<M, R>) -> Load<M, R::Target> {
+    start(rel, Strategy::Lazy)
+}
+
+/// Make loading the relationship an error for the objects of this query.
+pub fn raiseload<M: Model, R: RelationKind>(rel: Rel<M, R>) -> Load<M, R::Target> {
+    start(rel, Strategy::Raise)
+}
+
+impl<M: Model, T: Model> Load<M, T> {
+    fn then<R: RelationKind>(mut self, rel: Rel<T, R>, s: Strategy) -> Load<M, R::Target> {
+        self.path.steps.push((rel.index(), s));
+        Load {
+            path: self.path,
+            _p: PhantomData,
+        }
+    }
+
+    /// Then load `rel` of the loaded objects with select-in.
+    pub fn selectinload<R: RelationKind>(self, rel: Rel<T, R>) -> Load<M, R::Target> {
+        self.then(rel, Strategy::SelectIn)
+    }
+
+    /// Then load `rel` of the loaded objects with a join (select-in below the top level).
+    pub fn joinedload<R: RelationKind>(self, rel: Rel<T, R>) -> Load<M, R::Target> {
+        self.then(rel, Strategy::Joined)
+    }
+
+    /// Then leave `rel` unloaded.
+    pub fn lazyload<R: RelationKind>(self, rel: Rel<T, R>) -> Load<M, R::Target> {
+        self.then(rel, Strategy::Lazy)
+    }
+
+    /// Then make loading `rel` an error.
+    pub fn raiseload<R: RelationKind>(self, rel: Rel<T, R>) -> Load<M, R::Target> {
+        self.then(rel, Strategy::Raise)
+    }
+}
+
+impl<M, T> Load<M, T> {
+    pub(crate) fn into_path(self) -> LoadPath {
+        self.path
+    }
+}
+
+impl Session {
+    /// Run an ORM select of `info`'s columns. First-level relationships whose strategy
+    /// is `Joined` are loaded in the same statement with LEFT OUTER JOINs (statements
+    /// with LIMIT/OFFSET, and many-to-many, fall back to select-in); their indexes are
+    /// returned with the objects.
+    pub(crate) fn run_orm_select(
+        &mut self,
+        info: &'static ModelInfo,
+        core: &strata_core::Select,
+        paths: &[LoadPath],
+    ) -> Result<(Vec<Obj>, Vec<usize>)> {
+        self.autoflush()?;
+        let limited = core.limit.is_some() || core.offset.is_some();
+        let mut joined: Vec<&'static RelInfo> = Vec::new();
+        if !limited {
+            for (i, def) in info.relationships.iter().enumerate() {
+                let explicit = paths
+                    .iter()
+                    .find(|p| p.steps.first().is_some_and(|s| s.0 == i))
+                    .map(|p| p.steps[0].1);
+                if explicit.unwrap_or(def.lazy) == Strategy::Joined {
+                    let ri = rel_info(info, i)?;
+                    if !matches!(ri.join, Join::Secondary { .. }) {
+                        joined.push(ri);
+                    }
+                }
+            }
+        }
+        let mut stmt = core.clone();
+        let source = FromItem::Table(info.table.clone());
+        let mut widths = Vec::with_capacity(joined.len());
+        for ri in &joined {
+            let alias = ri
+                .target
+                .table
+                .alias(format!("{}_{}", ri.def.name, ri.index));
+            let on = match &ri.join {
+                Join::ToChildren { local, remote } => and_(
+                    local
+                        .iter()
+                        .zip(remote)
+                        .map(|(l, r)| alias.c(r).eq(source.c(l))),
+                ),
+                Join::ToParent { local, remote } => and_(
+                    local
+                        .iter()
+                        .zip(remote)
+                        .map(|(l, r)| source.c(l).eq(alias.c(r))),
+                ),
+                Join::Secondary { .. } => continue,
+            };
+            stmt = stmt
+                .add_columns(
+                    ri.target
+                        .names
+                        .iter()
+                        .map(|n| alias.c(n))
+                        .collect::<Vec<_>>(),
+                )
+                .outerjoin_on(alias.clone(), on)
+                .order_by(order_items(ri.target, &alias, &ri.def));
+            widths.push(ri.target.names.len());
+        }
+        let rows: Vec<Vec<Value>> = {
+            let conn = self.connection()?;
+            let mut out = Vec::new();
+            let mut result = conn.execute(&stmt)?;
+            while let Some(r) = result.fetch_one()? {
+                out.push(r.into_values());
+            }
+            out
+        };
+        let n = info.names.len();
+        let mut parents: Vec<Arc<dyn AnyObject>> = Vec::new();
+        let mut children: Vec<HashMap<usize, Vec<Arc<dyn AnyObject>>>> =
+            vec![HashMap::new(); joined.len()];
+        for mut row in rows {
+            let mut rest = row.split_off(n.min(row.len()));
+            let parent = self.load_erased(info, row)?;
+            if !parents
+                .last()
+                .is_some_and(|p| crate::session::same_object(p, &parent))
+                && !parents
+                    .iter()
+                    .any(|p| crate::session::same_object(p, &parent))
+            {
+                parents.push(parent.clone());
+            }
+            for (j, ri) in joined.iter().enumerate() {
+                let tail = rest.split_off(widths[j].min(rest.len()));
+                let vals = std::mem::replace(&mut rest, tail);
+                if ri.target.key(&vals).is_none() {
+                    continue;
+                }
+                let child = self.load_erased(ri.target, vals)?;
+                let list = children[j].entry(key_of(&parent)).or_default();
+                if !list.iter().any(|c| crate::session::same_object(c, &child)) {
+                    list.push(child);
+                }
+            }
+        }
+        for (j, ri) in joined.iter().enumerate() {
+            for p in &parents {
+                let members: Vec<ObjectRef> = children[j]
+                    .get(&key_of(p))
+                    .map(|v| v.iter().cloned().map(ObjectRef).collect())
+                    .unwrap_or_default();
+                self.set_relation(p, ri, &members)?;
+            }
+        }
+        Ok((parents, joined.iter().map(|r| r.index).collect()))
+    }
+}

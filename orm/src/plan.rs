@@ -1,0 +1,348 @@
+//! Planning a flush: which objects to insert, update and delete once cascades run,
+//! which foreign keys follow from relationships, and which association rows change.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use strata_core::Table;
+
+use crate::handle::{AnyObject, ObjectState};
+use crate::info::ModelInfo;
+use crate::loading::rel_info;
+use crate::relationship::{Join, ObjectRef, RelInfo};
+use crate::session::{same_object, Session};
+use crate::{Error, Result};
+
+/// Set `child`'s foreign-key columns from `parent`'s key columns (NULL when `parent` is
+/// `None`; then only while the key still points at `only_if`).
+pub(crate) struct Link {
+    pub child: Arc<dyn AnyObject>,
+    pub parent: Option<Arc<dyn AnyObject>>,
+    pub child_cols: Vec<usize>,
+    pub parent_cols: Vec<usize>,
+    pub only_if: Option<Arc<dyn AnyObject>>,
+}
+
+/// A row to add to or remove from an association table.
+pub(crate) struct AssocRow {
+    pub table: Table,
+    pub cols: Vec<String>,
+    pub local: Arc<dyn AnyObject>,
+    pub local_cols: Vec<usize>,
+    pub remote: Arc<dyn AnyObject>,
+    pub remote_cols: Vec<usize>,
+    pub insert: bool,
+}
+
+/// Every association row of a deleted object, removed before the object.
+pub(crate) struct AssocClear {
+    pub table: Table,
+    pub assoc_cols: Vec<String>,
+    pub obj: Arc<dyn AnyObject>,
+    pub obj_cols: Vec<usize>,
+}
+
+#[derive(Default)]
+pub(crate) struct Plan {
+    pub inserts: Vec<Arc<dyn AnyObject>>,
+    pub updates: Vec<Arc<dyn AnyObject>>,
+    pub deletes: Vec<Arc<dyn AnyObject>>,
+    pub links: Vec<Link>,
+    pub assoc: Vec<AssocRow>,
+    pub clears: Vec<AssocClear>,
+    /// Pending objects removed from a delete-orphan collection: dropped from the session.
+    pub expunge: Vec<Arc<dyn AnyObject>>,
+    /// Objects whose loaded relationships become their new original state.
+    pub holders: Vec<Arc<dyn AnyObject>>,
+}
+
+pub(crate) fn ptr(o: &Arc<dyn AnyObject>) -> usize {
+    Arc::as_ptr(o) as *const () as usize
+}
+
+/// Objects in insertion order, with constant-time membership.
+#[derive(Default)]
+pub(crate) struct ObjSet {
+    pub list: Vec<Arc<dyn AnyObject>>,
+    seen: HashSet<usize>,
+}
+
+impl ObjSet {
+    fn contains(&self, o: &Arc<dyn AnyObject>) -> bool {
+        self.seen.contains(&ptr(o))
+    }
+
+    /// Add `o`; false when it was there already.
+    fn push(&mut self, o: &Arc<dyn AnyObject>) -> bool {
+        let new = self.seen.insert(ptr(o));
+        if new {
+            self.list.push(o.clone());
+        }
+        new
+    }
+}
+
+fn minus(a: &[ObjectRef], b: &[ObjectRef]) -> Vec<Arc<dyn AnyObject>> {
+    a.iter()
+        .filter(|x| !b.iter().any(|y| same_object(&x.0, &y.0)))
+        .map(|x| x.0.clone())
+        .collect()
+}
+
+pub(crate) fn col_indexes(info: &ModelInfo, cols: &[impl AsRef<str>]) -> Result<Vec<usize>> {
+    cols.iter()
+        .map(|c| {
+            info.names
+                .iter()
+                .position(|n| *n == c.as_ref())
+                .ok_or_else(|| Error::Mapping {
+                    model: info.short_name().to_string(),
+                    message: format!(
+                        "column {:?} used by a relationship is not mapped",
+                        c.as_ref()
+                    ),
+                })
+        })
+        .collect()
+}
+
+impl Session {
+    /// Attach a transient object reached by a save-update cascade.
+    fn cascade_add(&mut self, obj: &Arc<dyn AnyObject>) {
+        self.attach(obj, ObjectState::Pending);
+        self.pending.push(obj.clone());
+    }
+
+    /// Work out the flush: cascades (which may load relationships), links, association rows.
+    pub(crate) fn plan(&mut self, touched: &[Arc<dyn AnyObject>]) -> Result<Plan> {
+        let mut plan = Plan::default();
+        let mut holders = ObjSet::default();
+        for o in self.pending.clone().iter().chain(touched) {
+            holders.push(o);
+        }
+        let mut updates = ObjSet::default();
+        for t in touched {
+            updates.push(t);
+        }
+        let mut deletes = ObjSet::default();
+        for d in self.deleted.clone().iter() {
+            deletes.push(d);
+        }
+        let mut expunge = ObjSet::default();
+        let mut i = 0;
+        while i < holders.list.len() {
+            let h = holders.list[i].clone();
+            i += 1;
+            let info = h.info();
+            for idx in 0..info.relationships.len() {
+                let Some(members) = h.rel_members(idx) else {
+                    continue;
+                };
+                let ri = rel_info(info, idx)?;
+                let original = h.rel_original(idx);
+                if ri.def.cascade.save_update {
+                    for m in &members {
+                        if m.0.meta().state == ObjectState::Transient {
+                            self.cascade_add(&m.0);
+                            holders.push(&m.0);
+                        }
+                    }
+                }
+                let mut cx = Cx {
+                    plan: &mut plan,
+                    updates: &mut updates,
+                    deletes: &mut deletes,
+                    expunge: &mut expunge,
+                };
+                plan_relationship(&mut cx, &h, ri, &members, &original)?;
+            }
+        }
+        // Deletions cascade to children, or leave them with a NULL foreign key.
+        let mut j = 0;
+        while j < deletes.list.len() {
+            let d = deletes.list[j].clone();
+            j += 1;
+            let info = d.info();
+            for idx in 0..info.relationships.len() {
+                let ri = rel_info(info, idx)?;
+                match &ri.join {
+                    Join::Secondary {
+                        table,
+                        local,
+                        assoc_local,
+                        ..
+                    } => plan.clears.push(AssocClear {
+                        table: table.clone(),
+                        assoc_cols: assoc_local.clone(),
+                        obj: d.clone(),
+                        obj_cols: col_indexes(info, local)?,
+                    }),
+                    Join::ToChildren { local, remote } => {
+                        if ri.def.passive_deletes {
+                            continue;
+                        }
+                        let members = match d.rel_members(idx) {
+                            Some(m) => m,
+                            None => {
+                                self.load_relationship(ri, std::slice::from_ref(&d))?;
+                                d.rel_members(idx).unwrap_or_default()
+                            }
+                        };
+                        for m in members {
+                            if deletes.contains(&m.0) {
+                                continue;
+                            }
+                            if ri.def.cascade.delete {
+                                if m.0.meta().state == ObjectState::Persistent {
+                                    deletes.push(&m.0);
+                                }
+                            } else {
+                                plan.links.push(Link {
+                                    child: m.0.clone(),
+                                    parent: None,
+                                    child_cols: col_indexes(ri.target, remote)?,
+                                    parent_cols: col_indexes(info, local)?,
+                                    only_if: Some(d.clone()),
+                                });
+                                updates.push(&m.0);
+                            }
+                        }
+                    }
+                    Join::ToParent { .. } => {
+                        if ri.def.cascade.delete {
+                            if let Some(m) = d.rel_members(idx).and_then(|m| m.into_iter().next()) {
+                                if m.0.meta().state == ObjectState::Persistent {
+                                    deletes.push(&m.0);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        plan.inserts = self
+            .pending
+            .iter()
+            .filter(|p| !expunge.contains(p))
+            .cloned()
+            .collect();
+        plan.updates = updates
+            .list
+            .into_iter()
+            .filter(|u| u.meta().state == ObjectState::Persistent && !deletes.contains(u))
+            .collect();
+        plan.deletes = deletes.list;
+        plan.expunge = expunge.list;
+        plan.holders = holders.list;
+        Ok(plan)
+    }
+}
+
+/// The sets a relationship adds to while a flush is planned.
+struct Cx<'a> {
+    plan: &'a mut Plan,
+    updates: &'a mut ObjSet,
+    deletes: &'a mut ObjSet,
+    expunge: &'a mut ObjSet,
+}
+
+fn plan_relationship(
+    cx: &mut Cx<'_>,
+    h: &Arc<dyn AnyObject>,
+    ri: &'static RelInfo,
+    members: &[ObjectRef],
+    original: &[ObjectRef],
+) -> Result<()> {
+    let info = h.info();
+    let plan = &mut *cx.plan;
+    match &ri.join {
+        Join::ToParent { local, remote } => {
+            let changed = members.len() != original.len() || !minus(members, original).is_empty();
+            if changed {
+                plan.links.push(Link {
+                    child: h.clone(),
+                    parent: members.first().map(|m| m.0.clone()),
+                    child_cols: col_indexes(info, local)?,
+                    parent_cols: col_indexes(ri.target, remote)?,
+                    only_if: None,
+                });
+                cx.updates.push(h);
+            }
+        }
+        Join::ToChildren { local, remote } => {
+            let child_cols = col_indexes(ri.target, remote)?;
+            let parent_cols = col_indexes(info, local)?;
+            for m in members {
+                plan.links.push(Link {
+                    child: m.0.clone(),
+                    parent: Some(h.clone()),
+                    child_cols: child_cols.clone(),
+                    parent_cols: parent_cols.clone(),
+                    only_if: None,
+                });
+                cx.updates.push(&m.0);
+            }
+            for gone in minus(original, members) {
+                let state = gone.meta().state;
+                if ri.def.cascade.delete_orphan {
+                    match state {
+                        ObjectState::Persistent => {
+                            cx.deletes.push(&gone);
+                        }
+                        ObjectState::Pending => {
+                            cx.expunge.push(&gone);
+                        }
+                        _ => {}
+                    }
+                } else {
+                    plan.links.push(Link {
+                        child: gone.clone(),
+                        parent: None,
+                        child_cols: child_cols.clone(),
+                        parent_cols: parent_cols.clone(),
+                        only_if: Some(h.clone()),
+                    });
+                    cx.updates.push(&gone);
+                }
+            }
+        }
+        Join::Secondary {
+            table,
+            local,
+            assoc_local,
+            remote,
+            assoc_remote,
+        } => {
+            let mut cols = assoc_local.clone();
+            cols.extend(assoc_remote.iter().cloned());
+            let local_cols = col_indexes(info, local)?;
+            let remote_cols = col_indexes(ri.target, remote)?;
+            for (list, insert) in [
+                (minus(members, original), true),
+                (minus(original, members), false),
+            ] {
+                for m in list {
+                    // The mirror side of a back-populated pair reports the same row.
+                    let dup = plan.assoc.iter().any(|a| {
+                        a.insert == insert
+                            && a.table.fullname() == table.fullname()
+                            && ((same_object(&a.local, h) && same_object(&a.remote, &m))
+                                || (same_object(&a.local, &m) && same_object(&a.remote, h)))
+                    });
+                    if !dup {
+                        plan.assoc.push(AssocRow {
+                            table: table.clone(),
+                            cols: cols.clone(),
+                            local: h.clone(),
+                            local_cols: local_cols.clone(),
+                            remote: m,
+                            remote_cols: remote_cols.clone(),
+                            insert,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,827 @@
+//! Relationships: every kind, cascade and loading strategy, on SQLite and PostgreSQL.
+
+#[allow(dead_code)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use strata::orm::{
+    joinedload, raiseload, select, selectinload, Handle, Many, Model, ObjectState, One, Registry,
+    Session,
+};
+use strata::{text, Column, Engine, ForeignKey, ReferentialAction, SqlType, Table};
+use support::pg;
+
+// --- one-to-many / many-to-one, as in seed 000 ------------------------------------
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_users")]
+struct User {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    #[relationship(
+        back_populates = "user",
+        cascade = "all, delete-orphan",
+        order_by = "title"
+    )]
+    tasks: Many<UserTask>,
+    #[relationship(back_populates = "owner", lazy = "raise")]
+    profile: One<Profile>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_user_tasks")]
+struct UserTask {
+    #[column(primary_key)]
+    id: Option<i64>,
+    title: String,
+    #[column(foreign_key = "r_users.id")]
+    user_id: Option<i64>,
+    #[relationship(back_populates = "tasks")]
+    user: One<User>,
+    #[relationship(back_populates = "task", cascade = "save-update")]
+    notes: Many<Note>,
+}
+
+/// Notes hang off tasks and have no cascade from them: deleting a task with notes fails.
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_notes")]
+struct Note {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_user_tasks.id")]
+    task_id: i64,
+    body: String,
+    #[relationship(back_populates = "notes")]
+    task: One<UserTask>,
+}
+
+// --- one-to-one ------------------------------------------------------------------
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_profiles")]
+struct Profile {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_users.id", unique)]
+    user_id: Option<i64>,
+    bio: String,
+    #[relationship(back_populates = "profile")]
+    owner: One<User>,
+}
+
+// --- no cascade: children keep living with a NULL key; passive deletes ------------
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_teams")]
+struct Team {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    #[relationship(back_populates = "team")]
+    members: Many<Member>,
+    #[relationship(passive_deletes)]
+    logs: Many<TeamLog>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_members")]
+struct Member {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_teams.id")]
+    team_id: Option<i64>,
+    name: String,
+    #[relationship(back_populates = "members")]
+    team: One<Team>,
+}
+
+/// Its table is created with ON DELETE CASCADE (see `team_logs_table`).
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_team_logs")]
+struct TeamLog {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_teams.id")]
+    team_id: i64,
+    line: String,
+}
+
+// --- many-to-many --------------------------------------------------------------------
+
+fn student_courses() -> Table {
+    Table::build("r_student_courses")
+        .column(
+            Column::new("student_id", SqlType::BigInteger)
+                .primary_key()
+                .foreign_key("r_students.id"),
+        )
+        .column(
+            Column::new("course_id", SqlType::BigInteger)
+                .primary_key()
+                .foreign_key("r_courses.id"),
+        )
+        .finish()
+        .expect("valid association table")
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_students")]
+struct Student {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    #[relationship(secondary = student_courses, back_populates = "students", order_by = "title")]
+    courses: Many<Course>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_courses")]
+struct Course {
+    #[column(primary_key)]
+    id: Option<i64>,
+    title: String,
+    #[relationship(secondary = student_courses, back_populates = "courses")]
+    students: Many<Student>,
+}
+
+// --- self-referential tree -----------------------------------------------------------
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_categories")]
+struct Category {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    #[column(foreign_key = "r_categories.id")]
+    parent_id: Option<i64>,
+    #[relationship(back_populates = "children")]
+    parent: One<Category>,
+    #[relationship(back_populates = "parent", cascade = "all", order_by = "name")]
+    children: Many<Category>,
+}
+
+fn registry() -> Registry {
+    let r = Registry::new();
+    let r = r
+        .map::<User>()
+        .unwrap()
+        .map::<UserTask>()
+        .unwrap()
+        .map::<Note>()
+        .unwrap()
+        .map::<Profile>()
+        .unwrap();
+    let r = r
+        .map::<Team>()
+        .unwrap()
+        .map::<Member>()
+        .unwrap()
+        .map::<TeamLog>()
+        .unwrap();
+    let r = r
+        .map::<Student>()
+        .unwrap()
+        .map::<Course>()
+        .unwrap()
+        .map::<Category>()
+        .unwrap();
+    r.configure().unwrap()
+}
+
+fn setup(engine: &Engine) -> Registry {
+    let r = registry();
+    let mut md = r.metadata().clone();
+    md.add_table(student_courses()).unwrap();
+    // The log table with ON DELETE CASCADE, created by hand (passive deletes rely on it).
+    let logs = Table::build("r_team_logs")
+        .column(Column::new("id", SqlType::BigInteger).primary_key())
+        .column(Column::new("team_id", SqlType::BigInteger).not_null())
+        .column(Column::new("line", SqlType::Text).not_null())
+        .foreign_key(
+            ForeignKey::new(["team_id"], "r_teams", ["id"]).on_delete(ReferentialAction::Cascade),
+        )
+        .finish()
+        .unwrap();
+    let mut md2 = strata::MetaData::new();
+    for t in md.tables() {
+        if t.name() == "r_team_logs" {
+            md2.add_table(logs.clone()).unwrap();
+        } else {
+            md2.add_table(t.clone()).unwrap();
+        }
+    }
+    md2.drop_all(engine).unwrap();
+    md2.create_all(engine).unwrap();
+    r
+}
+
+fn selects(engine: &Engine) -> Arc<Mutex<Vec<String>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    engine.on_execute(move |sql, _| {
+        if sql.starts_with("SELECT") || sql.starts_with("WITH") {
+            l.lock().unwrap().push(sql.to_string())
+        }
+    });
+    log
+}
+
+fn drain(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+fn count(engine: &Engine, sql: &str) -> i64 {
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text(sql))
+        .unwrap()
+        .scalar_one()
+        .unwrap()
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: None,
+        name: name.into(),
+        tasks: Many::new(),
+        profile: One::new(),
+    }
+}
+
+fn task(title: &str, user_id: Option<i64>) -> UserTask {
+    UserTask {
+        id: None,
+        title: title.into(),
+        user_id,
+        user: One::new(),
+        notes: Many::new(),
+    }
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test]
+            fn $name() {
+                let engine = strata::create_engine("sqlite://").unwrap();
+                super::$name(&engine);
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                let Some(url) = super::pg::require_fresh_database(concat!("orm_relationships::", stringify!($name))) else { return };
+                let engine = strata::create_engine(&url).unwrap();
+                super::$name(&engine);
+            })*
+        }
+    };
+}
+
+both!(
+    seed_lazy_load_through_the_session,
+    unloaded_relationship_is_an_error_not_a_query,
+    back_populates_keeps_both_sides_in_step,
+    new_parent_with_new_children_is_inserted_parent_first,
+    moving_a_child_to_another_parent,
+    delete_cascades_to_children,
+    delete_orphan_deletes_removed_children,
+    delete_orphan_of_a_child_with_dependants_fails_atomically,
+    without_delete_cascade_children_get_a_null_key,
+    passive_deletes_leave_children_to_the_database,
+    one_to_one,
+    many_to_many_through_an_association_table,
+    self_referential_tree,
+    selectin_joined_and_lazy_statement_counts,
+    raise_strategy_and_raiseload,
+    nested_loader_options,
+    joined_many_to_one,
+    selectin_chunks_large_key_sets,
+    relationship_order_by,
+);
+
+fn seed_lazy_load_through_the_session(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let anna = s.add(user("Anna")).unwrap();
+    s.add_all([task("Learn Python", Some(1)), task("Write code", Some(1))])
+        .unwrap();
+    s.commit().unwrap();
+    let tasks = s.load(&anna, User::tasks).unwrap();
+    assert_eq!(anna.read().name, "Anna");
+    assert_eq!(tasks.len(), 2);
+    let titles: Vec<String> = tasks.iter().map(|t| t.read().title.clone()).collect();
+    assert_eq!(titles, ["Learn Python", "Write code"]);
+    // The field is now loaded and readable without the session.
+    assert_eq!(anna.read().tasks.len().unwrap(), 2);
+    // back_populates: each task points at Anna.
+    let t0 = tasks[0].read().user.get().unwrap().unwrap();
+    assert!(Handle::ptr_eq(&t0, &anna));
+}
+
+fn unloaded_relationship_is_an_error_not_a_query(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(user("U")).unwrap();
+    s.commit().unwrap();
+    let log = selects(engine);
+    let u = s.get::<User>(1).unwrap().unwrap();
+    drain(&log);
+    let err = u.read().tasks.get().unwrap_err().to_string();
+    assert!(
+        err.contains("not loaded") && err.contains("session"),
+        "{err}"
+    );
+    assert!(drain(&log).is_empty(), "reading a field sent no SQL");
+    s.close().unwrap();
+    let err = s.load(&u, User::tasks).unwrap_err().to_string();
+    assert!(err.contains("detached"), "{err}");
+}
+
+fn back_populates_keeps_both_sides_in_step(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    let t = Handle::new(task("T", None)).unwrap();
+    u.append(User::tasks, &t).unwrap();
+    assert!(Handle::ptr_eq(&t.read().user.get().unwrap().unwrap(), &u));
+    let t2 = Handle::new(task("T2", None)).unwrap();
+    t2.set_ref(UserTask::user, Some(&u)).unwrap();
+    assert_eq!(u.read().tasks.len().unwrap(), 2);
+    u.remove_from(User::tasks, &t2).unwrap();
+    assert!(t2.read().user.get().unwrap().is_none());
+    assert_eq!(u.read().tasks.len().unwrap(), 1);
+}
+
+fn new_parent_with_new_children_is_inserted_parent_first(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = Handle::new(user("Parent")).unwrap();
+    let a = Handle::new(task("a", None)).unwrap();
+    let b = Handle::new(task("b", None)).unwrap();
+    u.append(User::tasks, &a).unwrap();
+    u.append(User::tasks, &b).unwrap();
+    s.add(&u).unwrap(); // save-update cascade adds the tasks
+    s.flush().unwrap();
+    assert_eq!(a.state(), ObjectState::Persistent);
+    let uid = u.read().id.unwrap();
+    assert_eq!(a.read().user_id, Some(uid));
+    assert_eq!(b.read().user_id, Some(uid));
+    s.commit().unwrap();
+    assert_eq!(
+        count(
+            engine,
+            "SELECT count(*) FROM r_user_tasks WHERE user_id IS NOT NULL"
+        ),
+        2
+    );
+}
+
+fn moving_a_child_to_another_parent(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u1 = s.add(user("one")).unwrap();
+    let u2 = s.add(user("two")).unwrap();
+    s.flush().unwrap();
+    let t = Handle::new(task("t", None)).unwrap();
+    u1.append(User::tasks, &t).unwrap();
+    s.commit().unwrap();
+    let t = s.get::<UserTask>(1).unwrap().unwrap();
+    let u2 = s.get::<User>(u2.read().id.unwrap()).unwrap().unwrap();
+    t.set_ref(UserTask::user, Some(&u2)).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT user_id FROM r_user_tasks"), 2);
+    let _ = u1;
+}
+
+fn delete_cascades_to_children(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    s.add_all([task("a", Some(1)), task("b", Some(1))]).unwrap();
+    s.add(user("Other")).unwrap();
+    s.add(task("c", Some(2))).unwrap();
+    s.commit().unwrap();
+    let u = s.get::<User>(u.read().id.unwrap()).unwrap().unwrap();
+    s.delete(&u).unwrap(); // the tasks are loaded and deleted first
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 1);
+    assert_eq!(count(engine, "SELECT count(*) FROM r_users"), 1);
+}
+
+fn delete_orphan_deletes_removed_children(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    s.add_all([task("keep", Some(1)), task("drop", Some(1))])
+        .unwrap();
+    s.commit().unwrap();
+    let tasks = s.load(&u, User::tasks).unwrap();
+    let dropped = tasks
+        .iter()
+        .find(|t| t.read().title == "drop")
+        .unwrap()
+        .clone();
+    u.remove_from(User::tasks, &dropped).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 1);
+    assert_eq!(dropped.state(), ObjectState::Detached);
+}
+
+fn delete_orphan_of_a_child_with_dependants_fails_atomically(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    s.add_all([task("with notes", Some(1)), task("plain", Some(1))])
+        .unwrap();
+    s.flush().unwrap();
+    s.add(Note {
+        id: None,
+        task_id: 1,
+        body: "n".into(),
+        task: One::new(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    let tasks = s.load(&u, User::tasks).unwrap();
+    let with_notes = tasks
+        .iter()
+        .find(|t| t.read().title == "with notes")
+        .unwrap()
+        .clone();
+    let plain = tasks
+        .iter()
+        .find(|t| t.read().title == "plain")
+        .unwrap()
+        .clone();
+    u.remove_from(User::tasks, &with_notes).unwrap();
+    plain.write().title = "plain, renamed".into();
+    // The orphan has a note whose key cannot be NULL: the flush fails as a whole.
+    let err = s.flush().unwrap_err();
+    assert!(
+        err.db_kind() == Some(strata::DbErrorKind::IntegrityError),
+        "{err}"
+    );
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 2);
+    assert_eq!(with_notes.state(), ObjectState::Persistent);
+    assert_eq!(
+        plain.read().title,
+        "plain, renamed",
+        "the pending change is kept"
+    );
+    assert!(plain.is_modified());
+}
+
+fn without_delete_cascade_children_get_a_null_key(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let team = s
+        .add(Team {
+            id: None,
+            name: "t".into(),
+            members: Many::new(),
+            logs: Many::new(),
+        })
+        .unwrap();
+    s.flush().unwrap();
+    let tid = team.read().id;
+    s.add(Member {
+        id: None,
+        team_id: tid,
+        name: "m".into(),
+        team: One::new(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    let team = s.get::<Team>(tid.unwrap()).unwrap().unwrap();
+    s.delete(&team).unwrap();
+    s.commit().unwrap();
+    assert_eq!(
+        count(
+            engine,
+            "SELECT count(*) FROM r_members WHERE team_id IS NULL"
+        ),
+        1
+    );
+}
+
+fn passive_deletes_leave_children_to_the_database(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let team = s
+        .add(Team {
+            id: None,
+            name: "t".into(),
+            members: Many::new(),
+            logs: Many::new(),
+        })
+        .unwrap();
+    s.flush().unwrap();
+    let tid = team.read().id.unwrap();
+    s.add_all((0..3).map(|i| TeamLog {
+        id: None,
+        team_id: tid,
+        line: format!("l{i}"),
+    }))
+    .unwrap();
+    s.commit().unwrap();
+    let team = s.get::<Team>(tid).unwrap().unwrap();
+    let log = selects(engine);
+    s.delete(&team).unwrap();
+    s.commit().unwrap();
+    let sel = drain(&log);
+    assert!(
+        !sel.iter().any(|q| q.contains("r_team_logs")),
+        "logs were not loaded: {sel:?}"
+    );
+    assert_eq!(count(engine, "SELECT count(*) FROM r_team_logs"), 0);
+}
+
+fn one_to_one(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    let p = Handle::new(Profile {
+        id: None,
+        user_id: None,
+        bio: "hi".into(),
+        owner: One::new(),
+    })
+    .unwrap();
+    p.set_ref(Profile::owner, Some(&u)).unwrap();
+    s.add(&p).unwrap();
+    s.commit().unwrap();
+    assert_eq!(p.read().user_id, u.read().id);
+    let p2 = s.get::<Profile>(1).unwrap().unwrap();
+    let owner = s.load(&p2, Profile::owner).unwrap().unwrap();
+    assert!(Handle::ptr_eq(&owner, &u));
+}
+
+fn many_to_many_through_an_association_table(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let ann = s
+        .add(Student {
+            id: None,
+            name: "Ann".into(),
+            courses: Many::new(),
+        })
+        .unwrap();
+    let bob = s
+        .add(Student {
+            id: None,
+            name: "Bob".into(),
+            courses: Many::new(),
+        })
+        .unwrap();
+    let math = s
+        .add(Course {
+            id: None,
+            title: "Math".into(),
+            students: Many::new(),
+        })
+        .unwrap();
+    let art = s
+        .add(Course {
+            id: None,
+            title: "Art".into(),
+            students: Many::new(),
+        })
+        .unwrap();
+    ann.append(Student::courses, &math).unwrap();
+    ann.append(Student::courses, &art).unwrap();
+    math.append(Course::students, &bob).unwrap();
+    // Both sides in step: the mirror pair is written once.
+    assert_eq!(math.read().students.len().unwrap(), 2);
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 3);
+    let ann = s.get::<Student>(ann.read().id.unwrap()).unwrap().unwrap();
+    let courses = s.load(&ann, Student::courses).unwrap();
+    let titles: Vec<String> = courses.iter().map(|c| c.read().title.clone()).collect();
+    assert_eq!(titles, ["Art", "Math"]);
+    let art = courses[0].clone();
+    ann.remove_from(Student::courses, &art).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 2);
+    let bob = s.get::<Student>(bob.read().id.unwrap()).unwrap().unwrap();
+    s.delete(&bob).unwrap(); // its association rows go first
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 1);
+}
+
+fn category(name: &str) -> Handle<Category> {
+    Handle::new(Category {
+        id: None,
+        name: name.into(),
+        parent_id: None,
+        parent: One::new(),
+        children: Many::new(),
+    })
+    .unwrap()
+}
+
+fn self_referential_tree(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let root = category("root");
+    let a = category("a");
+    let b = category("b");
+    let a1 = category("a1");
+    // Added child-first: the flush still inserts parents before children.
+    a.append(Category::children, &a1).unwrap();
+    root.append(Category::children, &a).unwrap();
+    b.set_ref(Category::parent, Some(&root)).unwrap();
+    s.add(&a1).unwrap();
+    s.add(&root).unwrap();
+    s.commit().unwrap();
+    assert_eq!(a1.read().parent_id, a.read().id);
+    assert_eq!(a.read().parent_id, root.read().id);
+    assert_eq!(b.read().parent_id, root.read().id);
+    let roots = s
+        .scalars(
+            &select::<Category>()
+                .filter(Category::parent_id.is_null())
+                .options(selectinload(Category::children).selectinload(Category::children)),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(roots.len(), 1);
+    let kids: Vec<String> = roots[0]
+        .read()
+        .children
+        .get()
+        .unwrap()
+        .iter()
+        .map(|c| c.read().name.clone())
+        .collect();
+    assert_eq!(kids, ["a", "b"]);
+    let a = roots[0].read().children.get().unwrap()[0].clone();
+    assert_eq!(a.read().children.len().unwrap(), 1);
+    let parent = a.read().parent.get().unwrap().unwrap();
+    assert!(Handle::ptr_eq(&parent, &roots[0]));
+    // Deleting the root cascades down the tree, leaves first.
+    s.delete(&roots[0]).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_categories"), 0);
+}
+
+fn hundred_users(engine: &Engine) {
+    let mut s = Session::new(engine);
+    for i in 0..100 {
+        let u = Handle::new(user(&format!("u{i:03}"))).unwrap();
+        for j in 0..2 {
+            u.append(
+                User::tasks,
+                &Handle::new(task(&format!("t{i}-{j}"), None)).unwrap(),
+            )
+            .unwrap();
+        }
+        s.add(&u).unwrap();
+    }
+    s.commit().unwrap();
+}
+
+fn selectin_joined_and_lazy_statement_counts(engine: &Engine) {
+    setup(engine);
+    hundred_users(engine);
+    let log = selects(engine);
+    // select-in: 2 statements.
+    let mut s = Session::new(engine);
+    let users = s
+        .scalars(&select::<User>().options(selectinload(User::tasks)))
+        .unwrap()
+        .all();
+    assert_eq!(users.len(), 100);
+    assert!(users.iter().all(|u| u.read().tasks.len().unwrap() == 2));
+    assert_eq!(drain(&log).len(), 2);
+    drop(s);
+    // joined: 1 statement.
+    let mut s = Session::new(engine);
+    let users = s
+        .scalars(&select::<User>().options(joinedload(User::tasks)))
+        .unwrap()
+        .all();
+    assert_eq!(users.len(), 100);
+    assert!(users.iter().all(|u| u.read().tasks.len().unwrap() == 2));
+    assert_eq!(drain(&log).len(), 1);
+    drop(s);
+    // lazy, one by one through the session: 1 + 100.
+    let mut s = Session::new(engine);
+    let users = s.scalars(&select::<User>()).unwrap().all();
+    for u in &users {
+        assert_eq!(s.load(u, User::tasks).unwrap().len(), 2);
+    }
+    assert_eq!(drain(&log).len(), 101);
+}
+
+fn raise_strategy_and_raiseload(engine: &Engine) {
+    setup(engine);
+    hundred_users(engine);
+    let mut s = Session::new(engine);
+    let u = s.get::<User>(1).unwrap().unwrap();
+    // User::profile is declared lazy = "raise".
+    let err = s.load(&u, User::profile).unwrap_err().to_string();
+    assert!(err.contains("raise"), "{err}");
+    let users = s
+        .scalars(&select::<User>().options(raiseload(User::tasks)))
+        .unwrap()
+        .all();
+    assert!(s
+        .load(&users[0], User::tasks)
+        .unwrap_err()
+        .to_string()
+        .contains("raise"));
+    let users = s
+        .scalars(
+            &select::<User>()
+                .filter(User::id.eq(1))
+                .options(selectinload(User::profile)),
+        )
+        .unwrap()
+        .all();
+    assert!(users[0].read().profile.get().unwrap().is_none());
+}
+
+fn nested_loader_options(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    for i in 0..5 {
+        let u = Handle::new(user(&format!("u{i}"))).unwrap();
+        let t = Handle::new(task("t", None)).unwrap();
+        u.append(User::tasks, &t).unwrap();
+        s.add(&u).unwrap();
+        s.flush().unwrap();
+        let tid = t.read().id.unwrap();
+        s.add_all((0..3).map(|k| Note {
+            id: None,
+            task_id: tid,
+            body: format!("n{k}"),
+            task: One::new(),
+        }))
+        .unwrap();
+    }
+    s.commit().unwrap();
+    let log = selects(engine);
+    let mut s = Session::new(engine);
+    let users = s
+        .scalars(&select::<User>().options(selectinload(User::tasks).selectinload(UserTask::notes)))
+        .unwrap()
+        .all();
+    assert_eq!(drain(&log).len(), 3, "users, tasks, notes");
+    let notes = users[0].read().tasks.get().unwrap()[0]
+        .read()
+        .notes
+        .len()
+        .unwrap();
+    assert_eq!(notes, 3);
+}
+
+fn joined_many_to_one(engine: &Engine) {
+    setup(engine);
+    hundred_users(engine);
+    let log = selects(engine);
+    let mut s = Session::new(engine);
+    let tasks = s
+        .scalars(&select::<UserTask>().options(joinedload(UserTask::user)))
+        .unwrap()
+        .all();
+    assert_eq!(tasks.len(), 200);
+    assert_eq!(drain(&log).len(), 1);
+    let owner = tasks[0].read().user.get().unwrap().unwrap();
+    assert_eq!(tasks[0].read().user_id, owner.read().id);
+}
+
+fn selectin_chunks_large_key_sets(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add_all((0..1200).map(|i| user(&format!("u{i}"))))
+        .unwrap();
+    s.commit().unwrap();
+    let log = selects(engine);
+    let users = s
+        .scalars(&select::<User>().options(selectinload(User::tasks)))
+        .unwrap()
+        .all();
+    assert_eq!(users.len(), 1200);
+    let sel = drain(&log);
+    assert_eq!(sel.len(), 1 + 3, "1200 keys in chunks of 500");
+}
+
+fn relationship_order_by(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    s.add_all(["c", "a", "b"].map(|t| task(t, Some(1))))
+        .unwrap();
+    s.commit().unwrap();
+    let titles: Vec<String> = s
+        .load(&u, User::tasks)
+        .unwrap()
+        .iter()
+        .map(|t| t.read().title.clone())
+        .collect();
+    assert_eq!(titles, ["a", "b", "c"]);
+}
