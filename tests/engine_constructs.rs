@@ -86,6 +86,10 @@ fn num(v: &Value) -> f64 {
         Value::Float(f) => *f as f64,
         Value::Double(f) => *f,
         Value::Text(s) => s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}")),
+        Value::Decimal(d) => d
+            .to_string()
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number: {d:?}")),
         other => panic!("not a number: {other:?}"),
     }
 }
@@ -3657,7 +3661,7 @@ fn postgres_float_numeric_bool_text_bytes_round_trip() {
     assert_eq!(read_back(&mut c, &t, 1, "f8"), Value::Double(2.25));
     assert_eq!(
         read_back(&mut c, &t, 1, "num"),
-        Value::Text("12345.678".into())
+        Value::Decimal("12345.678".parse().unwrap())
     );
     assert_eq!(read_back(&mut c, &t, 1, "b"), Value::Bool(true));
     assert_eq!(
@@ -3676,12 +3680,12 @@ fn postgres_float_numeric_bool_text_bytes_round_trip() {
     );
     assert_eq!(
         read_back(&mut c, &t, 2, "num"),
-        Value::Text("42.000".into())
+        Value::Decimal("42.000".parse().unwrap())
     );
     assert_eq!(read_back(&mut c, &t, 2, "b"), Value::Bool(false));
     assert_eq!(
         read_back(&mut c, &t, 3, "num"),
-        Value::Text("-0.500".into())
+        Value::Decimal("-0.500".parse().unwrap())
     );
     assert_eq!(read_back(&mut c, &t, 3, "f8"), Value::Double(7.0));
     // Numeric comparisons with integer and text parameters.
@@ -3747,47 +3751,63 @@ fn postgres_dates_times_json_uuid_as_text() {
     .unwrap();
     assert_eq!(
         read_back(&mut c, &t, 1, "d"),
-        Value::Text("2024-02-29".into())
+        Value::Date(chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap())
     );
     assert_eq!(
         read_back(&mut c, &t, 1, "tm"),
-        Value::Text("13:45:07.250000".into())
+        Value::Time(chrono::NaiveTime::from_hms_micro_opt(13, 45, 7, 250_000).unwrap())
     );
     assert_eq!(
         read_back(&mut c, &t, 1, "ts"),
-        Value::Text("2024-05-06 07:08:09.123456".into())
+        Value::DateTime(
+            chrono::NaiveDate::from_ymd_opt(2024, 5, 6)
+                .unwrap()
+                .and_hms_micro_opt(7, 8, 9, 123_456)
+                .unwrap()
+        )
     );
     assert_eq!(
         read_back(&mut c, &t, 1, "tstz"),
-        Value::Text("2024-05-06 07:08:09+00:00".into())
+        Value::DateTimeUtc(
+            chrono::NaiveDate::from_ymd_opt(2024, 5, 6)
+                .unwrap()
+                .and_hms_opt(7, 8, 9)
+                .unwrap()
+                .and_utc()
+        )
     );
     assert_eq!(
         read_back(&mut c, &t, 1, "js"),
-        Value::Text(r#"{"a": [1, 2, {"b": null}]}"#.into())
+        Value::from(serde_json::json!({"a": [1, 2, {"b": null}]}))
     );
     assert_eq!(
         read_back(&mut c, &t, 1, "jb"),
-        Value::Text(r#"{"a": true, "z": 1}"#.into())
+        Value::from(serde_json::json!({"a": true, "z": 1}))
     );
     assert_eq!(
         read_back(&mut c, &t, 1, "u"),
-        Value::Text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into())
+        Value::Uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".parse().unwrap())
     );
     assert_eq!(
         read_back(&mut c, &t, 2, "d"),
-        Value::Text("1999-12-31".into())
+        Value::Date(chrono::NaiveDate::from_ymd_opt(1999, 12, 31).unwrap())
     );
     assert_eq!(
         read_back(&mut c, &t, 2, "tm"),
-        Value::Text("00:00:00".into())
+        Value::Time(chrono::NaiveTime::from_hms_opt(0, 0, 0).unwrap())
     );
     assert_eq!(
         read_back(&mut c, &t, 2, "ts"),
-        Value::Text("2000-01-01 00:00:00".into())
+        Value::DateTime(
+            chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+        )
     );
     assert_eq!(
         read_back(&mut c, &t, 2, "tstz"),
-        Value::Text("1970-01-01 00:00:00+00:00".into())
+        Value::DateTimeUtc(chrono::DateTime::UNIX_EPOCH)
     );
     // The server agrees with what was sent.
     let row = c

@@ -1073,6 +1073,8 @@ fn perturb(v: &Value, salt: u64) -> Value {
             b.push(salt as u8);
             Value::Bytes(b)
         }
+        // The generators make only the basic kinds; the typed ones become text.
+        other => Value::Text(format!("{}{salt}", other.typed_text().unwrap_or_default())),
     }
 }
 

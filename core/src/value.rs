@@ -33,6 +33,27 @@ pub enum Value {
     Text(String),
     /// Binary data.
     Bytes(Vec<u8>),
+    /// A calendar date.
+    #[cfg(feature = "chrono")]
+    Date(chrono::NaiveDate),
+    /// A time of day.
+    #[cfg(feature = "chrono")]
+    Time(chrono::NaiveTime),
+    /// A date and time without time zone.
+    #[cfg(feature = "chrono")]
+    DateTime(chrono::NaiveDateTime),
+    /// An instant, in UTC.
+    #[cfg(feature = "chrono")]
+    DateTimeUtc(chrono::DateTime<chrono::Utc>),
+    /// A UUID.
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    /// A JSON document.
+    #[cfg(feature = "serde_json")]
+    Json(Box<serde_json::Value>),
+    /// An exact decimal number.
+    #[cfg(feature = "rust_decimal")]
+    Decimal(rust_decimal::Decimal),
 }
 
 impl Value {
@@ -53,6 +74,73 @@ impl Value {
             Value::Double(_) => "f64",
             Value::Text(_) => "text",
             Value::Bytes(_) => "bytes",
+            #[cfg(feature = "chrono")]
+            Value::Date(_) => "date",
+            #[cfg(feature = "chrono")]
+            Value::Time(_) => "time",
+            #[cfg(feature = "chrono")]
+            Value::DateTime(_) => "datetime",
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(_) => "datetime (UTC)",
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => "uuid",
+            #[cfg(feature = "serde_json")]
+            Value::Json(_) => "json",
+            #[cfg(feature = "rust_decimal")]
+            Value::Decimal(_) => "decimal",
+        }
+    }
+
+    /// The canonical text of a date/time, UUID, JSON or decimal value (ISO 8601,
+    /// hyphenated UUID, compact JSON, plain decimal); `None` for the basic kinds.
+    /// Databases without a native type store this text.
+    pub fn typed_text(&self) -> Option<String> {
+        match self {
+            #[cfg(feature = "chrono")]
+            Value::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
+            #[cfg(feature = "chrono")]
+            Value::Time(t) => Some(t.format("%H:%M:%S%.f").to_string()),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(t) => Some(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(t) => Some(t.format("%Y-%m-%d %H:%M:%S%.f+00:00").to_string()),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(u) => Some(u.hyphenated().to_string()),
+            #[cfg(feature = "serde_json")]
+            Value::Json(j) => Some(j.to_string()),
+            #[cfg(feature = "rust_decimal")]
+            Value::Decimal(d) => Some(d.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A distinct byte per kind, for cache keys: rendering may depend on a value's kind
+    /// (a PostgreSQL cast of an untyped literal), never on the value itself.
+    pub fn kind_tag(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::SmallInt(_) => 2,
+            Value::Int(_) => 3,
+            Value::BigInt(_) => 4,
+            Value::Float(_) => 5,
+            Value::Double(_) => 6,
+            Value::Text(_) => 7,
+            Value::Bytes(_) => 8,
+            #[cfg(feature = "chrono")]
+            Value::Date(_) => 9,
+            #[cfg(feature = "chrono")]
+            Value::Time(_) => 10,
+            #[cfg(feature = "chrono")]
+            Value::DateTime(_) => 11,
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(_) => 12,
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => 13,
+            #[cfg(feature = "serde_json")]
+            Value::Json(_) => 14,
+            #[cfg(feature = "rust_decimal")]
+            Value::Decimal(_) => 15,
         }
     }
 
@@ -78,6 +166,8 @@ impl fmt::Display for Value {
             Value::Double(v) => write!(f, "{v}"),
             Value::Text(v) => write!(f, "{v:?}"),
             Value::Bytes(v) => write!(f, "<{} bytes>", v.len()),
+            #[allow(unreachable_patterns)]
+            other => f.write_str(&other.typed_text().unwrap_or_default()),
         }
     }
 }
@@ -113,5 +203,26 @@ value_from! {
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
+    }
+}
+
+#[cfg(feature = "chrono")]
+value_from! {
+    chrono::NaiveDate => Date,
+    chrono::NaiveTime => Time,
+    chrono::NaiveDateTime => DateTime,
+    chrono::DateTime<chrono::Utc> => DateTimeUtc,
+}
+
+#[cfg(feature = "uuid")]
+value_from! { uuid::Uuid => Uuid }
+
+#[cfg(feature = "rust_decimal")]
+value_from! { rust_decimal::Decimal => Decimal }
+
+#[cfg(feature = "serde_json")]
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Self {
+        Value::Json(Box::new(v))
     }
 }

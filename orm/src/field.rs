@@ -119,7 +119,8 @@ impl SqlField for String {
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Text(s) => Ok(s),
-            other => Err(wrong("String", &other)),
+            // A date, UUID, JSON or decimal column read into a String gets its text.
+            other => other.typed_text().ok_or_else(|| wrong("String", &other)),
         }
     }
 }
@@ -179,3 +180,54 @@ value_for! {
 }
 
 impl<B, V: ValueFor<B>> ValueFor<B> for Option<V> where Option<V>: Into<Value> {}
+
+/// Fields of the optional value types: their SQL type, and conversion through
+/// strata-core's `FromValue` (which also reads their canonical text, as SQLite stores it).
+macro_rules! typed_field {
+    ($feature:literal, $t:ty, $sql:expr, $name:literal) => {
+        #[cfg(feature = $feature)]
+        impl SqlField for $t {
+            type Base = $t;
+            fn sql_type() -> SqlType {
+                $sql
+            }
+            fn to_value(&self) -> Value {
+                Value::from(self.clone())
+            }
+            fn from_value(v: Value) -> Result<Self> {
+                <$t as strata_core::engine::FromValue>::from_value(&v).map_err(|_| wrong($name, &v))
+            }
+        }
+
+        #[cfg(feature = $feature)]
+        impl ValueFor<$t> for $t {}
+    };
+}
+
+typed_field!("chrono", chrono::NaiveDate, SqlType::Date, "NaiveDate");
+typed_field!("chrono", chrono::NaiveTime, SqlType::Time, "NaiveTime");
+typed_field!(
+    "chrono",
+    chrono::NaiveDateTime,
+    SqlType::DateTime,
+    "NaiveDateTime"
+);
+typed_field!(
+    "chrono",
+    chrono::DateTime<chrono::Utc>,
+    SqlType::Timestamp(true),
+    "DateTime<Utc>"
+);
+typed_field!("uuid", uuid::Uuid, SqlType::Uuid, "Uuid");
+typed_field!(
+    "serde_json",
+    serde_json::Value,
+    SqlType::Json,
+    "serde_json::Value"
+);
+typed_field!(
+    "rust_decimal",
+    rust_decimal::Decimal,
+    SqlType::Numeric(None),
+    "Decimal"
+);

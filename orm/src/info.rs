@@ -174,6 +174,8 @@ impl From<&Value> for KeyPart {
             Value::Float(f) => KeyPart::Float((*f as f64).to_bits()),
             Value::Double(f) => KeyPart::Float(f.to_bits()),
             Value::Null => KeyPart::Text(String::new()),
+            #[allow(unreachable_patterns)]
+            other => KeyPart::Text(other.typed_text().unwrap_or_default()),
         }
     }
 }

@@ -101,6 +101,14 @@ pub trait Dialect: Send + Sync + fmt::Debug {
     /// A query returning a row when the table exists (for `create_all` checkfirst).
     fn has_table_query(&self, schema: Option<&str>, name: &str) -> crate::sql::Text;
 
+    /// The type to cast a bound value to where the SQL gives it no type of its own (a
+    /// select-list item, a CASE result, a function argument), or `None` to leave it.
+    /// PostgreSQL types such parameters as text otherwise.
+    fn untyped_literal_cast(&self, v: &crate::Value) -> Option<&'static str> {
+        let _ = v;
+        None
+    }
+
     /// The LIMIT written when only OFFSET is given, for dialects that need one.
     fn limit_for_offset_only(&self) -> Option<u64> {
         None

@@ -54,6 +54,7 @@ impl KeyWriter {
 
     fn param(&mut self, v: Value) {
         self.key.push(b'?');
+        self.key.push(v.kind_tag());
         self.params.push(Param::Single(v));
     }
 

@@ -73,6 +73,9 @@ fn sea_value(v: &Value) -> SeaValue {
         Value::Double(f) => SeaValue::Double(Some(*f)),
         Value::Text(s) => SeaValue::String(Some(s.clone())),
         Value::Bytes(b) => SeaValue::Bytes(Some(b.clone())),
+        // Dates, UUIDs, JSON and decimals are written as their canonical text.
+        #[allow(unreachable_patterns)]
+        other => SeaValue::String(other.typed_text()),
     }
 }
 
@@ -220,6 +223,19 @@ impl<'d> Lowerer<'d> {
             _ => None,
         };
         SeaExpr::Column(SeaColumnRef::Column(ColumnName(table, iden(name))))
+    }
+
+    /// Lower an expression in a position that gives a bound value no type (see
+    /// `Dialect::untyped_literal_cast`).
+    fn free_expr(&mut self, e: &Expr) -> Result<SeaExpr> {
+        if let Expr::Param(v) = e {
+            if let Some(ty) = self.dialect.untyped_literal_cast(v) {
+                let p = self.param(v);
+                let tail = format!(" AS {ty})");
+                return Ok(self.custom(&["CAST(", &tail], vec![p]));
+            }
+        }
+        self.expr(e)
     }
 
     /// Lower an expression.
@@ -390,7 +406,7 @@ impl<'d> Lowerer<'d> {
             } => {
                 let mut lowered = Vec::with_capacity(args.len());
                 for a in args {
-                    lowered.push(self.expr(a)?);
+                    lowered.push(self.free_expr(a)?);
                 }
                 if *distinct {
                     let head = format!("{name}(DISTINCT ");
@@ -414,11 +430,11 @@ impl<'d> Lowerer<'d> {
                 let mut cs = CaseStatement::new();
                 for (c, v) in whens {
                     let c = self.expr(c)?;
-                    let v = self.expr(v)?;
+                    let v = self.free_expr(v)?;
                     cs = cs.case(c, v);
                 }
                 if let Some(e) = else_ {
-                    cs = cs.finally(self.expr(e)?);
+                    cs = cs.finally(self.free_expr(e)?);
                 }
                 SeaExpr::Case(Box::new(cs))
             }
@@ -787,11 +803,11 @@ impl<'d> Lowerer<'d> {
         for c in &core.columns {
             match c {
                 Expr::Label(inner, name) => {
-                    let e = self.expr(inner)?;
+                    let e = self.free_expr(inner)?;
                     q.expr_as(e, iden(name));
                 }
                 other => {
-                    let e = self.expr(other)?;
+                    let e = self.free_expr(other)?;
                     q.expr(e);
                 }
             }

@@ -157,6 +157,13 @@ impl FromValue for f64 {
         match v {
             Value::Float(f) => Ok(*f as f64),
             Value::Double(f) => Ok(*f),
+            // NUMERIC results arrive as decimal text (or decimals) from PostgreSQL.
+            Value::Text(s) => s.trim().parse().or_else(|_| mismatch("f64", v)),
+            #[cfg(feature = "rust_decimal")]
+            Value::Decimal(d) => {
+                use rust_decimal::prelude::ToPrimitive;
+                d.to_f64().map_or_else(|| mismatch("f64", v), Ok)
+            }
             other => match as_i64(other) {
                 Some(i) => Ok(i as f64),
                 None => mismatch("f64", other),
@@ -188,7 +195,10 @@ impl FromValue for String {
     fn from_value(v: &Value) -> Result<Self> {
         match v {
             Value::Text(s) => Ok(s.clone()),
-            other => mismatch("text", other),
+            // Dates, UUIDs, JSON and decimals read as their canonical text.
+            other => other
+                .typed_text()
+                .map_or_else(|| mismatch("text", other), Ok),
         }
     }
 }
@@ -216,4 +226,100 @@ impl<T: FromValue> FromValue for Option<T> {
             other => T::from_value(other).map(Some),
         }
     }
+}
+
+/// A type read from its own value kind or from its canonical text (how SQLite, which
+/// has no such column types, stores it).
+macro_rules! typed_from_value {
+    ($feature:literal, $t:ty, $variant:ident, $want:literal, |$s:ident| $parse:expr) => {
+        #[cfg(feature = $feature)]
+        impl FromValue for $t {
+            fn from_value(v: &Value) -> Result<Self> {
+                match v {
+                    Value::$variant(x) => Ok(x.clone().into()),
+                    Value::Text($s) => $parse.map_or_else(|| mismatch($want, v), Ok),
+                    other => mismatch($want, other),
+                }
+            }
+        }
+    };
+}
+
+typed_from_value!("chrono", chrono::NaiveDate, Date, "date", |s| {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+});
+typed_from_value!("chrono", chrono::NaiveTime, Time, "time", |s| {
+    chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f").ok()
+});
+typed_from_value!("chrono", chrono::NaiveDateTime, DateTime, "datetime", |s| {
+    parse_naive_datetime(s)
+});
+typed_from_value!(
+    "chrono",
+    chrono::DateTime<chrono::Utc>,
+    DateTimeUtc,
+    "datetime (UTC)",
+    |s| parse_utc_datetime(s)
+);
+typed_from_value!("uuid", uuid::Uuid, Uuid, "uuid", |s| uuid::Uuid::parse_str(
+    s.trim()
+)
+.ok());
+#[cfg(feature = "rust_decimal")]
+impl FromValue for rust_decimal::Decimal {
+    fn from_value(v: &Value) -> Result<Self> {
+        let parse = |s: &str| s.trim().parse::<rust_decimal::Decimal>().ok();
+        let d = match v {
+            Value::Decimal(d) => Some(*d),
+            Value::Text(s) => parse(s),
+            // SQLite's NUMERIC affinity stores decimals as REAL: read back the shortest
+            // decimal text of the float, as SQLAlchemy's SQLite dialect does.
+            Value::Double(f) => parse(&f.to_string()),
+            Value::Float(f) => parse(&f.to_string()),
+            other => as_i64(other).map(rust_decimal::Decimal::from),
+        };
+        d.map_or_else(|| mismatch("decimal", v), Ok)
+    }
+}
+
+#[cfg(feature = "serde_json")]
+impl FromValue for serde_json::Value {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Json(j) => Ok((**j).clone()),
+            Value::Text(s) => serde_json::from_str(s).or_else(|_| mismatch("json", v)),
+            other => mismatch("json", other),
+        }
+    }
+}
+
+/// `YYYY-MM-DD[ T]HH:MM:SS[.f]`, as SQLite's CURRENT_TIMESTAMP and strata write it.
+#[cfg(feature = "chrono")]
+pub fn parse_naive_datetime(s: &str) -> Option<chrono::NaiveDateTime> {
+    let s = s.trim();
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+}
+
+/// A timestamp with an offset (`+00:00`, `Z`), or without one (taken as UTC).
+#[cfg(feature = "chrono")]
+pub fn parse_utc_datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = s.trim();
+    chrono::DateTime::parse_from_rfc3339(s)
+        .or_else(|_| chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .or_else(|_| chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .ok()
+        .or_else(|| parse_naive_datetime(s).map(|n| n.and_utc()))
 }

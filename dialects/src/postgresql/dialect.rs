@@ -5,7 +5,7 @@ use strata_core::compile::{
     render_inline_with, render_with, AutoincrementDdl, Lowered, TemplateWriter,
 };
 use strata_core::sql::{text, Text};
-use strata_core::{Capabilities, Dialect, Error, Placeholder, Result, SqlType, UpsertStyle};
+use strata_core::{Capabilities, Dialect, Error, Placeholder, Result, SqlType, UpsertStyle, Value};
 
 use crate::{enum_len, quote_with, with_args};
 
@@ -86,6 +86,33 @@ impl Dialect for PostgresDialect {
             SqlType::Uuid => "UUID".into(),
             SqlType::Enum { values, .. } => format!("VARCHAR({})", enum_len(values)),
             SqlType::Variant { .. } => return self.type_name(t.for_dialect(self.name())),
+        })
+    }
+
+    fn untyped_literal_cast(&self, v: &Value) -> Option<&'static str> {
+        Some(match v {
+            Value::Bool(_) => "BOOLEAN",
+            Value::SmallInt(_) => "SMALLINT",
+            Value::Int(_) => "INTEGER",
+            Value::BigInt(_) => "BIGINT",
+            Value::Float(_) => "REAL",
+            Value::Double(_) => "DOUBLE PRECISION",
+            Value::Bytes(_) => "BYTEA",
+            #[cfg(feature = "chrono")]
+            Value::Date(_) => "DATE",
+            #[cfg(feature = "chrono")]
+            Value::Time(_) => "TIME",
+            #[cfg(feature = "chrono")]
+            Value::DateTime(_) => "TIMESTAMP",
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(_) => "TIMESTAMPTZ",
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => "UUID",
+            #[cfg(feature = "serde_json")]
+            Value::Json(_) => "JSONB",
+            #[cfg(feature = "rust_decimal")]
+            Value::Decimal(_) => "NUMERIC",
+            Value::Null | Value::Text(_) => return None,
         })
     }
 

@@ -247,6 +247,8 @@ fn always_fits(v: &Value, ty: &Type) -> bool {
         Value::Float(_) => matches!(*ty, Type::FLOAT4 | Type::FLOAT8),
         Value::Double(_) => *ty == Type::FLOAT8,
         Value::Bytes(_) => *ty == Type::BYTEA,
+        #[allow(unreachable_patterns)]
+        _ => false,
     }
 }
 

@@ -295,6 +295,8 @@ fn text_of(v: &Value) -> Option<String> {
         Value::Float(f) => f.to_string(),
         Value::Double(f) => f.to_string(),
         Value::Null | Value::Bytes(_) => return None,
+        #[allow(unreachable_patterns)]
+        other => other.typed_text()?,
     })
 }
 
@@ -313,6 +315,20 @@ fn encode(v: &Value, ty: &Type, out: &mut BytesMut) -> Option<IsNull> {
     }
     if let Kind::Domain(inner) = ty.kind() {
         return encode(v, inner, out);
+    }
+    // Dates and times, UUIDs, JSON and decimals go through their canonical text, whose
+    // parsers check the target type; a decimal into a float column is converted.
+    if let Some(text) = v.typed_text() {
+        return match *ty {
+            Type::FLOAT4 | Type::FLOAT8 => {
+                let f: f64 = (v.kind() == "decimal")
+                    .then(|| text.parse().ok())
+                    .flatten()?;
+                encode(&Value::Double(f), ty, out)
+            }
+            Type::INT2 | Type::INT4 | Type::INT8 | Type::BOOL | Type::BYTEA | Type::OID => None,
+            _ => encode(&Value::Text(text), ty, out),
+        };
     }
     match *ty {
         Type::BOOL => match v {
@@ -419,6 +435,59 @@ impl ToSql for PgParam<'_> {
     postgres::types::to_sql_checked!();
 }
 
+/// With the matching feature, turn the text of a date/time, UUID, JSON or NUMERIC result
+/// into its typed value (text it cannot parse stays text).
+fn typed(v: Value, kind: &str) -> Value {
+    let Value::Text(s) = &v else { return v };
+    let _ = (s, kind);
+    #[cfg(feature = "chrono")]
+    match kind {
+        "date" => {
+            if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                return Value::Date(d);
+            }
+        }
+        "time" => {
+            if let Ok(t) = chrono::NaiveTime::parse_from_str(s, "%H:%M:%S%.f") {
+                return Value::Time(t);
+            }
+        }
+        "timestamp" => {
+            if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f") {
+                return Value::DateTime(t);
+            }
+        }
+        "timestamptz" => {
+            if let Ok(t) = chrono::NaiveDateTime::parse_from_str(
+                s.trim_end_matches("+00:00"),
+                "%Y-%m-%d %H:%M:%S%.f",
+            ) {
+                return Value::DateTimeUtc(t.and_utc());
+            }
+        }
+        _ => {}
+    }
+    #[cfg(feature = "uuid")]
+    if kind == "uuid" {
+        if let Ok(u) = uuid::Uuid::parse_str(s) {
+            return Value::Uuid(u);
+        }
+    }
+    #[cfg(feature = "serde_json")]
+    if kind == "json" {
+        if let Ok(j) = serde_json::from_str::<serde_json::Value>(s) {
+            return Value::Json(Box::new(j));
+        }
+    }
+    #[cfg(feature = "rust_decimal")]
+    if kind == "numeric" {
+        if let Ok(d) = s.parse::<rust_decimal::Decimal>() {
+            return Value::Decimal(d);
+        }
+    }
+    v
+}
+
 /// A PostgreSQL result value read as a strata value.
 pub(crate) struct PgValue(pub(crate) Value);
 
@@ -443,18 +512,34 @@ impl<'a> FromSql<'a> for PgValue {
             Type::OID => Value::BigInt(u32::from_be_bytes(be(raw)?) as i64),
             Type::FLOAT4 => Value::Float(f32::from_be_bytes(be(raw)?)),
             Type::FLOAT8 => Value::Double(f64::from_be_bytes(be(raw)?)),
-            Type::NUMERIC => Value::Text(decode_numeric(raw).ok_or("malformed numeric")?),
+            Type::NUMERIC => typed(
+                Value::Text(decode_numeric(raw).ok_or("malformed numeric")?),
+                "numeric",
+            ),
             Type::BYTEA => Value::Bytes(raw.to_vec()),
-            Type::JSONB => text(raw.get(1..).unwrap_or_default())?,
-            Type::UUID => Value::Text(format_uuid(&be::<16>(raw)?)),
-            Type::DATE => Value::Text(format_date(i32::from_be_bytes(be(raw)?) as i64)),
-            Type::TIME => Value::Text(format_time(i64::from_be_bytes(be(raw)?))),
-            Type::TIMESTAMP => Value::Text(format_timestamp(i64::from_be_bytes(be(raw)?))),
-            Type::TIMESTAMPTZ => Value::Text(format!(
-                "{}+00:00",
-                format_timestamp(i64::from_be_bytes(be(raw)?))
-            )),
-            Type::JSON | Type::XML => text(raw)?,
+            Type::JSONB => typed(text(raw.get(1..).unwrap_or_default())?, "json"),
+            Type::UUID => typed(Value::Text(format_uuid(&be::<16>(raw)?)), "uuid"),
+            Type::DATE => typed(
+                Value::Text(format_date(i32::from_be_bytes(be(raw)?) as i64)),
+                "date",
+            ),
+            Type::TIME => typed(
+                Value::Text(format_time(i64::from_be_bytes(be(raw)?))),
+                "time",
+            ),
+            Type::TIMESTAMP => typed(
+                Value::Text(format_timestamp(i64::from_be_bytes(be(raw)?))),
+                "timestamp",
+            ),
+            Type::TIMESTAMPTZ => typed(
+                Value::Text(format!(
+                    "{}+00:00",
+                    format_timestamp(i64::from_be_bytes(be(raw)?))
+                )),
+                "timestamptz",
+            ),
+            Type::JSON => typed(text(raw)?, "json"),
+            Type::XML => text(raw)?,
             _ if is_texty(ty) => text(raw)?,
             _ => {
                 return Err(format!("strata cannot read PostgreSQL type {} yet", ty.name()).into())

@@ -179,6 +179,12 @@ impl ToSql for Param<'_> {
             Value::Double(f) => ToSqlOutput::Owned(V::Real(*f)),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            // UUIDs as 32 hex digits, like SQLAlchemy's CHAR(32).
+            #[cfg(feature = "uuid")]
+            Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.simple().to_string())),
+            // Dates and times, JSON and decimals as their canonical text.
+            #[allow(unreachable_patterns)]
+            other => ToSqlOutput::Owned(V::Text(other.typed_text().unwrap_or_default())),
         })
     }
 }

@@ -1,0 +1,192 @@
+//! The optional value types (chrono, uuid, serde_json, rust_decimal) through Core and
+//! the ORM, on SQLite and PostgreSQL.
+
+#[allow(dead_code)]
+mod support;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use rust_decimal::Decimal;
+use strata::orm::{select as orm_select, Model, Registry, Session};
+use strata::{insert, select, Column, Engine, MetaData, SqlType, Table};
+use support::pg;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(table = "typed_things")]
+struct Thing {
+    #[column(primary_key)]
+    id: Option<i64>,
+    day: NaiveDate,
+    at: NaiveTime,
+    stamp: NaiveDateTime,
+    instant: chrono::DateTime<Utc>,
+    key: uuid::Uuid,
+    doc: serde_json::Value,
+    #[column(sql_type = SqlType::Numeric(Some((12, 4))))]
+    price: Decimal,
+    maybe_day: Option<NaiveDate>,
+}
+
+fn sample() -> Thing {
+    Thing {
+        id: None,
+        day: NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+        at: NaiveTime::from_hms_micro_opt(13, 45, 7, 250_000).unwrap(),
+        stamp: NaiveDate::from_ymd_opt(1999, 12, 31)
+            .unwrap()
+            .and_hms_opt(23, 59, 58)
+            .unwrap(),
+        instant: Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap(),
+        key: uuid::Uuid::parse_str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").unwrap(),
+        doc: serde_json::json!({"a": [1, 2, {"b": null}], "s": "x'y"}),
+        price: "1234.5600".parse().unwrap(),
+        maybe_day: None,
+    }
+}
+
+fn core_round_trip(engine: &Engine) {
+    let mut md = MetaData::new();
+    let t = Table::build("core_typed")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new("day", SqlType::Date))
+        .column(Column::new("stamp", SqlType::DateTime))
+        .column(Column::new("instant", SqlType::Timestamp(true)))
+        .column(Column::new("key", SqlType::Uuid))
+        .column(Column::new("doc", SqlType::Json))
+        .column(Column::new("price", SqlType::Numeric(Some((10, 2)))))
+        .add_to(&mut md)
+        .unwrap();
+    md.drop_all(engine).unwrap();
+    md.create_all(engine).unwrap();
+    let s = sample();
+    let mut conn = engine.connect().unwrap();
+    conn.execute(
+        &insert(&t)
+            .value("day", s.day)
+            .value("stamp", s.stamp)
+            .value("instant", s.instant)
+            .value("key", s.key)
+            .value("doc", s.doc.clone())
+            .value("price", Decimal::new(1999, 2)),
+    )
+    .unwrap();
+    let row = conn.execute(&select(&t)).unwrap().one().unwrap();
+    assert_eq!(row.get::<NaiveDate>("day").unwrap(), s.day);
+    assert_eq!(row.get::<NaiveDateTime>("stamp").unwrap(), s.stamp);
+    assert_eq!(
+        row.get::<chrono::DateTime<Utc>>("instant").unwrap(),
+        s.instant
+    );
+    assert_eq!(row.get::<uuid::Uuid>("key").unwrap(), s.key);
+    assert_eq!(row.get::<serde_json::Value>("doc").unwrap(), s.doc);
+    assert_eq!(row.get::<Decimal>("price").unwrap(), Decimal::new(1999, 2));
+    assert_eq!(row.get::<f64>("price").unwrap(), 19.99);
+    // Any of them reads as text too.
+    assert_eq!(row.get::<String>("day").unwrap(), "2024-02-29");
+    // Filtering by a typed value works on both databases.
+    let n: i64 = conn
+        .execute(
+            &select(strata::func::count_star())
+                .select_from(&t)
+                .where_(t.c("day").eq(s.day)),
+        )
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(n, 1);
+    // A value of the wrong kind for a typed column is an error, not corrupted data.
+    if engine.dialect().name() == "postgresql" {
+        let err = conn
+            .execute(&insert(&t).value("day", s.key))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("date") && err.contains("uuid"), "{err}");
+    }
+}
+
+fn orm_round_trip(engine: &Engine) {
+    let reg = Registry::new().map::<Thing>().unwrap();
+    reg.metadata().drop_all(engine).unwrap();
+    reg.metadata().create_all(engine).unwrap();
+    let mut s = Session::new(engine);
+    let h = s.add(sample()).unwrap();
+    s.commit().unwrap();
+    let id = h.read().id.unwrap();
+    drop(s);
+    let mut s = Session::new(engine);
+    let back = s.get::<Thing>(id).unwrap().unwrap();
+    let mut expected = sample();
+    expected.id = Some(id);
+    assert_eq!(*back.read(), expected);
+    let found = s
+        .scalars(&orm_select::<Thing>().filter(Thing::key.eq(expected.key)))
+        .unwrap()
+        .all();
+    assert_eq!(found.len(), 1);
+    back.write().maybe_day = Some(expected.day);
+    s.commit().unwrap();
+    let v: String = engine
+        .connect()
+        .unwrap()
+        .execute(&strata::text("SELECT maybe_day FROM typed_things"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(v, "2024-02-29");
+}
+
+#[test]
+fn sqlite_core_round_trip() {
+    core_round_trip(&strata::create_engine("sqlite://").unwrap());
+}
+
+#[test]
+fn sqlite_orm_round_trip() {
+    orm_round_trip(&strata::create_engine("sqlite://").unwrap());
+}
+
+#[test]
+fn postgres_core_round_trip() {
+    let Some(url) = pg::require_fresh_database("engine_types::core_round_trip") else {
+        return;
+    };
+    core_round_trip(&strata::create_engine(&url).unwrap());
+}
+
+#[test]
+fn postgres_orm_round_trip() {
+    let Some(url) = pg::require_fresh_database("engine_types::orm_round_trip") else {
+        return;
+    };
+    orm_round_trip(&strata::create_engine(&url).unwrap());
+}
+
+/// A bound value where the SQL gives it no type (select list, CASE result, function
+/// argument) comes back as what was sent, not as text (PostgreSQL casts it).
+fn literals_keep_their_types(engine: &Engine) {
+    use strata::{case, func, literal, true_};
+    let mut c = engine.connect().unwrap();
+    let stmt = select((
+        literal(5).label("i"),
+        case([(true_(), literal(7))], Some(literal(8))).label("c"),
+        func::coalesce([strata::null(), literal(2.5)]).label("f"),
+        literal("text").label("t"),
+    ));
+    let row = c.execute(&stmt).unwrap().one().unwrap();
+    assert_eq!(row.get::<i64>("i").unwrap(), 5);
+    assert_eq!(row.get::<i64>("c").unwrap(), 7);
+    assert_eq!(row.get::<f64>("f").unwrap(), 2.5);
+    assert_eq!(row.get::<String>("t").unwrap(), "text");
+}
+
+#[test]
+fn sqlite_literals_keep_their_types() {
+    literals_keep_their_types(&strata::create_engine("sqlite://").unwrap());
+}
+
+#[test]
+fn postgres_literals_keep_their_types() {
+    let Some(url) = pg::require_fresh_database("engine_types::literals_keep_their_types") else {
+        return;
+    };
+    literals_keep_their_types(&strata::create_engine(&url).unwrap());
+}
