@@ -7,6 +7,7 @@
 //! FOR UPDATE, isolation levels, last_insert_id) assert each database's own behaviour.
 
 #[allow(dead_code)] // each test binary uses only part of the support code
+#[macro_use]
 mod support;
 
 use std::collections::BTreeSet;
@@ -26,42 +27,6 @@ use support::pg;
 // ---------------------------------------------------------------------------------------
 // Running a check on both databases
 // ---------------------------------------------------------------------------------------
-
-fn sqlite_engine() -> Engine {
-    create_engine("sqlite://").unwrap_or_else(|e| panic!("sqlite engine: {e}"))
-}
-
-fn pg_engine(test_name: &str) -> Option<Engine> {
-    let url = pg::require_fresh_database(test_name)?;
-    Some(create_engine(&url).unwrap_or_else(|e| panic!("postgresql engine: {e}")))
-}
-
-fn run(engine: &Engine, check: fn(&Engine) -> Result<()>) {
-    if let Err(e) = check(engine) {
-        panic!("on {}: {e}\n{e:?}", engine.dialect().name());
-    }
-}
-
-/// `on_both!(check, ...)`: for each check a module with the tests `sqlite` and `postgres`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::run(&super::sqlite_engine(), super::$name);
-            }
-
-            #[test]
-            fn postgres() {
-                let Some(engine) = super::pg_engine(concat!(stringify!($name), "::postgres"))
-                else {
-                    return;
-                };
-                super::run(&engine, super::$name);
-            }
-        }
-    )*};
-}
 
 fn is_pg(e: &Engine) -> bool {
     e.dialect().name() == "postgresql"
@@ -296,6 +261,7 @@ fn check_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Resu
 // ---------------------------------------------------------------------------------------
 
 on_both!(
+    crate::support::checked;
     select_by_primary_key,
     where_and_or_not,
     comparisons,
@@ -1869,6 +1835,7 @@ fn set_operations(e: &Engine) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 on_both!(
+    crate::support::checked;
     insert_one_and_many,
     execute_many,
     insert_from_select,
@@ -2334,6 +2301,7 @@ fn update_and_delete_rows_affected(e: &Engine) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 on_both!(
+    crate::support::checked;
     transactions,
     engine_begin,
     savepoints,
@@ -2642,6 +2610,7 @@ fn create_all_drop_all_checkfirst(e: &Engine) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 on_both!(
+    crate::support::checked;
     results_api,
     streaming_rows,
     typed_get_errors,
@@ -2927,6 +2896,7 @@ fn schema_change_between_executions(e: &Engine) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 
 on_both!(
+    crate::support::checked;
     statement_cache_and_counter,
     pool_limits,
     engine_is_shared_across_threads
@@ -3128,7 +3098,7 @@ fn sqlite_url_absolute_file() {
     let url = format!("sqlite:///{}", path.display());
     assert!(url.starts_with("sqlite:////"), "{url}");
     let e = create_engine(&url).unwrap();
-    run(&e, |e| {
+    support::checked(&e, |e| {
         let f = fixture(e)?;
         check_eq("rows", count(&mut e.connect()?, &f.users)?, 7)
     });
@@ -3362,7 +3332,7 @@ fn echo_option() {
 
 /// A table with one column of every type the binder handles, on a fresh database.
 fn typed_table(test: &str) -> Option<(Engine, Table)> {
-    let engine = pg_engine(test)?;
+    let engine = support::pg_engine(test)?;
     let mut md = MetaData::new();
     let t = Table::build("typed")
         .column(Column::new("id", SqlType::Integer).primary_key())

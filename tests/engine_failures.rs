@@ -7,6 +7,7 @@
 //! that it stops and starts again.
 
 #[allow(dead_code)] // each test binary uses only part of the support code
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -17,42 +18,6 @@ use strata::{
     MetaData, Result, SqlType, Table,
 };
 use support::pg;
-
-fn sqlite_engine() -> Engine {
-    create_engine("sqlite://").unwrap_or_else(|e| panic!("sqlite engine: {e}"))
-}
-
-fn pg_engine(test_name: &str) -> Option<Engine> {
-    let url = pg::require_fresh_database(test_name)?;
-    Some(create_engine(&url).unwrap_or_else(|e| panic!("postgresql engine: {e}")))
-}
-
-fn run(engine: &Engine, check: fn(&Engine) -> Result<()>) {
-    if let Err(e) = check(engine) {
-        panic!("on {}: {e}\n{e:?}", engine.dialect().name());
-    }
-}
-
-/// `on_both!(check, ...)`: for each check a module with the tests `sqlite` and `postgres`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::run(&super::sqlite_engine(), super::$name);
-            }
-
-            #[test]
-            fn postgres() {
-                let Some(engine) = super::pg_engine(concat!(stringify!($name), "::postgres"))
-                else {
-                    return;
-                };
-                super::run(&engine, super::$name);
-            }
-        }
-    )*};
-}
 
 fn is_pg(e: &Engine) -> bool {
     e.dialect().name() == "postgresql"
@@ -292,6 +257,7 @@ fn fails_and_recovers(
 // ---------------------------------------------------------------------------------------
 
 on_both!(
+    crate::support::checked;
     syntax_error,
     unknown_table,
     unique_violation,
@@ -568,7 +534,7 @@ fn execute_many_failure_writes_nothing(e: &Engine) -> Result<()> {
 // Errors that never reach the database
 // ---------------------------------------------------------------------------------------
 
-on_both!(statement_errors_before_execution);
+on_both!(crate::support::checked; statement_errors_before_execution);
 
 fn statement_errors_before_execution(e: &Engine) -> Result<()> {
     let f = fixture(e)?;
@@ -750,7 +716,8 @@ fn postgres_server_stopped_under_open_connection() {
 
 #[test]
 fn postgres_serialization_failure_is_a_transaction_conflict() {
-    let Some(e) = pg_engine("postgres_serialization_failure_is_a_transaction_conflict") else {
+    let Some(e) = support::pg_engine("postgres_serialization_failure_is_a_transaction_conflict")
+    else {
         return;
     };
     let f = fixture(&e).unwrap();

@@ -1,6 +1,7 @@
 //! Relationships: every kind, cascade and loading strategy, on SQLite and PostgreSQL.
 
 #[allow(dead_code)]
+#[macro_use]
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,6 @@ use strata::orm::{
     Session,
 };
 use strata::{text, Column, Engine, ForeignKey, ReferentialAction, SqlType, Table};
-use support::pg;
 
 // --- one-to-many / many-to-one, as in seed 000 ------------------------------------
 
@@ -261,27 +261,8 @@ fn task(title: &str, user_id: Option<i64>) -> UserTask {
     }
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[test]
-            fn $name() {
-                let engine = strata::create_engine("sqlite://").unwrap();
-                super::$name(&engine);
-            })*
-        }
-        mod on_postgres {
-            $(#[test]
-            fn $name() {
-                let Some(url) = super::pg::require_fresh_database(concat!("orm_relationships::", stringify!($name))) else { return };
-                let engine = strata::create_engine(&url).unwrap();
-                super::$name(&engine);
-            })*
-        }
-    };
-}
-
-both!(
+on_both!(
+    crate::support::plain;
     seed_lazy_load_through_the_session,
     unloaded_relationship_is_an_error_not_a_query,
     back_populates_keeps_both_sides_in_step,

@@ -2,13 +2,13 @@
 //! run on SQLite and on PostgreSQL.
 
 #[allow(dead_code)]
+#[macro_use]
 mod support;
 
 use std::sync::{Arc, Mutex};
 
 use strata::orm::{select, Handle, Model, ObjectState, Registry, Session};
 use strata::{func, insert, text, update, Engine, Value};
-use support::pg;
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[model(table = "authors")]
@@ -118,27 +118,8 @@ fn setup(engine: &Engine) -> Registry {
     r
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[test]
-            fn $name() {
-                let engine = strata::create_engine("sqlite://").unwrap();
-                super::$name(&engine);
-            })*
-        }
-        mod on_postgres {
-            $(#[test]
-            fn $name() {
-                let Some(url) = super::pg::require_fresh_database(concat!("orm_session::", stringify!($name))) else { return };
-                let engine = strata::create_engine(&url).unwrap();
-                super::$name(&engine);
-            })*
-        }
-    };
-}
-
-both!(
+on_both!(
+    crate::support::plain;
     add_commit_assigns_keys_in_one_batched_insert,
     identity_map_returns_the_same_object,
     query_does_not_overwrite_pending_changes,

@@ -79,8 +79,45 @@ impl<M: Model> Handle<M> {
     /// relationship at this object. At flush the child's foreign key is set from this
     /// object's key, and a transient child is added to the session (save-update cascade).
     ///
-    /// ```ignore
-    /// user.append(User::tasks, &task)?;      // task.user is now user, in memory
+    /// ```
+    /// use strata_orm::{Handle, Many, Model, One, Registry, Session};
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(table = "users")]
+    /// struct User {
+    ///     #[column(primary_key)]
+    ///     id: Option<i64>,
+    ///     name: String,
+    ///     #[relationship(back_populates = "user", cascade = "all, delete-orphan")]
+    ///     tasks: Many<Task>,
+    /// }
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(table = "tasks")]
+    /// struct Task {
+    ///     #[column(primary_key)]
+    ///     id: Option<i64>,
+    ///     title: String,
+    ///     #[column(default = false)]
+    ///     completed: bool,
+    ///     #[column(foreign_key = "users.id")]
+    ///     user_id: Option<i64>,
+    ///     #[relationship(back_populates = "tasks")]
+    ///     user: One<User>,
+    /// }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::sync::Arc;
+    /// # use strata_core::engine::{Engine, EngineOptions};
+    /// # let engine = Engine::new(Arc::new(strata_dialects::SqliteDriver::memory()?), EngineOptions::default())?;
+    /// let registry = Registry::new().map::<User>()?.map::<Task>()?.configure()?;
+    /// registry.metadata().create_all(&engine)?;
+    /// let mut session = Session::new(&engine);
+    /// let user = Handle::new(User { id: None, name: "Anna".into(), tasks: Many::new() })?;
+    /// let task = Handle::new(Task { id: None, title: "Learn Python".into(), completed: false, user_id: None, user: One::new() })?;
+    /// user.append(User::tasks, &task)?;               // task.user is now user, in memory
+    /// assert!(Handle::ptr_eq(&task.read().user.get()?.unwrap(), &user));
+    /// session.add(&user)?;                            // the task comes along (save-update)
+    /// session.commit()?;                              // parent first, then the child
+    /// assert_eq!(task.read().user_id, user.read().id);
+    /// # Ok(()) }
     /// ```
     pub fn append<T: Model>(&self, rel: Rel<M, Many<T>>, child: &Handle<T>) -> Result<()> {
         let ri = rel_info(model_info::<M>()?, rel.index())?;

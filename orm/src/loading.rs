@@ -614,8 +614,46 @@ pub struct LoadPath {
 /// A loader option for a query, typed by the model it starts from (`M`) and the model
 /// at its end (`T`), so nested options only name relationships that exist.
 ///
-/// ```ignore
-/// select::<User>().options(selectinload(User::posts).selectinload(Post::comments))
+/// ```
+/// use strata_orm::{Handle, Many, Model, One, Registry, Session};
+/// #[derive(Model, Debug, Clone)]
+/// #[model(table = "users")]
+/// struct User {
+///     #[column(primary_key)]
+///     id: Option<i64>,
+///     name: String,
+///     #[relationship(back_populates = "user", cascade = "all, delete-orphan")]
+///     tasks: Many<Task>,
+/// }
+/// #[derive(Model, Debug, Clone)]
+/// #[model(table = "tasks")]
+/// struct Task {
+///     #[column(primary_key)]
+///     id: Option<i64>,
+///     title: String,
+///     #[column(default = false)]
+///     completed: bool,
+///     #[column(foreign_key = "users.id")]
+///     user_id: Option<i64>,
+///     #[relationship(back_populates = "tasks")]
+///     user: One<User>,
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use strata_core::engine::{Engine, EngineOptions};
+/// # let engine = Engine::new(Arc::new(strata_dialects::SqliteDriver::memory()?), EngineOptions::default())?;
+/// let registry = Registry::new().map::<User>()?.map::<Task>()?.configure()?;
+/// registry.metadata().create_all(&engine)?;
+/// let mut session = Session::new(&engine);
+/// # use strata_orm::{select, selectinload};
+/// let anna = Handle::new(User { id: None, name: "Anna".into(), tasks: Many::new() })?;
+/// anna.append(User::tasks, &Handle::new(Task { id: None, title: "Write code".into(), completed: false, user_id: None, user: One::new() })?)?;
+/// session.add(&anna)?;
+/// session.commit()?;
+/// // Two statements: the users, then all their tasks with one IN query.
+/// let users = session.scalars(&select::<User>().options(selectinload(User::tasks)))?.all();
+/// assert_eq!(users[0].read().tasks.get()?.len(), 1);
+/// # Ok(()) }
 /// ```
 pub struct Load<M, T> {
     path: LoadPath,

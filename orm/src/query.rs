@@ -15,9 +15,47 @@ use crate::{Error, Result};
 
 /// A SELECT of model `M`'s objects: Core's `Select` over `M`'s columns, typed.
 ///
-/// ```ignore
+/// ```
+/// use strata_orm::{Handle, Many, Model, One, Registry, Session};
+/// #[derive(Model, Debug, Clone)]
+/// #[model(table = "users")]
+/// struct User {
+///     #[column(primary_key)]
+///     id: Option<i64>,
+///     name: String,
+///     #[relationship(back_populates = "user", cascade = "all, delete-orphan")]
+///     tasks: Many<Task>,
+/// }
+/// #[derive(Model, Debug, Clone)]
+/// #[model(table = "tasks")]
+/// struct Task {
+///     #[column(primary_key)]
+///     id: Option<i64>,
+///     title: String,
+///     #[column(default = false)]
+///     completed: bool,
+///     #[column(foreign_key = "users.id")]
+///     user_id: Option<i64>,
+///     #[relationship(back_populates = "tasks")]
+///     user: One<User>,
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use strata_core::engine::{Engine, EngineOptions};
+/// # let engine = Engine::new(Arc::new(strata_dialects::SqliteDriver::memory()?), EngineOptions::default())?;
+/// let registry = Registry::new().map::<User>()?.map::<Task>()?.configure()?;
+/// registry.metadata().create_all(&engine)?;
+/// let mut session = Session::new(&engine);
+/// # use strata_orm::select;
+/// session.add_all([
+///     User { id: None, name: "Alice".into(), tasks: Many::new() },
+///     User { id: None, name: "Bob".into(), tasks: Many::new() },
+/// ])?;
 /// let stmt = select::<User>().filter(User::name.eq("Alice"));
-/// let users = session.scalars(&stmt)?.all();
+/// let users = session.scalars(&stmt)?.all();   // autoflush, then SELECT
+/// assert_eq!(users.len(), 1);
+/// assert_eq!(users[0].read().name, "Alice");
+/// # Ok(()) }
 /// ```
 pub struct Select<M> {
     inner: CoreSelect,

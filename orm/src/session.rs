@@ -57,14 +57,45 @@ impl<T: Model> IntoHandle<T> for &Handle<T> {
 /// all within one transaction that begins on first use and ends with `commit` or
 /// `rollback`. Dropping an uncommitted session rolls back.
 ///
-/// ```ignore
+/// ```
+/// use strata_orm::{Handle, Many, Model, One, Registry, Session};
+/// #[derive(Model, Debug, Clone)]
+/// #[model(table = "users")]
+/// struct User {
+///     #[column(primary_key)]
+///     id: Option<i64>,
+///     name: String,
+///     #[relationship(back_populates = "user", cascade = "all, delete-orphan")]
+///     tasks: Many<Task>,
+/// }
+/// #[derive(Model, Debug, Clone)]
+/// #[model(table = "tasks")]
+/// struct Task {
+///     #[column(primary_key)]
+///     id: Option<i64>,
+///     title: String,
+///     #[column(default = false)]
+///     completed: bool,
+///     #[column(foreign_key = "users.id")]
+///     user_id: Option<i64>,
+///     #[relationship(back_populates = "tasks")]
+///     user: One<User>,
+/// }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use strata_core::engine::{Engine, EngineOptions};
+/// # let engine = Engine::new(Arc::new(strata_dialects::SqliteDriver::memory()?), EngineOptions::default())?;
+/// let registry = Registry::new().map::<User>()?.map::<Task>()?.configure()?;
+/// registry.metadata().create_all(&engine)?;
 /// let mut session = Session::new(&engine);
-/// let task = session.add(Task::new("Learn ORM"))?;
-/// session.commit()?;                                   // INSERT, COMMIT
+/// let task = session.add(Task { id: None, title: "Learn ORM".into(), completed: false, user_id: None, user: One::new() })?;
+/// session.commit()?;                          // INSERT INTO tasks ... RETURNING "id"
 /// let same = session.get::<Task>(1)?.unwrap();
-/// assert!(Handle::ptr_eq(&task, &same));
-/// same.write().completed = true;
-/// session.commit()?;                                   // UPDATE tasks SET completed=? WHERE id=?
+/// assert!(Handle::ptr_eq(&task, &same));      // one object per row: `task is same`
+/// same.write().completed = true;              // the change is tracked
+/// session.commit()?;                          // UPDATE tasks SET completed = ? WHERE id = ?
+/// assert!(session.get::<Task>(1)?.unwrap().read().completed);
+/// # Ok(()) }
 /// ```
 pub struct Session {
     pub(crate) engine: Engine,

@@ -4,8 +4,57 @@
 //!
 //! ```ignore
 //! #[allow(dead_code)] // each test binary uses only part of the support code
+//! #[macro_use]
 //! mod support;
 //! use support::pg;
 //! ```
 
 pub mod pg;
+
+use strata::{create_engine, Engine};
+
+/// An in-memory SQLite engine.
+pub fn sqlite_engine() -> Engine {
+    create_engine("sqlite://").unwrap_or_else(|e| panic!("sqlite engine: {e}"))
+}
+
+/// An engine on a fresh PostgreSQL database, or `None` (with a loud skip line) when
+/// there is no PostgreSQL outside CI.
+pub fn pg_engine(test_name: &str) -> Option<Engine> {
+    let url = pg::require_fresh_database(test_name)?;
+    Some(create_engine(&url).unwrap_or_else(|e| panic!("postgresql engine: {e}")))
+}
+
+/// Run a check that panics on failure.
+pub fn plain(engine: &Engine, check: fn(&Engine)) {
+    check(engine)
+}
+
+/// Run a check that returns an error on failure, naming the database when it does.
+pub fn checked(engine: &Engine, check: fn(&Engine) -> strata::Result<()>) {
+    if let Err(e) = check(engine) {
+        panic!("on {}: {e}\n{e:?}", engine.dialect().name());
+    }
+}
+
+/// `on_both!(runner; check, ...)`: for each check, a module with the tests `sqlite`
+/// and `postgres`, each calling `runner(&engine, check)` (`support::plain` or
+/// `support::checked`).
+macro_rules! on_both {
+    ($runner:path; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                $runner(&$crate::support::sqlite_engine(), super::$name);
+            }
+
+            #[test]
+            fn postgres() {
+                let Some(engine) = $crate::support::pg_engine(concat!(module_path!(), "::postgres")) else {
+                    return;
+                };
+                $runner(&engine, super::$name);
+            }
+        }
+    )*};
+}

@@ -5,9 +5,17 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use lru::LruCache;
+use std::cell::RefCell;
 
-use super::{cache_key, render_template, Compilable, Dialect, Template};
+use lru::LruCache;
+use rustc_hash::FxBuildHasher;
+
+use super::{render_template, Compilable, Dialect, KeyWriter, Template};
+
+thread_local! {
+    /// Key bytes of the last lookup on this thread, reused so a hit allocates no key.
+    static KEY_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
+}
 use crate::{Result, Value};
 
 /// An LRU cache of compiled statements, shared by an engine's connections.
@@ -22,7 +30,8 @@ use crate::{Result, Value};
 /// ```
 #[derive(Debug)]
 pub struct StatementCache {
-    map: Mutex<LruCache<Vec<u8>, Arc<Template>>>,
+    /// Keys are compared in full on lookup, so a fast hash is safe.
+    map: Mutex<LruCache<Vec<u8>, Arc<Template>, FxBuildHasher>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -32,7 +41,7 @@ impl StatementCache {
     pub fn new(capacity: usize) -> Self {
         let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
         StatementCache {
-            map: Mutex::new(LruCache::new(cap)),
+            map: Mutex::new(LruCache::with_hasher(cap, FxBuildHasher)),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -44,12 +53,19 @@ impl StatementCache {
         stmt: &dyn Compilable,
         dialect: &dyn Dialect,
     ) -> Result<(Arc<Template>, Vec<super::Param>)> {
-        let k = cache_key(stmt, dialect)?;
+        let buffer = KEY_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        let mut k = KeyWriter::with_buffer(dialect.key_tag(), buffer);
+        stmt.write_key(&mut k)?;
         if stmt.cacheable() {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(t) = map.get(k.key.as_slice()) {
+            let hit = {
+                let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+                map.get(k.key.as_slice()).cloned()
+            };
+            if let Some(t) = hit {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok((t.clone(), k.params));
+                let KeyWriter { key, params, .. } = k;
+                KEY_BUFFER.with(|b| *b.borrow_mut() = key);
+                return Ok((t, params));
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);

@@ -30,7 +30,12 @@ pub struct KeyWriter {
 impl KeyWriter {
     /// A writer whose key starts with the dialect's tag.
     pub fn new(dialect_tag: u8) -> Self {
-        let mut key = Vec::with_capacity(256);
+        Self::with_buffer(dialect_tag, Vec::with_capacity(256))
+    }
+
+    /// A writer that reuses `buffer`'s allocation for the key.
+    pub fn with_buffer(dialect_tag: u8, mut key: Vec<u8>) -> Self {
+        key.clear();
         key.push(dialect_tag);
         KeyWriter {
             key,

@@ -117,6 +117,19 @@ pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
                     i += 1;
                 }
             }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                // A block comment, up to and including its `*/` (or the end).
+                cur.push_str("/*");
+                i += 2;
+                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    cur.push(chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    cur.push_str("*/");
+                    i += 2;
+                }
+            }
             '\\' if chars.get(i + 1) == Some(&':') => {
                 cur.push(':');
                 i += 2;
@@ -150,4 +163,15 @@ pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
         out.push(TextPiece::Sql(cur));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_hide_parameters() {
+        let t = text("SELECT 1 /* :a */ -- :b\n, :c /* unterminated :d");
+        assert_eq!(t.param_names(), ["c"]);
+    }
 }
