@@ -40,6 +40,7 @@ pub fn checked(engine: &Engine, check: fn(&Engine) -> strata::Result<()>) {
 /// `on_both!(runner; check, ...)`: for each check, a module with the tests `sqlite`
 /// and `postgres`, each calling `runner(&engine, check)` (`support::plain` or
 /// `support::checked`).
+#[allow(unused_macros)] // not every test binary runs checks on both databases
 macro_rules! on_both {
     ($runner:path; $($name:ident),* $(,)?) => {$(
         mod $name {
