@@ -1,30 +1,81 @@
 //! The unit of work: find what changed, write it in dependency order, atomically.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
-use crate::handle::{same_values, AnyObject, ObjectState};
-use crate::info::ModelInfo;
-use crate::plan::{ptr, Link, Plan};
+use crate::handle::{AnyObject, ObjectState, Snapshot};
+use crate::info::{KeyHash, KeyPart, ModelInfo};
+use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
+use crate::statements::{reusable_sql, Shape};
 use crate::{Error, Result};
 
 /// What a successful flush changes in memory, applied only after every statement ran.
 #[derive(Default)]
 struct Applied {
     inserted: Vec<(Arc<dyn AnyObject>, Vec<Value>, bool)>,
-    updated: Vec<(Arc<dyn AnyObject>, Vec<Value>)>,
+    /// (object, values written, whether they are the object's own current values)
+    updated: Vec<(Arc<dyn AnyObject>, Vec<Value>, bool)>,
     deleted: Vec<Arc<dyn AnyObject>>,
 }
 
 struct Dirty {
     obj: Arc<dyn AnyObject>,
+    /// The values to write.
     values: Vec<Value>,
-    snapshot: Vec<Value>,
+    /// The columns that differ from the snapshot.
+    changed: Vec<usize>,
+    /// The snapshot's primary key and version values (other columns NULL).
+    old: Vec<Value>,
+    /// `values` are the object's own current values.
+    own: bool,
+}
+
+impl Dirty {
+    /// What to write for `obj` with the values `values`; `None` without a snapshot or
+    /// when nothing changed. `own` says `values` are the object's own current values.
+    fn new(
+        info: &ModelInfo,
+        obj: &Arc<dyn AnyObject>,
+        values: Vec<Value>,
+        own: bool,
+    ) -> Option<Self> {
+        let diff = |snapshot: &[Value]| -> Option<(Vec<usize>, Vec<Value>)> {
+            let changed: Vec<usize> = (0..values.len())
+                .filter(|&i| !values[i].same_as(&snapshot[i]))
+                .collect();
+            if changed.is_empty() {
+                return None;
+            }
+            let mut old = vec![Value::Null; snapshot.len()];
+            for &i in info.pk.iter().chain(&info.version) {
+                old[i] = snapshot[i].clone();
+            }
+            Some((changed, old))
+        };
+        let m = obj.meta();
+        let (changed, old) = match &m.snapshot {
+            Snapshot::None => return None,
+            // The snapshot is the object's current values.
+            Snapshot::Current if own => return None,
+            Snapshot::Current => {
+                drop(m);
+                diff(&obj.values())?
+            }
+            Snapshot::Values(snapshot) => diff(snapshot)?,
+        };
+        Some(Dirty {
+            obj: obj.clone(),
+            values,
+            changed,
+            old,
+            own,
+        })
+    }
 }
 
 /// An object with its column values at flush time.
@@ -176,31 +227,55 @@ impl Session {
     }
 
     fn apply(&mut self, applied: Applied, plan: &Plan) -> Result<()> {
+        // Objects that leave `pending` (and `deleted`), removed in one pass each.
+        let mut flushed = PtrSet::default();
+        let mut failed = None;
         for (obj, values, server_unknown) in applied.inserted {
-            let set = obj.set_values(values.clone())?;
-            obj.take_touched();
             let key = obj.info().key(&values);
+            // The values come back when a guard kept the object from taking them.
+            let kept = match obj.try_set_values(values) {
+                Ok(kept) => kept,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            obj.take_touched();
             {
                 let mut m = obj.meta();
                 m.state = ObjectState::Persistent;
-                m.snapshot = Some(values);
+                m.expired = server_unknown || kept.is_some();
+                m.snapshot = match kept {
+                    Some(v) => Snapshot::Values(v),
+                    None => Snapshot::Current,
+                };
                 m.key = key.clone();
-                m.expired = server_unknown || !set;
             }
-            self.pending
-                .retain(|p| !crate::session::same_object(p, &obj));
+            flushed.insert(ptr(&obj));
             if let Some(k) = key {
                 self.identity.insert(k, obj.clone());
             }
             self.inserted_in_tx.push(obj);
         }
-        for (obj, values) in applied.updated {
-            if obj.values() != values && !obj.set_values(values.clone())? {
-                obj.meta().expired = true;
-            }
-            obj.take_touched();
-            obj.meta().snapshot = Some(values);
+        if !flushed.is_empty() {
+            self.pending.retain(|p| !flushed.contains(&ptr(p)));
         }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for (obj, values, own) in applied.updated {
+            let snapshot = if own || obj.values() == values {
+                Snapshot::Current
+            } else if let Some(values) = obj.try_set_values(values)? {
+                obj.meta().expired = true;
+                Snapshot::Values(values)
+            } else {
+                Snapshot::Current
+            };
+            obj.take_touched();
+            obj.meta().snapshot = snapshot;
+        }
+        flushed.clear();
         for obj in applied.deleted {
             let key = {
                 let mut m = obj.meta();
@@ -210,13 +285,17 @@ impl Session {
             if let Some(k) = key {
                 self.identity.remove(&k);
             }
-            self.deleted
-                .retain(|d| !crate::session::same_object(d, &obj));
+            flushed.insert(ptr(&obj));
             self.flushed_deleted.push(obj);
         }
+        if !flushed.is_empty() {
+            self.deleted.retain(|d| !flushed.contains(&ptr(d)));
+        }
+        if !plan.expunge.is_empty() {
+            let expunged: PtrSet = plan.expunge.iter().map(ptr).collect();
+            self.pending.retain(|p| !expunged.contains(&ptr(p)));
+        }
         for obj in &plan.expunge {
-            self.pending
-                .retain(|p| !crate::session::same_object(p, obj));
             let mut m = obj.meta();
             m.state = ObjectState::Transient;
             m.session = None;
@@ -234,20 +313,30 @@ impl Session {
 /// Column values as the flush goes: generated keys of inserted parents flow into the
 /// foreign keys of their children.
 struct Work<'p> {
-    values: HashMap<usize, Vec<Value>>,
+    values: PtrMap<Vec<Value>>,
     /// The links of the plan, by child.
-    links: HashMap<usize, Vec<&'p Link>>,
+    links: PtrMap<Vec<&'p Link>>,
+    /// Objects whose values other rows read (link parents, association rows).
+    read: PtrSet,
 }
 
 impl<'p> Work<'p> {
     fn new(plan: &'p Plan) -> Self {
-        let mut links: HashMap<usize, Vec<&'p Link>> = HashMap::new();
+        let mut links: PtrMap<Vec<&'p Link>> = PtrMap::default();
+        let mut read = PtrSet::default();
         for l in &plan.links {
             links.entry(ptr(&l.child)).or_default().push(l);
+            read.extend(l.parent.iter().chain(&l.only_if).map(ptr));
         }
+        for a in &plan.assoc {
+            read.insert(ptr(&a.local));
+            read.insert(ptr(&a.remote));
+        }
+        read.extend(plan.clears.iter().map(|c| ptr(&c.obj)));
         Work {
-            values: HashMap::new(),
+            values: PtrMap::default(),
             links,
+            read,
         }
     }
 
@@ -256,6 +345,18 @@ impl<'p> Work<'p> {
             .get(&ptr(o))
             .cloned()
             .unwrap_or_else(|| o.values())
+    }
+
+    /// `o`'s values for its INSERT (taken: [`Work::written`] records them again).
+    fn take(&mut self, o: &Arc<dyn AnyObject>) -> Vec<Value> {
+        self.values.remove(&ptr(o)).unwrap_or_else(|| o.values())
+    }
+
+    /// Record the values `o` was written with, when another row reads them.
+    fn written(&mut self, o: &Arc<dyn AnyObject>, values: &[Value]) {
+        if self.read.contains(&ptr(o)) {
+            self.values.insert(ptr(o), values.to_vec());
+        }
     }
 
     fn links_of(&self, o: &Arc<dyn AnyObject>) -> &[&'p Link] {
@@ -321,7 +422,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             .cloned()
             .collect();
         while !waiting.is_empty() {
-            let waiting_set: HashSet<usize> = waiting.iter().map(ptr).collect();
+            let waiting_set: PtrSet = waiting.iter().map(ptr).collect();
             let blocked = |o: &Arc<dyn AnyObject>| {
                 work.links_of(o).iter().any(|l| {
                     l.parent
@@ -341,12 +442,12 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             let mut rows = Vec::with_capacity(ready.len());
             for o in &ready {
                 work.sync(o);
-                rows.push((o.clone(), work.get(o)));
+                rows.push((o.clone(), work.take(o)));
             }
             let start = applied.inserted.len();
             insert_objects(conn, info, rows, returning, &mut applied)?;
             for (o, v, _) in &applied.inserted[start..] {
-                work.values.insert(ptr(o), v.clone());
+                work.written(o, v);
             }
             waiting = rest;
         }
@@ -356,21 +457,14 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             .filter(|o| o.info().type_id == info.type_id)
         {
             work.sync(o);
-            let values = work.get(o);
-            let snapshot = o.meta().snapshot.clone();
-            let Some(snapshot) = snapshot else { continue };
-            if same_values(&snapshot, &values) {
+            let own = !work.values.contains_key(&ptr(o));
+            let Some(d) = Dirty::new(info, o, work.get(o), own) else {
                 continue;
-            }
-            let d = Dirty {
-                obj: o.clone(),
-                values,
-                snapshot,
             };
             let start = applied.updated.len();
-            update_object(conn, info, &d, returning, &mut applied)?;
-            for (o, v) in &applied.updated[start..] {
-                work.values.insert(ptr(o), v.clone());
+            update_object(conn, info, d, returning, &mut applied)?;
+            for (o, v, _) in &applied.updated[start..] {
+                work.written(o, v);
             }
         }
     }
@@ -454,7 +548,7 @@ fn insert_objects(
             None => groups.push((cols, vec![(o, v)])),
         }
     }
-    for (cols, rows) in groups {
+    for (cols, mut rows) in groups {
         // Read back the generated key and server defaults not sent.
         let back: Vec<usize> = (0..info.columns.len())
             .filter(|i| {
@@ -465,7 +559,7 @@ fn insert_objects(
             })
             .collect();
         let per_stmt = (MAX_PARAMS / cols.len().max(1)).max(1);
-        for chunk in rows.chunks(per_stmt) {
+        for chunk in rows.chunks_mut(per_stmt) {
             if returning || back.is_empty() {
                 insert_chunk(conn, info, &cols, &back, chunk, returning, applied)?;
             } else {
@@ -475,7 +569,7 @@ fn insert_objects(
                         info,
                         &cols,
                         &back,
-                        std::slice::from_ref(row),
+                        std::slice::from_mut(row),
                         false,
                         applied,
                     )?;
@@ -486,111 +580,157 @@ fn insert_objects(
     Ok(())
 }
 
+/// What an INSERT gave back: the rows of its RETURNING clause, or the last inserted id.
+enum Inserted {
+    Returned(Vec<Vec<Value>>),
+    LastId(Option<i64>),
+}
+
 fn insert_chunk(
     conn: &mut Connection,
     info: &'static ModelInfo,
     cols: &[usize],
     back: &[usize],
-    chunk: &[Row],
+    chunk: &mut [Row],
     returning: bool,
     applied: &mut Applied,
 ) -> Result<()> {
     let table: &Table = &info.table;
-    let mut stmt = insert(table)
-        .columns(cols.iter().map(|&i| info.names[i]))
-        .value_rows(
-            chunk
-                .iter()
-                .map(|(_, v)| cols.iter().map(|&i| v[i].clone()).collect()),
-        );
     let read_back = returning && !back.is_empty();
-    if read_back {
-        // The primary key first, to match rows to objects.
-        let mut ret: Vec<Expr> = info.pk.iter().map(|&i| table.c(info.names[i])).collect();
-        ret.extend(
-            back.iter()
-                .filter(|i| !info.pk.contains(i))
-                .map(|&i| table.c(info.names[i])),
-        );
-        stmt = stmt.returning(ret);
-    }
-    let first = &chunk[0].1;
-    let wrap = |e: strata_core::Error| flush_error(info, first, e.into());
-    let mut result = conn.execute(&stmt).map_err(wrap)?;
-    if read_back {
-        let mut rows = Vec::with_capacity(chunk.len());
-        while let Some(r) = result.fetch_one().map_err(wrap)? {
-            rows.push(r.into_values());
-        }
-        drop(result);
-        if rows.len() != chunk.len() {
-            return Err(flush_error(
-                info,
-                first,
-                Error::InvalidRequest(format!(
-                    "INSERT returned {} rows for {} objects",
-                    rows.len(),
-                    chunk.len()
-                )),
-            ));
-        }
-        let ret_cols: Vec<usize> = info
-            .pk
+    // Returned: the primary key first, to match rows to objects.
+    let ret_cols: Vec<usize> = if read_back {
+        info.pk
             .iter()
             .copied()
             .chain(back.iter().copied().filter(|i| !info.pk.contains(i)))
-            .collect();
-        let generated_key = info.autoinc.is_some_and(|a| back.contains(&a));
-        if generated_key {
-            // Keys from one INSERT ascend in row order.
-            rows.sort_by_key(|r| {
-                r.first().map(|v| match v {
-                    Value::SmallInt(i) => *i as i64,
-                    Value::Int(i) => *i as i64,
-                    Value::BigInt(i) => *i,
-                    _ => 0,
-                })
-            });
-            for ((obj, values), row) in chunk.iter().zip(rows) {
-                let mut v = values.clone();
-                for (&c, val) in ret_cols.iter().zip(row) {
-                    v[c] = val;
-                }
-                applied.inserted.push((obj.clone(), v, false));
-            }
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // The sent values move into the parameters for the statement, and back after it.
+    let width = cols.len();
+    let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * width);
+    for (_, v) in chunk.iter_mut() {
+        params.extend(
+            cols.iter()
+                .map(|&i| std::mem::replace(&mut v[i], Value::Null)),
+        );
+    }
+    let build = || {
+        let stmt = insert(table)
+            .columns(cols.iter().map(|&i| info.names[i]))
+            .value_rows((0..chunk.len()).map(|r| params[r * width..(r + 1) * width].to_vec()));
+        if read_back {
+            stmt.returning(
+                ret_cols
+                    .iter()
+                    .map(|&i| table.c(info.names[i]))
+                    .collect::<Vec<_>>(),
+            )
         } else {
-            for (obj, values) in chunk {
-                let key = info.key(values);
-                let row = rows.iter().find(|r| {
-                    let mut probe = values.clone();
-                    for (&c, val) in ret_cols.iter().zip(r.iter()) {
-                        probe[c] = val.clone();
-                    }
-                    info.key(&probe) == key
+            stmt
+        }
+    };
+    let shape = Shape::Insert {
+        cols: cols.to_vec(),
+        rows: chunk.len(),
+        returning: ret_cols.clone(),
+    };
+    let outcome = (|| -> Result<Inserted> {
+        let sql = reusable_sql(info, conn.dialect(), &shape, &params, build)?;
+        let mut result = match &sql {
+            Some(sql) => conn.exec_driver_sql(sql, &params)?,
+            None => conn.execute(&build())?,
+        };
+        if !read_back {
+            return Ok(Inserted::LastId(result.last_insert_id()));
+        }
+        let mut rows = Vec::with_capacity(chunk.len());
+        while let Some(r) = result.fetch_one()? {
+            rows.push(r.into_values());
+        }
+        Ok(Inserted::Returned(rows))
+    })();
+    let mut params = params.into_iter();
+    for (_, v) in chunk.iter_mut() {
+        for (&i, p) in cols.iter().zip(params.by_ref()) {
+            v[i] = p;
+        }
+    }
+    let first = &chunk[0].1;
+    let outcome = outcome.map_err(|e| flush_error(info, first, e))?;
+    match outcome {
+        Inserted::Returned(mut rows) => {
+            if rows.len() != chunk.len() {
+                return Err(flush_error(
+                    info,
+                    first,
+                    Error::InvalidRequest(format!(
+                        "INSERT returned {} rows for {} objects",
+                        rows.len(),
+                        chunk.len()
+                    )),
+                ));
+            }
+            let generated_key = info.autoinc.is_some_and(|a| back.contains(&a));
+            if generated_key {
+                // Keys from one INSERT ascend in row order.
+                rows.sort_by_key(|r| {
+                    r.first().map(|v| match v {
+                        Value::SmallInt(i) => *i as i64,
+                        Value::Int(i) => *i as i64,
+                        Value::BigInt(i) => *i,
+                        _ => 0,
+                    })
                 });
-                let mut v = values.clone();
-                if let Some(row) = row {
-                    for (&c, val) in ret_cols.iter().zip(row.iter()) {
-                        v[c] = val.clone();
+                for ((obj, values), row) in chunk.iter_mut().zip(rows) {
+                    let mut v = std::mem::take(values);
+                    for (&c, val) in ret_cols.iter().zip(row) {
+                        v[c] = val;
+                    }
+                    applied.inserted.push((obj.clone(), v, false));
+                }
+            } else {
+                // Match returned rows to objects by primary key (the first row wins).
+                let npk = info.pk.len();
+                let mut by_key: HashMap<Vec<KeyPart>, usize, KeyHash> = HashMap::default();
+                for (r, row) in rows.iter().enumerate() {
+                    if row.len() >= npk {
+                        by_key
+                            .entry(row[..npk].iter().map(KeyPart::from).collect())
+                            .or_insert(r);
                     }
                 }
-                applied.inserted.push((obj.clone(), v, false));
+                for (obj, values) in chunk.iter_mut() {
+                    let mut v = std::mem::take(values);
+                    let key: Option<Vec<KeyPart>> = info
+                        .pk
+                        .iter()
+                        .map(|&i| (!v[i].is_null()).then(|| KeyPart::from(&v[i])))
+                        .collect();
+                    if let Some(&r) = key.as_ref().and_then(|k| by_key.get(k)) {
+                        for (&c, val) in ret_cols.iter().zip(rows[r].iter()) {
+                            v[c] = val.clone();
+                        }
+                    }
+                    applied.inserted.push((obj.clone(), v, false));
+                }
             }
         }
-    } else {
-        let last = result.last_insert_id();
-        drop(result);
-        for (obj, values) in chunk {
-            let mut v = values.clone();
-            let mut unknown = false;
-            for &b in back {
-                if Some(b) == info.autoinc && chunk.len() == 1 {
-                    v[b] = last.map(Value::BigInt).unwrap_or(Value::Null);
-                } else {
-                    unknown = true;
+        Inserted::LastId(last) => {
+            let single = chunk.len() == 1;
+            for (obj, values) in chunk.iter_mut() {
+                let mut v = std::mem::take(values);
+                let mut unknown = false;
+                for &b in back {
+                    if Some(b) == info.autoinc && single {
+                        v[b] = last.map(Value::BigInt).unwrap_or(Value::Null);
+                    } else {
+                        unknown = true;
+                    }
                 }
+                applied.inserted.push((obj.clone(), v, unknown));
             }
-            applied.inserted.push((obj.clone(), v, unknown));
         }
     }
     Ok(())
@@ -599,76 +739,120 @@ fn insert_chunk(
 fn update_object(
     conn: &mut Connection,
     info: &'static ModelInfo,
-    d: &Dirty,
+    d: Dirty,
     returning: bool,
     applied: &mut Applied,
 ) -> Result<()> {
-    let mut values = d.values.clone();
-    let changed: Vec<usize> = (0..values.len())
-        .filter(|&i| !values[i].same_as(&d.snapshot[i]))
-        .collect();
-    if changed.is_empty() {
-        return Ok(());
-    }
-    let table = &info.table;
-    let mut stmt = update(table);
-    for &i in &changed {
-        stmt = stmt.set(info.names[i], values[i].clone());
-    }
-    let mut conds = pk_where(info, &d.snapshot);
-    if let Some(v) = info.version {
-        let old = d.snapshot[v].clone();
-        let next = match &old {
-            Value::SmallInt(i) => Value::SmallInt(i + 1),
-            Value::Int(i) => Value::Int(i + 1),
-            Value::BigInt(i) => Value::BigInt(i + 1),
-            _ => Value::BigInt(1),
-        };
-        if !changed.contains(&v) {
-            values[v] = next.clone();
-            stmt = stmt.set(info.names[v], next);
-        }
-        conds.push(if old.is_null() {
-            table.c(info.names[v]).is_null()
-        } else {
-            table.c(info.names[v]).eq(old)
-        });
-    }
-    let stmt = stmt.where_(strata_core::and_(conds));
+    let Dirty {
+        obj,
+        mut values,
+        changed,
+        old,
+        mut own,
+    } = d;
     let onupdate: Vec<usize> = info
         .onupdate
         .iter()
         .copied()
         .filter(|i| !changed.contains(i))
         .collect();
-    let wrap = |e: strata_core::Error| flush_error(info, &d.snapshot, e.into());
-    let matched = if returning && !onupdate.is_empty() {
-        let stmt = stmt.returning(
-            onupdate
-                .iter()
-                .map(|&i| table.c(info.names[i]))
-                .collect::<Vec<_>>(),
-        );
-        let rows = conn.execute(&stmt).map_err(wrap)?.all().map_err(wrap)?;
+    let returned = if returning && !onupdate.is_empty() {
+        onupdate
+    } else {
+        Vec::new()
+    };
+    // The columns SET: the changed ones, then the version bump.
+    let mut set = changed;
+    if let Some(v) = info.version {
+        let next = match &old[v] {
+            Value::SmallInt(i) => Value::SmallInt(i + 1),
+            Value::Int(i) => Value::Int(i + 1),
+            Value::BigInt(i) => Value::BigInt(i + 1),
+            _ => Value::BigInt(1),
+        };
+        if !set.contains(&v) {
+            values[v] = next;
+            set.push(v);
+            own = false;
+        }
+    }
+    let version_is_null = info.version.map(|v| old[v].is_null());
+    // The parameters in statement order: SET values, then the WHERE clause's.
+    let mut params: Vec<Value> = set.iter().map(|&i| values[i].clone()).collect();
+    params.extend(info.pk.iter().map(|&i| old[i].clone()));
+    if let (Some(v), Some(false)) = (info.version, version_is_null) {
+        params.push(old[v].clone());
+    }
+    // The statement's shape owns the column lists; the statement is built from them.
+    let shape = Shape::Update {
+        set,
+        version: version_is_null,
+        returning: returned,
+    };
+    let Shape::Update {
+        set,
+        returning: returned,
+        ..
+    } = &shape
+    else {
+        unreachable!("built just above")
+    };
+    let build = || {
+        let table = &info.table;
+        let mut stmt = update(table);
+        for &i in set {
+            stmt = stmt.set(info.names[i], values[i].clone());
+        }
+        let mut conds = pk_where(info, &old);
+        if let Some(v) = info.version {
+            let c = table.c(info.names[v]);
+            conds.push(if old[v].is_null() {
+                c.is_null()
+            } else {
+                c.eq(old[v].clone())
+            });
+        }
+        let stmt = stmt.where_(strata_core::and_(conds));
+        if returned.is_empty() {
+            stmt
+        } else {
+            stmt.returning(
+                returned
+                    .iter()
+                    .map(|&i| table.c(info.names[i]))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let wrap = |e: Error| flush_error(info, &old, e);
+    let sql = reusable_sql(info, conn.dialect(), &shape, &params, build).map_err(wrap)?;
+    let result = match &sql {
+        Some(sql) => conn.exec_driver_sql(sql, &params),
+        None => conn.execute(&build()),
+    };
+    let core = |e: strata_core::Error| wrap(e.into());
+    let matched = if returned.is_empty() {
+        result.map_err(core)?.rows_affected()
+    } else {
+        let rows = result.map_err(core)?.all().map_err(core)?;
         if let Some(r) = rows.first() {
-            for (&c, v) in onupdate.iter().zip(r.values()) {
+            for (&c, v) in returned.iter().zip(r.values()) {
                 values[c] = v.clone();
             }
+            own = false;
         }
         rows.len() as u64
-    } else {
-        conn.execute(&stmt).map_err(wrap)?.rows_affected()
     };
     if matched != 1 {
         return Err(Error::StaleData {
             model: info.short_name().to_string(),
-            key: info.key_text(&d.snapshot),
+            key: info.key_text(&old),
             statement: "UPDATE".into(),
             matched,
             expected: 1,
         });
     }
-    applied.updated.push((d.obj.clone(), values));
+    applied.updated.push((obj, values, own));
     Ok(())
 }
 
@@ -681,7 +865,7 @@ fn delete_objects(
     let table = &info.table;
     let snapshots: Vec<Vec<Value>> = objs
         .iter()
-        .map(|o| o.meta().snapshot.clone().unwrap_or_else(|| o.values()))
+        .map(|o| o.snapshot().unwrap_or_else(|| o.values()))
         .collect();
     if info.pk.len() == 1 && info.version.is_none() && objs.len() > 1 {
         let pk = info.pk[0];

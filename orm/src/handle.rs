@@ -41,11 +41,23 @@ impl fmt::Display for ObjectState {
     }
 }
 
+/// The column values an object was loaded or last flushed with, for the dirty check.
+#[derive(Debug, Clone)]
+pub(crate) enum Snapshot {
+    /// None yet (a new object).
+    None,
+    /// The object's current column values. The first `write()` (or a merge) copies
+    /// them into `Values` before anything changes, so loading an object copies nothing.
+    Current,
+    /// The values as loaded or flushed.
+    Values(Vec<Value>),
+}
+
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub state: ObjectState,
     pub session: Option<u64>,
-    pub snapshot: Option<Vec<Value>>,
+    pub snapshot: Snapshot,
     pub expired: bool,
     pub key: Option<IdentityKey>,
     /// The owning session's "something was written" flag.
@@ -70,7 +82,11 @@ pub(crate) trait AnyObject: Send + Sync {
     fn info(&self) -> &'static ModelInfo;
     fn values(&self) -> Vec<Value>;
     /// Overwrite the column fields; `Ok(false)` when a `read()`/`write()` guard is alive.
-    fn set_values(&self, values: Vec<Value>) -> Result<bool>;
+    fn set_values(&self, values: Vec<Value>) -> Result<bool> {
+        Ok(self.try_set_values(values)?.is_none())
+    }
+    /// [`AnyObject::set_values`], handing the values back when a guard is alive.
+    fn try_set_values(&self, values: Vec<Value>) -> Result<Option<Vec<Value>>>;
     /// Whether no `read()`/`write()` guard is alive.
     fn is_free(&self) -> bool;
     fn meta(&self) -> MutexGuard<'_, Meta>;
@@ -84,6 +100,51 @@ pub(crate) trait AnyObject: Send + Sync {
     fn rel_original(&self, index: usize) -> Vec<ObjectRef>;
     /// Change relationship `index`; `Ok(false)` when a guard on the object is alive.
     fn rel_update(&self, index: usize, f: &mut dyn FnMut(&mut dyn RelationField)) -> Result<bool>;
+}
+
+impl Meta {
+    /// The meta of an object that is not in any session.
+    pub(crate) fn new(state: ObjectState) -> Self {
+        Meta {
+            state,
+            session: None,
+            snapshot: Snapshot::None,
+            expired: false,
+            key: None,
+            hint: None,
+            raise: 0,
+        }
+    }
+}
+
+impl dyn AnyObject {
+    /// The snapshot's values (`None` when there is none).
+    pub(crate) fn snapshot(&self) -> Option<Vec<Value>> {
+        // Not under the meta lock: `values()` takes the data lock.
+        let snapshot = self.meta().snapshot.clone();
+        match snapshot {
+            Snapshot::None => None,
+            Snapshot::Current => Some(self.values()),
+            Snapshot::Values(v) => Some(v),
+        }
+    }
+
+    /// Copy the current values into the snapshot if it refers to them, before the
+    /// values change.
+    pub(crate) fn keep_snapshot(&self) {
+        keep_snapshot(self);
+    }
+}
+
+fn keep_snapshot<O: AnyObject + ?Sized>(o: &O) {
+    if !matches!(o.meta().snapshot, Snapshot::Current) {
+        return;
+    }
+    let values = o.values();
+    let mut m = o.meta();
+    if matches!(m.snapshot, Snapshot::Current) {
+        m.snapshot = Snapshot::Values(values);
+    }
 }
 
 impl<T: Model> AnyObject for Cell<T> {
@@ -100,16 +161,15 @@ impl<T: Model> AnyObject for Cell<T> {
         v
     }
 
-    fn set_values(&self, values: Vec<Value>) -> Result<bool> {
-        let mut it = values.into_iter();
+    fn try_set_values(&self, values: Vec<Value>) -> Result<Option<Vec<Value>>> {
         // Never block: the caller may hold a guard on this very object.
         let mut guard = match self.data.try_write() {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(Some(values)),
         };
-        guard.update_values(&mut it)?;
-        Ok(true)
+        guard.update_values(&mut values.into_iter())?;
+        Ok(None)
     }
 
     fn is_free(&self) -> bool {
@@ -124,7 +184,9 @@ impl<T: Model> AnyObject for Cell<T> {
     }
 
     fn take_touched(&self) -> bool {
-        self.touched.swap(false, Ordering::AcqRel)
+        // A plain load first: most objects were not written, and a swap is a locked
+        // instruction.
+        self.touched.load(Ordering::Acquire) && self.touched.swap(false, Ordering::AcqRel)
     }
 
     fn touch(&self) {
@@ -234,18 +296,14 @@ impl<T: Model> Handle<T> {
     }
 
     pub(crate) fn with_state(obj: T, info: &'static ModelInfo, state: ObjectState) -> Self {
+        Handle::with_meta(obj, info, Meta::new(state))
+    }
+
+    pub(crate) fn with_meta(obj: T, info: &'static ModelInfo, meta: Meta) -> Self {
         Handle {
             cell: Arc::new(Cell {
                 data: RwLock::new(obj),
-                meta: Mutex::new(Meta {
-                    state,
-                    session: None,
-                    snapshot: None,
-                    expired: false,
-                    key: None,
-                    hint: None,
-                    raise: 0,
-                }),
+                meta: Mutex::new(meta),
                 touched: AtomicBool::new(false),
                 info,
             }),
@@ -260,8 +318,15 @@ impl<T: Model> Handle<T> {
     /// Change the object; the session sees the change at its next flush.
     pub fn write(&self) -> WriteGuard<'_, T> {
         self.cell.touched.store(true, Ordering::Release);
-        if let Some(h) = &self.cell.meta().hint {
-            h.store(true, Ordering::Release);
+        let keep = {
+            let m = self.cell.meta();
+            if let Some(h) = &m.hint {
+                h.store(true, Ordering::Release);
+            }
+            matches!(m.snapshot, Snapshot::Current)
+        };
+        if keep {
+            keep_snapshot(&*self.cell);
         }
         WriteGuard(self.cell.data.write().unwrap_or_else(|p| p.into_inner()))
     }
@@ -286,8 +351,9 @@ impl<T: Model> Handle<T> {
     pub fn is_modified(&self) -> bool {
         let values = self.cell.values();
         match &self.cell.meta().snapshot {
-            Some(s) => !same_values(s, &values),
-            None => true,
+            Snapshot::Values(s) => !same_values(s, &values),
+            Snapshot::Current => false,
+            Snapshot::None => true,
         }
     }
 

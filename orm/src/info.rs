@@ -9,7 +9,7 @@ use strata_core::{Table, Value};
 
 use std::sync::Arc;
 
-use crate::handle::{AnyObject, Handle, ObjectState};
+use crate::handle::{AnyObject, Handle, Meta};
 use crate::model::{column_defs, ColumnDef, Model};
 use crate::relationship::RelationshipDef;
 use crate::{Error, Result};
@@ -29,20 +29,29 @@ pub(crate) struct ModelInfo {
     pub onupdate: Vec<usize>,
     /// The relationships.
     pub relationships: Vec<RelationshipDef>,
-    /// Build a tracked object from column values (a persistent object of this model).
+    /// Build a tracked object from column values, with its relationships unloaded.
     pub make: MakeObject,
+    /// SQL text of the statements the session reuses (see `statements`).
+    pub sql_texts: crate::statements::Texts,
 }
 
-/// Builds a tracked object of one model from its column values.
-pub(crate) type MakeObject = fn(Vec<Value>, &'static ModelInfo) -> Result<Arc<dyn AnyObject>>;
+/// Builds a tracked object of one model from its column values, with its relationships
+/// unloaded and the given session state.
+pub(crate) type MakeObject = fn(Vec<Value>, &'static ModelInfo, Meta) -> Result<Arc<dyn AnyObject>>;
 
 fn make_object<M: Model>(
     values: Vec<Value>,
     info: &'static ModelInfo,
+    meta: Meta,
 ) -> Result<Arc<dyn AnyObject>> {
     let mut it = values.into_iter();
-    let obj = M::read_values(&mut it)?;
-    Ok(Handle::with_state(obj, info, ObjectState::Persistent).erased())
+    let mut obj = M::read_values(&mut it)?;
+    for i in 0..info.relationships.len() {
+        if let Some(r) = obj.relation_mut(i) {
+            r.unload();
+        }
+    }
+    Ok(Handle::with_meta(obj, info, meta).erased())
 }
 
 /// A model's runtime information, opaque outside the crate (used in `RelationshipDef`).
@@ -69,14 +78,14 @@ impl ModelInfo {
 
     /// The identity key of an object with these column values.
     pub fn key(&self, values: &[Value]) -> Option<IdentityKey> {
-        let mut parts = Vec::with_capacity(self.pk.len());
-        for &i in &self.pk {
-            let v = values.get(i)?;
-            if v.is_null() {
-                return None;
-            }
-            parts.push(KeyPart::from(v));
-        }
+        let part = |i: usize| match values.get(i) {
+            Some(v) if !v.is_null() => Some(KeyPart::from(v)),
+            _ => None,
+        };
+        let parts = match self.pk.as_slice() {
+            &[i] => KeyParts::One(part(i)?),
+            pk => KeyParts::Many(pk.iter().map(|&i| part(i)).collect::<Option<_>>()?),
+        };
         Some(IdentityKey {
             type_id: self.type_id,
             parts,
@@ -98,11 +107,11 @@ impl ModelInfo {
     }
 }
 
-static INFOS: OnceLock<RwLock<HashMap<TypeId, &'static ModelInfo>>> = OnceLock::new();
+static INFOS: OnceLock<RwLock<HashMap<TypeId, &'static ModelInfo, KeyHash>>> = OnceLock::new();
 
 /// The runtime information of model `M`.
 pub(crate) fn model_info<M: Model>() -> Result<&'static ModelInfo> {
-    let map = INFOS.get_or_init(|| RwLock::new(HashMap::new()));
+    let map = INFOS.get_or_init(|| RwLock::new(HashMap::default()));
     let id = TypeId::of::<M>();
     if let Some(i) = map.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
         return Ok(i);
@@ -144,6 +153,7 @@ pub(crate) fn model_info<M: Model>() -> Result<&'static ModelInfo> {
             .collect(),
         relationships: M::relationships(),
         make: make_object::<M>,
+        sql_texts: Default::default(),
         table,
         columns,
     };
@@ -180,11 +190,119 @@ impl From<&Value> for KeyPart {
     }
 }
 
+/// The parts of a primary key; a single-column key (the usual case) is stored inline,
+/// so building and cloning an identity key allocates nothing.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyParts {
+    One(KeyPart),
+    Many(Vec<KeyPart>),
+}
+
+impl KeyParts {
+    pub fn as_slice(&self) -> &[KeyPart] {
+        match self {
+            KeyParts::One(p) => std::slice::from_ref(p),
+            KeyParts::Many(v) => v,
+        }
+    }
+}
+
+impl FromIterator<KeyPart> for KeyParts {
+    fn from_iter<I: IntoIterator<Item = KeyPart>>(iter: I) -> Self {
+        let mut it = iter.into_iter();
+        match (it.next(), it.next()) {
+            (Some(p), None) => KeyParts::One(p),
+            (None, _) => KeyParts::Many(Vec::new()),
+            (Some(a), Some(b)) => {
+                let mut v = vec![a, b];
+                v.extend(it);
+                KeyParts::Many(v)
+            }
+        }
+    }
+}
+
+impl PartialEq for KeyParts {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for KeyParts {}
+
+impl Hash for KeyParts {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+/// Builds the hasher of identity keys and other keys made of row values: a folded
+/// multiply (as in aHash's fallback), far cheaper than SipHash. The keys are row data,
+/// so it starts from a random per-process seed: collisions cannot be prepared offline.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyHash(u64);
+
+impl Default for KeyHash {
+    fn default() -> Self {
+        static SEED: OnceLock<u64> = OnceLock::new();
+        KeyHash(*SEED.get_or_init(|| {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
+
+/// See [`KeyHash`].
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.write_u64(bytes.len() as u64);
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let product = ((self.0 ^ n) as u128).wrapping_mul(0x5851_f42d_4c95_7f2d_u128);
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// (model type, primary key): one object per identity per session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdentityKey {
     pub type_id: TypeId,
-    pub parts: Vec<KeyPart>,
+    pub parts: KeyParts,
 }
 
 impl Hash for IdentityKey {

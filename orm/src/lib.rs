@@ -19,6 +19,7 @@ mod query;
 mod registry;
 mod relationship;
 mod session;
+mod statements;
 
 pub use column::{Col, EmbeddedCol};
 pub use error::{Error, Result};

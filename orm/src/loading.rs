@@ -2,17 +2,20 @@
 //! and joined eager loading, raise, and per-query loader options.
 
 use std::any::TypeId;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 
-use crate::handle::{AnyObject, Handle, Obj};
-use crate::info::{model_info, ModelInfo};
+use crate::handle::{AnyObject, Handle, Meta, Obj, Snapshot};
+use crate::info::{model_info, IdentityKey, KeyHash, KeyPart, ModelInfo};
 use crate::model::Model;
+use crate::plan::{col_indexes, PtrMap, PtrSet};
 use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
-use crate::session::Session;
+use crate::session::{refresh_if_expired, Session};
 use crate::{Error, Result};
 
 /// Keys per `IN` query of a select-in load.
@@ -143,11 +146,11 @@ fn infer_join(
 }
 
 type RelKey = (TypeId, usize);
-static RELS: OnceLock<RwLock<HashMap<RelKey, &'static RelInfo>>> = OnceLock::new();
+static RELS: OnceLock<RwLock<HashMap<RelKey, &'static RelInfo, KeyHash>>> = OnceLock::new();
 
 /// The resolved relationship `index` of `source`.
 pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'static RelInfo> {
-    let map = RELS.get_or_init(|| RwLock::new(HashMap::new()));
+    let map = RELS.get_or_init(|| RwLock::new(HashMap::default()));
     if let Some(r) = map
         .read()
         .unwrap_or_else(|p| p.into_inner())
@@ -206,6 +209,11 @@ fn col_values(info: &ModelInfo, values: &[Value], cols: &[impl AsRef<str>]) -> O
     Some(out)
 }
 
+/// Column values as a hashable key (integers of every width compare equal).
+fn value_key(values: &[Value]) -> Vec<KeyPart> {
+    values.iter().map(KeyPart::from).collect()
+}
+
 /// `cols IN (keys)` for one or several columns.
 fn in_keys(cols: Vec<Expr>, keys: &[Vec<Value>]) -> Expr {
     if cols.len() == 1 {
@@ -240,6 +248,50 @@ fn key_of(o: &Arc<dyn AnyObject>) -> usize {
     Arc::as_ptr(o) as *const () as usize
 }
 
+/// What loading rows changes in a session, borrowed apart from its connection so that
+/// rows become objects while they are read.
+pub(crate) struct Loader<'s> {
+    identity: &'s mut HashMap<IdentityKey, Obj, KeyHash>,
+    session: u64,
+    hint: &'s Arc<AtomicBool>,
+}
+
+impl Loader<'_> {
+    /// Put a row (in `info`'s column order) into the identity map and return the object,
+    /// and whether its column values are now the row's (a new object, or an expired one
+    /// refreshed from it) rather than unflushed values already in memory.
+    fn load(&mut self, info: &'static ModelInfo, values: Vec<Value>) -> Result<(Obj, bool)> {
+        let key = info.key(&values).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "a {} row has a NULL primary key",
+                info.short_name()
+            ))
+        })?;
+        match self.identity.entry(key) {
+            Entry::Occupied(e) => {
+                let obj = e.get().clone();
+                let refreshed = refresh_if_expired(&obj, values)?;
+                Ok((obj, refreshed))
+            }
+            Entry::Vacant(slot) => {
+                // A new persistent object; its snapshot is its values as built.
+                let meta = Meta {
+                    state: crate::ObjectState::Persistent,
+                    session: Some(self.session),
+                    snapshot: Snapshot::Current,
+                    expired: false,
+                    key: Some(slot.key().clone()),
+                    hint: Some(self.hint.clone()),
+                    raise: 0,
+                };
+                let obj = (info.make)(values, info, meta)?;
+                slot.insert(obj.clone());
+                Ok((obj, true))
+            }
+        }
+    }
+}
+
 impl Session {
     /// Load a row (in `info`'s column order) into the identity map, as `load` does for
     /// a typed model.
@@ -248,29 +300,75 @@ impl Session {
         info: &'static ModelInfo,
         values: Vec<Value>,
     ) -> Result<Arc<dyn AnyObject>> {
-        let key = info.key(&values).ok_or_else(|| {
-            Error::InvalidRequest(format!(
-                "a {} row has a NULL primary key",
-                info.short_name()
-            ))
+        Ok(self.loader().load(info, values)?.0)
+    }
+
+    /// The identity map side of the session, for loading rows.
+    fn loader(&mut self) -> Loader<'_> {
+        Loader {
+            identity: &mut self.identity,
+            session: self.id,
+            hint: &self.hint,
+        }
+    }
+
+    /// Run `stmt` in the session's transaction and hand each row's values to `f` as it
+    /// arrives (each row becomes an object before the next is read).
+    fn stream_rows(
+        &mut self,
+        stmt: &strata_core::Select,
+        mut f: impl FnMut(&mut Loader<'_>, Vec<Value>) -> Result<()>,
+    ) -> Result<()> {
+        self.connection()?;
+        let Session {
+            conn,
+            identity,
+            id,
+            hint,
+            ..
+        } = self;
+        let conn = conn
+            .as_mut()
+            .ok_or_else(|| Error::InvalidRequest("no connection".into()))?;
+        let mut loader = Loader {
+            identity,
+            session: *id,
+            hint,
+        };
+        let mut result = conn.execute(stmt)?;
+        while let Some(r) = result.fetch_one()? {
+            f(&mut loader, r.into_values())?;
+        }
+        Ok(())
+    }
+
+    /// Run a SELECT of `info`'s columns and load each row, with the values of the
+    /// columns `key_cols` of each object as a key (`None` when one is NULL). The key
+    /// comes from the row unless the object keeps unflushed values of its own.
+    fn select_objects_keyed(
+        &mut self,
+        info: &'static ModelInfo,
+        stmt: &strata_core::Select,
+        key_cols: &[usize],
+    ) -> Result<Vec<(Obj, Option<Vec<KeyPart>>)>> {
+        let key = |values: &[Value]| -> Option<Vec<KeyPart>> {
+            key_cols
+                .iter()
+                .map(|&i| match values.get(i) {
+                    Some(v) if !v.is_null() => Some(KeyPart::from(v)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        self.stream_rows(stmt, |loader, row| {
+            let from_row = key(&row);
+            let (obj, fresh) = loader.load(info, row)?;
+            let k = if fresh { from_row } else { key(&obj.values()) };
+            out.push((obj, k));
+            Ok(())
         })?;
-        if let Some(obj) = self.identity.get(&key) {
-            let obj = obj.clone();
-            self.refresh_if_expired(&obj, values)?;
-            return Ok(obj);
-        }
-        let obj = (info.make)(values.clone(), info)?;
-        for i in 0..info.relationships.len() {
-            obj.rel_update(i, &mut |r| r.unload())?;
-        }
-        self.attach(&obj, crate::ObjectState::Persistent);
-        {
-            let mut m = obj.meta();
-            m.snapshot = Some(values);
-            m.key = Some(key.clone());
-        }
-        self.identity.insert(key, obj.clone());
-        Ok(obj)
+        Ok(out)
     }
 
     /// Run a SELECT of `info`'s columns (plus `extra` trailing columns) and load each row.
@@ -280,22 +378,14 @@ impl Session {
         stmt: &strata_core::Select,
         extra: usize,
     ) -> Result<Vec<(Obj, Vec<Value>)>> {
-        let rows: Vec<Vec<Value>> = {
-            let conn = self.connection()?;
-            let mut out = Vec::new();
-            let mut result = conn.execute(stmt)?;
-            while let Some(r) = result.fetch_one()? {
-                out.push(r.into_values());
-            }
-            out
-        };
         let n = info.names.len();
-        let mut out = Vec::with_capacity(rows.len());
-        for mut row in rows {
+        let mut out = Vec::new();
+        self.stream_rows(stmt, |loader, mut row| {
             let tail = row.split_off(n.min(row.len()));
             debug_assert_eq!(tail.len(), extra);
-            out.push((self.load_erased(info, row)?, tail));
-        }
+            out.push((loader.load(info, row)?.0, tail));
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -311,34 +401,31 @@ impl Session {
         let all_cols = |t: &FromItem, info: &ModelInfo| -> Vec<Expr> {
             info.names.iter().map(|n| t.c(n)).collect()
         };
-        let mut assigned: HashMap<usize, Vec<Arc<dyn AnyObject>>> = HashMap::new();
+        let mut assigned: PtrMap<Vec<Arc<dyn AnyObject>>> = PtrMap::default();
         let mut loaded = Vec::new();
         match &ri.join {
             Join::ToChildren { local, remote } => {
-                let mut keys: Vec<(Vec<Value>, usize)> = Vec::new();
+                // Parents by key, and the distinct keys in parent order.
+                let mut by_key: HashMap<Vec<KeyPart>, Vec<usize>, KeyHash> = HashMap::default();
+                let mut distinct: Vec<Vec<Value>> = Vec::new();
                 for p in parents {
                     if let Some(k) = col_values(source, &p.values(), local) {
-                        keys.push((k, key_of(p)));
+                        let owners = by_key.entry(value_key(&k)).or_default();
+                        if owners.is_empty() {
+                            distinct.push(k);
+                        }
+                        owners.push(key_of(p));
                     }
                 }
-                let mut distinct: Vec<Vec<Value>> = Vec::new();
-                for (k, _) in &keys {
-                    if !distinct.iter().any(|d| crate::handle::same_values(d, k)) {
-                        distinct.push(k.clone());
-                    }
-                }
+                let fk_cols = col_indexes(target, remote)?;
                 for chunk in distinct.chunks(SELECTIN_CHUNK) {
                     let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
                     let stmt = strata_core::select(all_cols(&ttable, target))
                         .where_(cond)
                         .order_by(order_items(target, &ttable, &ri.def));
-                    for (child, _) in self.select_objects(target, &stmt, 0)? {
-                        let fk = col_values(target, &child.values(), remote);
-                        for (k, pk) in &keys {
-                            if fk
-                                .as_ref()
-                                .is_some_and(|f| crate::handle::same_values(f, k))
-                            {
+                    for (child, fk) in self.select_objects_keyed(target, &stmt, &fk_cols)? {
+                        if let Some(owners) = fk.and_then(|f| by_key.get(&f)) {
+                            for pk in owners {
                                 assigned.entry(*pk).or_default().push(child.clone());
                             }
                         }
@@ -347,39 +434,41 @@ impl Session {
                 }
             }
             Join::ToParent { local, remote } => {
-                let mut wanted: Vec<(usize, Vec<Value>)> = Vec::new();
-                for p in parents {
-                    if let Some(k) = col_values(source, &p.values(), local) {
-                        wanted.push((key_of(p), k));
-                    }
-                }
+                let mut wanted: Vec<(usize, Vec<KeyPart>)> = Vec::new();
                 // Targets already in the identity map need no SQL.
                 let mut missing: Vec<Vec<Value>> = Vec::new();
-                let mut found: Vec<(Vec<Value>, Arc<dyn AnyObject>)> = Vec::new();
-                for (_, k) in &wanted {
-                    if found.iter().any(|(f, _)| crate::handle::same_values(f, k))
-                        || missing.iter().any(|m| crate::handle::same_values(m, k))
-                    {
+                let mut found: HashMap<Vec<KeyPart>, Option<Arc<dyn AnyObject>>, KeyHash> =
+                    HashMap::default();
+                for p in parents {
+                    let Some(k) = col_values(source, &p.values(), local) else {
                         continue;
+                    };
+                    let vk = value_key(&k);
+                    if !found.contains_key(&vk) {
+                        let hit = self.identity_lookup(target, remote, &k);
+                        if hit.is_none() {
+                            missing.push(k);
+                        }
+                        found.insert(vk.clone(), hit);
                     }
-                    match self.identity_lookup(target, remote, k) {
-                        Some(o) => found.push((k.clone(), o)),
-                        None => missing.push(k.clone()),
-                    }
+                    wanted.push((key_of(p), vk));
                 }
+                let key_cols = col_indexes(target, remote)?;
                 for chunk in missing.chunks(SELECTIN_CHUNK) {
                     let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
                     let stmt = strata_core::select(all_cols(&ttable, target)).where_(cond);
-                    for (t, _) in self.select_objects(target, &stmt, 0)? {
-                        if let Some(k) = col_values(target, &t.values(), remote) {
-                            found.push((k, t));
+                    for (t, k) in self.select_objects_keyed(target, &stmt, &key_cols)? {
+                        if let Some(k) = k {
+                            // The first row for a key wins, as before.
+                            let slot = found.entry(k).or_default();
+                            if slot.is_none() {
+                                *slot = Some(t);
+                            }
                         }
                     }
                 }
                 for (pk, k) in &wanted {
-                    if let Some((_, t)) =
-                        found.iter().find(|(f, _)| crate::handle::same_values(f, k))
-                    {
+                    if let Some(Some(t)) = found.get(k) {
                         assigned.entry(*pk).or_default().push(t.clone());
                         loaded.push(t.clone());
                     }
@@ -393,13 +482,14 @@ impl Session {
                 assoc_remote,
             } => {
                 let assoc = FromItem::Table(table.clone());
-                let mut keys: Vec<(Vec<Value>, usize)> = Vec::new();
+                let mut by_key: HashMap<Vec<KeyPart>, Vec<usize>, KeyHash> = HashMap::default();
+                let mut distinct: Vec<Vec<Value>> = Vec::new();
                 for p in parents {
                     if let Some(k) = col_values(source, &p.values(), local) {
-                        keys.push((k, key_of(p)));
+                        by_key.entry(value_key(&k)).or_default().push(key_of(p));
+                        distinct.push(k);
                     }
                 }
-                let distinct: Vec<Vec<Value>> = keys.iter().map(|(k, _)| k.clone()).collect();
                 for chunk in distinct.chunks(SELECTIN_CHUNK) {
                     let on = and_(
                         remote
@@ -418,8 +508,8 @@ impl Session {
                         ))
                         .order_by(order_items(target, &ttable, &ri.def));
                     for (t, tail) in self.select_objects(target, &stmt, assoc_local.len())? {
-                        for (k, pk) in &keys {
-                            if crate::handle::same_values(k, &tail) {
+                        if let Some(owners) = by_key.get(&value_key(&tail)) {
+                            for pk in owners {
                                 assigned.entry(*pk).or_default().push(t.clone());
                             }
                         }
@@ -583,12 +673,11 @@ impl Session {
                     } else {
                         self.load_relationship(ri, objs)?
                     };
-                    let mut unique: Vec<Arc<dyn AnyObject>> = Vec::new();
-                    for t in targets {
-                        if !unique.iter().any(|u| crate::session::same_object(u, &t)) {
-                            unique.push(t);
-                        }
-                    }
+                    let mut seen = PtrSet::default();
+                    let unique: Vec<Arc<dyn AnyObject>> = targets
+                        .into_iter()
+                        .filter(|t| seen.insert(key_of(t)))
+                        .collect();
                     visited.push((info.type_id, i));
                     self.apply_loaders(ri.target, &unique, &sub, visited, &[])?;
                     visited.pop();
@@ -768,7 +857,8 @@ impl Session {
                 }
             }
         }
-        let mut stmt = core.clone();
+        // The statement as given unless joined loads add to it.
+        let mut stmt = std::borrow::Cow::Borrowed(core);
         let source = FromItem::Table(info.table.clone());
         let mut widths = Vec::with_capacity(joined.len());
         for ri in &joined {
@@ -791,41 +881,29 @@ impl Session {
                 ),
                 Join::Secondary { .. } => continue,
             };
-            stmt = stmt
-                .add_columns(
-                    ri.target
-                        .names
-                        .iter()
-                        .map(|n| alias.c(n))
-                        .collect::<Vec<_>>(),
-                )
-                .outerjoin_on(alias.clone(), on)
-                .order_by(order_items(ri.target, &alias, &ri.def));
+            stmt = std::borrow::Cow::Owned(
+                stmt.into_owned()
+                    .add_columns(
+                        ri.target
+                            .names
+                            .iter()
+                            .map(|n| alias.c(n))
+                            .collect::<Vec<_>>(),
+                    )
+                    .outerjoin_on(alias.clone(), on)
+                    .order_by(order_items(ri.target, &alias, &ri.def)),
+            );
             widths.push(ri.target.names.len());
         }
-        let rows: Vec<Vec<Value>> = {
-            let conn = self.connection()?;
-            let mut out = Vec::new();
-            let mut result = conn.execute(&stmt)?;
-            while let Some(r) = result.fetch_one()? {
-                out.push(r.into_values());
-            }
-            out
-        };
         let n = info.names.len();
         let mut parents: Vec<Arc<dyn AnyObject>> = Vec::new();
-        let mut children: Vec<HashMap<usize, Vec<Arc<dyn AnyObject>>>> =
-            vec![HashMap::new(); joined.len()];
-        for mut row in rows {
+        let mut seen_parents = PtrSet::default();
+        let mut children: Vec<PtrMap<Vec<Arc<dyn AnyObject>>>> =
+            vec![PtrMap::default(); joined.len()];
+        self.stream_rows(&stmt, |loader, mut row| {
             let mut rest = row.split_off(n.min(row.len()));
-            let parent = self.load_erased(info, row)?;
-            if !parents
-                .last()
-                .is_some_and(|p| crate::session::same_object(p, &parent))
-                && !parents
-                    .iter()
-                    .any(|p| crate::session::same_object(p, &parent))
-            {
+            let (parent, _) = loader.load(info, row)?;
+            if seen_parents.insert(key_of(&parent)) {
                 parents.push(parent.clone());
             }
             for (j, ri) in joined.iter().enumerate() {
@@ -834,13 +912,14 @@ impl Session {
                 if ri.target.key(&vals).is_none() {
                     continue;
                 }
-                let child = self.load_erased(ri.target, vals)?;
+                let (child, _) = loader.load(ri.target, vals)?;
                 let list = children[j].entry(key_of(&parent)).or_default();
                 if !list.iter().any(|c| crate::session::same_object(c, &child)) {
                     list.push(child);
                 }
             }
-        }
+            Ok(())
+        })?;
         for (j, ri) in joined.iter().enumerate() {
             for p in &parents {
                 let members: Vec<ObjectRef> = children[j]

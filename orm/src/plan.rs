@@ -1,7 +1,8 @@
 //! Planning a flush: which objects to insert, update and delete once cascades run,
 //! which foreign keys follow from relationships, and which association rows change.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use strata_core::Table;
@@ -60,11 +61,44 @@ pub(crate) fn ptr(o: &Arc<dyn AnyObject>) -> usize {
     Arc::as_ptr(o) as *const () as usize
 }
 
+/// Hashes object addresses for sets and maps keyed by [`ptr`]: one multiply and a
+/// rotate (SipHash's resistance to crafted keys buys nothing for addresses).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PtrHasher(u64);
+
+const PTR_SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Hasher for PtrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(PTR_SEED);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The well-mixed high bits go to the low bits, which pick the bucket.
+        self.0.rotate_left(26)
+    }
+}
+
+/// A set of object addresses.
+pub(crate) type PtrSet = HashSet<usize, BuildHasherDefault<PtrHasher>>;
+/// A map keyed by object address.
+pub(crate) type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
+
 /// Objects in insertion order, with constant-time membership.
 #[derive(Default)]
 pub(crate) struct ObjSet {
     pub list: Vec<Arc<dyn AnyObject>>,
-    seen: HashSet<usize>,
+    seen: PtrSet,
 }
 
 impl ObjSet {
@@ -140,6 +174,10 @@ impl Session {
                 };
                 let ri = rel_info(info, idx)?;
                 let original = h.rel_original(idx);
+                if members.is_empty() && original.is_empty() {
+                    // Empty before and after: no cascade, link or association row.
+                    continue;
+                }
                 if ri.def.cascade.save_update {
                     for m in &members {
                         if m.0.meta().state == ObjectState::Transient {

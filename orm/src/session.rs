@@ -7,10 +7,11 @@ use std::sync::Arc;
 use strata_core::engine::{Connection, CursorResult, Engine};
 use strata_core::{Compilable, Value};
 
-use crate::handle::{AnyObject, Handle, ObjectState};
-use crate::info::{model_info, IdentityKey, PrimaryKey};
+use crate::handle::{AnyObject, Handle, ObjectState, Snapshot};
+use crate::info::{model_info, IdentityKey, KeyHash, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
+use crate::statements::{reusable_sql, Shape};
 use crate::{Error, Result};
 
 static SESSION_IDS: AtomicU64 = AtomicU64::new(1);
@@ -18,10 +19,43 @@ static SESSION_IDS: AtomicU64 = AtomicU64::new(1);
 /// Expire an object: columns reload on its next load, relationships are unloaded now
 /// (an object whose guard is alive keeps them until then).
 pub(crate) fn expire(o: &Arc<dyn AnyObject>) {
-    o.meta().expired = true;
+    expire_and_detach(o, false);
+}
+
+/// [`expire`], and with `detach` also leave the session, under one lock of the meta.
+fn expire_and_detach(o: &Arc<dyn AnyObject>, detach: bool) {
+    {
+        let mut m = o.meta();
+        m.expired = true;
+        if detach {
+            m.state = ObjectState::Detached;
+            m.session = None;
+            m.hint = None;
+        }
+    }
     for i in 0..o.info().relationships.len() {
         let _ = o.rel_update(i, &mut |r| r.unload());
     }
+}
+
+/// Refresh an expired object from a row; relationships are unloaded again. An object
+/// whose guard is alive stays expired and is refreshed next time. True when the object
+/// was refreshed.
+pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: Vec<Value>) -> Result<bool> {
+    let expired = obj.meta().expired;
+    if expired && obj.set_values(values)? {
+        let mut m = obj.meta();
+        m.snapshot = Snapshot::Current;
+        m.expired = false;
+        m.raise = 0;
+        drop(m);
+        obj.take_touched();
+        for i in 0..obj.info().relationships.len() {
+            obj.rel_update(i, &mut |r| r.unload())?;
+        }
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 pub(crate) fn same_object(a: &Arc<dyn AnyObject>, b: &Arc<dyn AnyObject>) -> bool {
@@ -103,7 +137,7 @@ pub struct Session {
     pub(crate) conn: Option<Connection>,
     pub(crate) in_tx: bool,
     pub(crate) wrote_in_tx: bool,
-    pub(crate) identity: HashMap<IdentityKey, Arc<dyn AnyObject>>,
+    pub(crate) identity: HashMap<IdentityKey, Arc<dyn AnyObject>, KeyHash>,
     pub(crate) pending: Vec<Arc<dyn AnyObject>>,
     pub(crate) deleted: Vec<Arc<dyn AnyObject>>,
     pub(crate) flushed_deleted: Vec<Arc<dyn AnyObject>>,
@@ -133,7 +167,7 @@ impl Session {
             conn: None,
             in_tx: false,
             wrote_in_tx: false,
-            identity: HashMap::new(),
+            identity: HashMap::default(),
             pending: Vec::new(),
             deleted: Vec::new(),
             flushed_deleted: Vec::new(),
@@ -344,11 +378,7 @@ impl Session {
         }
         expire(&erased);
         let info = erased.info();
-        let snapshot = erased
-            .meta()
-            .snapshot
-            .clone()
-            .unwrap_or_else(|| erased.values());
+        let snapshot = erased.snapshot().unwrap_or_else(|| erased.values());
         let pk: Vec<Value> = info.pk.iter().map(|&i| snapshot[i].clone()).collect();
         erased.take_touched();
         let autoflush = std::mem::replace(&mut self.autoflush, false);
@@ -374,6 +404,7 @@ impl Session {
         if info.key(&values).is_some() {
             let pk: Vec<Value> = info.pk.iter().map(|&i| values[i].clone()).collect();
             if let Some(existing) = self.get::<T>(pk)? {
+                existing.erased().keep_snapshot();
                 if !existing.erased().set_values(values)? {
                     return Err(Error::InvalidRequest(format!(
                         "cannot merge into {} {}: a read()/write() guard on it is alive",
@@ -431,13 +462,30 @@ impl Session {
         self.fetch_by_pk::<T>(pk)
     }
 
+    /// Load the object with primary key `pk` with one SELECT (its row, if any, goes
+    /// into the identity map).
     fn fetch_by_pk<T: Model>(&mut self, pk: Vec<Value>) -> Result<Option<Handle<T>>> {
         let info = model_info::<T>()?;
-        let mut stmt = crate::query::select::<T>();
-        for (&i, v) in info.pk.iter().zip(pk) {
-            stmt = stmt.filter(T::c(info.names[i]).eq(v));
-        }
-        Ok(self.run_select::<T>(&stmt.into_core())?.into_iter().next())
+        let select_by_pk = || {
+            let mut stmt = crate::query::select::<T>();
+            for (&i, v) in info.pk.iter().zip(&pk) {
+                stmt = stmt.filter(T::c(info.names[i]).eq(v.clone()));
+            }
+            stmt.into_core()
+        };
+        // The statement differs only in its parameters: its text is compiled once.
+        let dialect = self.engine.dialect();
+        let Some(sql) = reusable_sql(info, dialect, &Shape::Get, &pk, select_by_pk)? else {
+            return Ok(self.run_select::<T>(&select_by_pk())?.into_iter().next());
+        };
+        self.autoflush()?;
+        let row = {
+            let conn = self.connection()?;
+            let mut result = conn.exec_driver_sql(&sql, &pk)?;
+            // The primary key matches one row at most.
+            result.fetch_one()?.map(|r| r.into_values())
+        };
+        row.map(|values| self.load_row::<T>(values)).transpose()
     }
 
     /// Flush pending changes if autoflush is on and anything changed.
@@ -479,28 +527,6 @@ impl Session {
                 info.short_name()
             ))
         })
-    }
-
-    /// Refresh an expired object from a row; relationships are unloaded again. An
-    /// object whose guard is alive stays expired and is refreshed next time.
-    pub(crate) fn refresh_if_expired(
-        &mut self,
-        obj: &Arc<dyn AnyObject>,
-        values: Vec<Value>,
-    ) -> Result<()> {
-        let expired = obj.meta().expired;
-        if expired && obj.set_values(values.clone())? {
-            let mut m = obj.meta();
-            m.snapshot = Some(values);
-            m.expired = false;
-            m.raise = 0;
-            drop(m);
-            obj.take_touched();
-            for i in 0..obj.info().relationships.len() {
-                obj.rel_update(i, &mut |r| r.unload())?;
-            }
-        }
-        Ok(())
     }
 
     /// Run an ORM select and return its objects (`session.scalars(stmt).all()`).
@@ -603,6 +629,12 @@ impl Session {
     /// Roll back the transaction: pending objects are dropped from the session,
     /// deletions undone, and every object expired.
     pub fn rollback(&mut self) -> Result<()> {
+        self.end(false)
+    }
+
+    /// Roll back, expire every object and, with `detach`, detach them all (`close`), in
+    /// one pass over the identity map.
+    fn end(&mut self, detach: bool) -> Result<()> {
         let result = match (self.in_tx, self.conn.as_mut()) {
             (true, Some(c)) => c.rollback_transaction().map_err(Error::from),
             _ => Ok(()),
@@ -618,35 +650,36 @@ impl Session {
             m.state = ObjectState::Transient;
             m.session = None;
             m.hint = None;
-            m.snapshot = None;
+            m.snapshot = Snapshot::None;
         }
         self.deleted.clear();
         // Unflushed changes are discarded: expired objects reload on their next load.
         self.hint.store(false, Ordering::Release);
         for o in self.identity.values() {
             o.take_touched();
+            expire_and_detach(o, detach);
+        }
+        if detach {
+            self.identity.clear();
         }
         for o in self.flushed_deleted.drain(..) {
+            if detach {
+                expire_and_detach(&o, true);
+                continue;
+            }
             let key = o.meta().key.clone();
             o.meta().state = ObjectState::Persistent;
+            expire(&o);
             if let Some(k) = key {
                 self.identity.insert(k, o);
             }
         }
-        self.expire_all();
         result
     }
 
     /// Roll back and detach every object; the session can be used again afterwards.
     pub fn close(&mut self) -> Result<()> {
-        let r = self.rollback();
-        for (_, o) in self.identity.drain() {
-            let mut m = o.meta();
-            m.state = ObjectState::Detached;
-            m.session = None;
-            m.hint = None;
-        }
-        r
+        self.end(true)
     }
 }
 

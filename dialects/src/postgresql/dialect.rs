@@ -90,29 +90,24 @@ impl Dialect for PostgresDialect {
     }
 
     fn untyped_literal_cast(&self, v: &Value) -> Option<&'static str> {
-        Some(match v {
-            Value::Bool(_) => "BOOLEAN",
-            Value::SmallInt(_) => "SMALLINT",
-            Value::Int(_) => "INTEGER",
-            Value::BigInt(_) => "BIGINT",
-            Value::Float(_) => "REAL",
-            Value::Double(_) => "DOUBLE PRECISION",
-            Value::Bytes(_) => "BYTEA",
-            #[cfg(feature = "chrono")]
-            Value::Date(_) => "DATE",
-            #[cfg(feature = "chrono")]
-            Value::Time(_) => "TIME",
-            #[cfg(feature = "chrono")]
-            Value::DateTime(_) => "TIMESTAMP",
-            #[cfg(feature = "chrono")]
-            Value::DateTimeUtc(_) => "TIMESTAMPTZ",
-            #[cfg(feature = "uuid")]
-            Value::Uuid(_) => "UUID",
-            #[cfg(feature = "serde_json")]
-            Value::Json(_) => "JSONB",
-            #[cfg(feature = "rust_decimal")]
-            Value::Decimal(_) => "NUMERIC",
-            Value::Null | Value::Text(_) => return None,
+        // By kind tag rather than by variant: the optional kinds exist whenever
+        // strata-core has the feature, whatever features this crate was built with.
+        Some(match v.kind_tag() {
+            1 => "BOOLEAN",
+            2 => "SMALLINT",
+            3 => "INTEGER",
+            4 => "BIGINT",
+            5 => "REAL",
+            6 => "DOUBLE PRECISION",
+            8 => "BYTEA",
+            9 => "DATE",
+            10 => "TIME",
+            11 => "TIMESTAMP",
+            12 => "TIMESTAMPTZ",
+            13 => "UUID",
+            14 => "JSONB",
+            15 => "NUMERIC",
+            _ => return None,
         })
     }
 

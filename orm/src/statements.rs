@@ -1,0 +1,82 @@
+//! SQL text of the statements a session runs over and over (`get`, and the flush's
+//! INSERTs and UPDATEs), compiled once per model, dialect and statement shape and then
+//! run with new parameters, as SQLAlchemy's ORM caches its persistence statements per
+//! mapper. Building and looking up a Core statement tree for every object costs more
+//! than running the statement.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use strata_core::{Compilable, Dialect, Value};
+
+use crate::info::{KeyHash, ModelInfo};
+use crate::Result;
+
+/// Texts kept per model; past this the model's cache starts over.
+const MAX_TEXTS: usize = 256;
+
+/// What a statement looks like apart from its parameter values.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Shape {
+    /// `SELECT` every column `WHERE` each primary key column `=` a parameter.
+    Get,
+    /// `INSERT` of `rows` rows of the columns `cols`, `RETURNING` the columns
+    /// `returning` (none: no `RETURNING`).
+    Insert {
+        cols: Vec<usize>,
+        rows: usize,
+        returning: Vec<usize>,
+    },
+    /// `UPDATE` of the columns `set` `WHERE` the primary key and, with `version`, the
+    /// version column (`Some(true)`: `IS NULL`), `RETURNING` the columns `returning`.
+    Update {
+        set: Vec<usize>,
+        version: Option<bool>,
+        returning: Vec<usize>,
+    },
+}
+
+/// Statement texts by shape, then dialect name; `None` marks a statement that cannot be
+/// reused (see [`reusable_sql`]).
+type TextMap = HashMap<Shape, Vec<(&'static str, Option<Arc<str>>)>, KeyHash>;
+
+/// A model's statement texts.
+pub(crate) type Texts = Mutex<TextMap>;
+
+/// The SQL text of the statement `build` makes for `shape`, to run with parameters in
+/// the order of `params` (the values `build` puts in the statement). `None` when the
+/// compiled statement's parameters are not exactly those (e.g. Core added a column
+/// default): such a statement is run through Core every time.
+pub(crate) fn reusable_sql<S: Compilable>(
+    info: &ModelInfo,
+    dialect: &dyn Dialect,
+    shape: &Shape,
+    params: &[Value],
+    build: impl FnOnce() -> S,
+) -> Result<Option<Arc<str>>> {
+    let name = dialect.name();
+    let found = lock(&info.sql_texts).get(shape).and_then(|by_dialect| {
+        by_dialect
+            .iter()
+            .find(|(d, _)| *d == name)
+            .map(|(_, text)| text.clone())
+    });
+    if let Some(text) = found {
+        return Ok(text);
+    }
+    let compiled = strata_core::compile(&build(), dialect)?;
+    let text = (compiled.params() == params).then(|| Arc::from(compiled.sql()));
+    let mut texts = lock(&info.sql_texts);
+    if texts.len() >= MAX_TEXTS {
+        texts.clear();
+    }
+    let by_dialect = texts.entry(shape.clone()).or_default();
+    if !by_dialect.iter().any(|(d, _)| *d == name) {
+        by_dialect.push((name, text.clone()));
+    }
+    Ok(text)
+}
+
+fn lock(texts: &Texts) -> MutexGuard<'_, TextMap> {
+    texts.lock().unwrap_or_else(|p| p.into_inner())
+}
