@@ -37,6 +37,9 @@
 //! `postgresql://postgres@127.0.0.1:5432/bench`; it creates and drops the tables
 //! `ob_users`, `ob_posts` and `ob_comments` there.
 //!
+//! The workload functions are `#[inline(never)]` so that profilers find them (e.g.
+//! `valgrind --tool=callgrind --toggle-collect='orm_vs_raw::orm_load'`).
+//!
 //! Run: `cargo bench --bench orm_vs_raw -- --warm-up-time 1 --measurement-time 3`
 
 use std::collections::HashMap;
