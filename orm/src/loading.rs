@@ -244,10 +244,6 @@ fn order_items(info: &ModelInfo, from: &FromItem, def: &RelationshipDef) -> Vec<
     out
 }
 
-fn key_of(o: &Arc<dyn AnyObject>) -> usize {
-    Arc::as_ptr(o) as *const () as usize
-}
-
 /// What loading rows changes in a session, borrowed apart from its connection so that
 /// rows become objects while they are read.
 pub(crate) struct Loader<'s> {
@@ -414,7 +410,7 @@ impl Session {
                         if owners.is_empty() {
                             distinct.push(k);
                         }
-                        owners.push(key_of(p));
+                        owners.push(crate::plan::ptr(p));
                     }
                 }
                 let fk_cols = col_indexes(target, remote)?;
@@ -451,7 +447,7 @@ impl Session {
                         }
                         found.insert(vk.clone(), hit);
                     }
-                    wanted.push((key_of(p), vk));
+                    wanted.push((crate::plan::ptr(p), vk));
                 }
                 let key_cols = col_indexes(target, remote)?;
                 for chunk in missing.chunks(SELECTIN_CHUNK) {
@@ -486,7 +482,10 @@ impl Session {
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
                 for p in parents {
                     if let Some(k) = col_values(source, &p.values(), local) {
-                        by_key.entry(value_key(&k)).or_default().push(key_of(p));
+                        by_key
+                            .entry(value_key(&k))
+                            .or_default()
+                            .push(crate::plan::ptr(p));
                         distinct.push(k);
                     }
                 }
@@ -520,7 +519,7 @@ impl Session {
         }
         for p in parents {
             let members: Vec<ObjectRef> = assigned
-                .get(&key_of(p))
+                .get(&crate::plan::ptr(p))
                 .map(|v| v.iter().cloned().map(ObjectRef).collect())
                 .unwrap_or_default();
             self.set_relation(p, ri, &members)?;
@@ -676,7 +675,7 @@ impl Session {
                     let mut seen = PtrSet::default();
                     let unique: Vec<Arc<dyn AnyObject>> = targets
                         .into_iter()
-                        .filter(|t| seen.insert(key_of(t)))
+                        .filter(|t| seen.insert(crate::plan::ptr(t)))
                         .collect();
                     visited.push((info.type_id, i));
                     self.apply_loaders(ri.target, &unique, &sub, visited, &[])?;
@@ -903,7 +902,7 @@ impl Session {
         self.stream_rows(&stmt, |loader, mut row| {
             let mut rest = row.split_off(n.min(row.len()));
             let (parent, _) = loader.load(info, row)?;
-            if seen_parents.insert(key_of(&parent)) {
+            if seen_parents.insert(crate::plan::ptr(&parent)) {
                 parents.push(parent.clone());
             }
             for (j, ri) in joined.iter().enumerate() {
@@ -913,7 +912,7 @@ impl Session {
                     continue;
                 }
                 let (child, _) = loader.load(ri.target, vals)?;
-                let list = children[j].entry(key_of(&parent)).or_default();
+                let list = children[j].entry(crate::plan::ptr(&parent)).or_default();
                 if !list.iter().any(|c| crate::session::same_object(c, &child)) {
                     list.push(child);
                 }
@@ -923,7 +922,7 @@ impl Session {
         for (j, ri) in joined.iter().enumerate() {
             for p in &parents {
                 let members: Vec<ObjectRef> = children[j]
-                    .get(&key_of(p))
+                    .get(&crate::plan::ptr(p))
                     .map(|v| v.iter().cloned().map(ObjectRef).collect())
                     .unwrap_or_default();
                 self.set_relation(p, ri, &members)?;

@@ -65,12 +65,11 @@ impl KeyWriter {
 
     fn default(&mut self, d: &ColumnDefault) -> Result<()> {
         match d {
-            ColumnDefault::Expr(e) => self.expr(e),
-            other => {
-                self.param(other.to_expr_value());
-                Ok(())
-            }
+            ColumnDefault::Expr(e) => return self.expr(e),
+            ColumnDefault::Value(v) => self.param(v.clone()),
+            ColumnDefault::Callable(f) => self.param(f()),
         }
+        Ok(())
     }
 
     fn qualifier(&mut self, f: &Option<FromItem>) -> Result<()> {
@@ -528,15 +527,5 @@ impl KeyWriter {
             self.param(v);
         }
         Ok(())
-    }
-}
-
-impl ColumnDefault {
-    fn to_expr_value(&self) -> Value {
-        match self {
-            ColumnDefault::Value(v) => v.clone(),
-            ColumnDefault::Callable(f) => f(),
-            ColumnDefault::Expr(_) => Value::Null,
-        }
     }
 }
