@@ -1,16 +1,17 @@
-//! The PostgreSQL driver: the sync `postgres` client, statements prepared once per
-//! connection, parameters encoded by strata for the types the server expects.
+//! The PostgreSQL driver: a blocking `tokio-postgres` client, statements prepared once
+//! per connection, parameters encoded by strata for the types the server expects.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::Type;
-use postgres::{Client, Config, NoTls, RowIter, Statement};
 use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, Row, RowStream};
 use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
+use tokio_postgres::types::Type;
+use tokio_postgres::{Config, Statement};
 
+use super::blocking::{BlockingClient, Failure};
 use super::types::{check_param, PgParam, PgValue};
 use super::PostgresDialect;
 
@@ -98,7 +99,7 @@ impl Driver for PostgresDriver {
     }
 
     fn connect(&self) -> Result<Box<dyn DriverConnection>> {
-        let client = self.config.connect(NoTls).map_err(|e| {
+        let client = BlockingClient::connect(&self.config).map_err(|e| {
             Error::Connection(format!("cannot connect to {}: {e}", self.description))
         })?;
         Ok(Box::new(PgConnection {
@@ -112,8 +113,27 @@ impl Driver for PostgresDriver {
     }
 }
 
-/// Convert a `postgres` error into strata's, classified by SQLSTATE.
-pub(crate) fn db_error(e: postgres::Error) -> Error {
+/// Convert a failed wait for the server into strata's error, classified by SQLSTATE.
+pub(crate) fn db_error(failure: Failure) -> Error {
+    let e = match failure {
+        Failure::Pg(e) => e,
+        Failure::Closed => {
+            return Error::Database {
+                kind: DbErrorKind::OperationalError,
+                message: "the connection to the server was closed".into(),
+                code: None,
+                sql: None,
+            }
+        }
+        Failure::Timeout(t) => {
+            return Error::Database {
+                kind: DbErrorKind::OperationalError,
+                message: format!("no answer from the server within {t:?}"),
+                code: None,
+                sql: None,
+            }
+        }
+    };
     match e.as_db_error() {
         Some(db) => {
             let code = db.code().code();
@@ -152,7 +172,7 @@ pub(crate) fn db_error(e: postgres::Error) -> Error {
 }
 
 struct PgConnection {
-    client: Client,
+    client: BlockingClient,
     statements: HashMap<String, (Statement, Arc<[String]>)>,
 }
 
@@ -193,8 +213,8 @@ impl DriverConnection for PgConnection {
             }
         }
         let args = params.iter().map(PgParam);
-        let mut iter = match self.client.query_raw(&stmt, args) {
-            Ok(iter) => iter,
+        let mut stream = match self.client.query_raw(&stmt, args) {
+            Ok(stream) => stream,
             Err(e) => {
                 // The server may refuse the prepared statement for good, e.g. "cached
                 // plan must not change result type" after an ALTER TABLE: prepare it
@@ -204,14 +224,31 @@ impl DriverConnection for PgConnection {
             }
         };
         if columns.is_empty() {
-            while iter.next().map_err(db_error)?.is_some() {}
-            let n = iter.rows_affected().unwrap_or(0);
+            let mut rows = VecDeque::new();
+            loop {
+                let ended = self
+                    .client
+                    .next_batch(&mut stream, &mut rows)
+                    .map_err(db_error)?;
+                for r in rows.drain(..) {
+                    r.map_err(|e| db_error(Failure::Pg(e)))?;
+                }
+                if ended {
+                    break;
+                }
+            }
             return Ok(Outcome::Done {
-                rows_affected: n,
+                rows_affected: stream.rows_affected().unwrap_or(0),
                 last_insert_id: None,
             });
         }
-        Ok(Outcome::Rows(Box::new(PgRows { iter, columns })))
+        Ok(Outcome::Rows(Box::new(PgRows {
+            client: &mut self.client,
+            stream,
+            buffered: VecDeque::new(),
+            ended: false,
+            columns,
+        })))
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
@@ -252,8 +289,14 @@ fn always_fits(v: &Value, ty: &Type) -> bool {
     }
 }
 
+/// Rows of a running statement, taken from the connection in batches.
 struct PgRows<'c> {
-    iter: RowIter<'c>,
+    client: &'c mut BlockingClient,
+    stream: Pin<Box<tokio_postgres::RowStream>>,
+    /// Rows received and not yet handed out (and the error that ended them).
+    buffered: VecDeque<std::result::Result<tokio_postgres::Row, tokio_postgres::Error>>,
+    /// Whether the stream has ended (the rows in `buffered` are the last).
+    ended: bool,
     columns: Arc<[String]>,
 }
 
@@ -263,18 +306,26 @@ impl RowStream for PgRows<'_> {
     }
 
     fn next_row(&mut self) -> Result<Option<Row>> {
-        match self.iter.next().map_err(db_error)? {
-            None => Ok(None),
-            Some(r) => {
-                let mut values = Vec::with_capacity(self.columns.len());
-                for i in 0..self.columns.len() {
-                    let v: PgValue = r.try_get(i).map_err(|e| {
-                        Error::type_mismatch(format!("result column {:?}: {e}", self.columns[i]))
-                    })?;
-                    values.push(v.0);
-                }
-                Ok(Some(Row::new(self.columns.clone(), values)))
+        if self.buffered.is_empty() {
+            if self.ended {
+                return Ok(None);
             }
+            self.ended = self
+                .client
+                .next_batch(&mut self.stream, &mut self.buffered)
+                .map_err(db_error)?;
         }
+        let r = match self.buffered.pop_front() {
+            None => return Ok(None),
+            Some(r) => r.map_err(|e| db_error(Failure::Pg(e)))?,
+        };
+        let mut values = Vec::with_capacity(self.columns.len());
+        for i in 0..self.columns.len() {
+            let v: PgValue = r.try_get(i).map_err(|e| {
+                Error::type_mismatch(format!("result column {:?}: {e}", self.columns[i]))
+            })?;
+            values.push(v.0);
+        }
+        Ok(Some(Row::new(self.columns.clone(), values)))
     }
 }

@@ -1,5 +1,7 @@
-//! PostgreSQL: the production engine (the sync `postgres` crate).
+//! PostgreSQL: the production engine (`tokio-postgres`, driven by a blocking
+//! client of strata's own).
 
+mod blocking;
 mod dialect;
 mod driver;
 mod types;

@@ -8,8 +8,8 @@
 use std::error::Error as StdError;
 
 use bytes::{BufMut, BytesMut};
-use postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use strata_core::{Error, Result, Value};
+use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -432,7 +432,7 @@ impl ToSql for PgParam<'_> {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// With the matching feature, turn the text of a date/time, UUID, JSON or NUMERIC result
