@@ -10,7 +10,8 @@
 //!   raw side binds them to its prepared statement.
 //!
 //! Both sides materialize every row into the same Rust structs: the raw side reads typed
-//! columns from the driver's rows, strata reads them from [`Row`]s with `row.get::<T>(i)`.
+//! columns from the driver's rows, strata reads typed tuples from its rows
+//! (`result.tuples::<(i32, String, Option<String>)>()`).
 //!
 //! SQLite runs in memory through `create_engine("sqlite://")` (a shared-cache in-memory
 //! database); the raw side opens its own shared-cache in-memory database with the same
@@ -29,8 +30,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use postgres::types::ToSql as PgToSql;
 use rusqlite::OpenFlags;
 use strata::{
-    create_engine, insert, select, Column, Connection, Engine, MetaData, Result, Row, SqlType,
-    Table,
+    create_engine, insert, select, Column, Connection, Engine, MetaData, Result, SqlType, Table,
 };
 
 const TRIVIAL_SIZES: [usize; 3] = [1, 100, 10_000];
@@ -221,19 +221,22 @@ fn insert_sql(db: Db, rows: usize) -> String {
 // strata Core.
 // ---------------------------------------------------------------------------------------
 
-fn user_from_row(r: &Row) -> Result<User> {
-    Ok(User {
-        id: r.get::<i32>(0)?,
-        name: r.get::<String>(1)?,
-        hair_color: r.get::<Option<String>>(2)?,
-    })
+/// A user's columns as strata reads them.
+type UserColumns = (i32, String, Option<String>);
+
+fn user(t: UserColumns) -> User {
+    User {
+        id: t.0,
+        name: t.1,
+        hair_color: t.2,
+    }
 }
 
 fn strata_users(conn: &mut Connection, s: &Schema) -> Result<Vec<User>> {
     let stmt = select(&s.users);
     let mut out = Vec::new();
-    for r in conn.execute(&stmt)? {
-        out.push(user_from_row(&r?)?);
+    for t in conn.execute(&stmt)?.tuples::<UserColumns>() {
+        out.push(user(t?));
     }
     Ok(out)
 }
@@ -244,21 +247,31 @@ fn medium_stmt(s: &Schema) -> strata::Select {
         .where_(s.users.c("hair_color").eq("black"))
 }
 
+type MediumColumns = (
+    i32,
+    String,
+    Option<String>,
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+);
+
 fn strata_medium(conn: &mut Connection, s: &Schema) -> Result<Vec<(User, Option<Post>)>> {
     let stmt = medium_stmt(s);
     let mut out = Vec::new();
-    for r in conn.execute(&stmt)? {
-        let r = r?;
-        let post = match r.get::<Option<i32>>(3)? {
-            Some(id) => Some(Post {
+    for t in conn.execute(&stmt)?.tuples::<MediumColumns>() {
+        let (id, name, hair_color, post_id, user_id, title, body) = t?;
+        let post = match (post_id, user_id, title) {
+            (Some(id), Some(user_id), Some(title)) => Some(Post {
                 id,
-                user_id: r.get::<i32>(4)?,
-                title: r.get::<String>(5)?,
-                body: r.get::<Option<String>>(6)?,
+                user_id,
+                title,
+                body,
             }),
-            None => None,
+            _ => None,
         };
-        out.push((user_from_row(&r)?, post));
+        out.push((user((id, name, hair_color)), post));
     }
     Ok(out)
 }

@@ -37,7 +37,8 @@ mod create_engine;
 
 pub use create_engine::{create_engine, create_engine_with};
 pub use strata_core::engine::{
-    Connection, CursorResult, Engine, EngineOptions, IsolationLevel, Row, Transaction,
+    Connection, CursorResult, Engine, EngineOptions, FromRow, FromValue, IsolationLevel, Row,
+    Transaction,
 };
 pub use strata_core::*;
 

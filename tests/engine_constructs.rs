@@ -2703,6 +2703,46 @@ fn results_api(e: &Engine) -> Result<()> {
     )?;
     check_eq("mapping NULL", maps[1]["age"].clone(), Value::Null)?;
     check_eq("mapping integer", num(&maps[1]["id"]), 4.0)?;
+    // Typed tuples, moved out of the rows.
+    let three = || {
+        select((u.c("id"), u.c("name"), u.c("age")))
+            .where_(u.c("id").in_([3, 4]))
+            .order_by([u.c("id")])
+    };
+    let tuples = c
+        .execute(&three())?
+        .tuples::<(i32, String, Option<i64>)>()
+        .collect::<Result<Vec<_>>>()?;
+    check_eq(
+        "tuples",
+        tuples,
+        vec![
+            (3, "patrick".into(), Some(25)),
+            (4, "squidward".into(), None),
+        ],
+    )?;
+    let err = c.execute(&three())?.tuples::<(i32, String)>().next();
+    match err {
+        Some(Err(Error::TypeMismatch { message, .. })) => ensure(
+            message.contains("3 columns (id, name, age)") && message.contains("tuple of 2"),
+            || format!("arity mismatch message: {message}"),
+        )?,
+        other => ensure(false, || format!("tuple of the wrong arity: {other:?}"))?,
+    }
+    let err = c.execute(&three())?.tuples::<(i32, i32, i64)>().next();
+    match err {
+        Some(Err(Error::TypeMismatch { message, .. })) => ensure(
+            message.starts_with("column 1:") && message.contains("patrick"),
+            || format!("conversion error names the column: {message}"),
+        )?,
+        other => ensure(false, || format!("tuple of the wrong type: {other:?}"))?,
+    }
+    let mut row = c.execute(&three())?.first()?.ok_or(Error::NoResultFound)?;
+    check_eq("take", row.take::<String>("name")?, "patrick".into())?;
+    check_eq("taken leaves NULL", row.get::<Option<String>>(1)?, None)?;
+    ensure(row.take::<i64>("nope").is_err(), || {
+        "take of no column".into()
+    })?;
     // Iterating the rows.
     let mut seen = Vec::new();
     let mut result = c.execute(&names())?;

@@ -1884,6 +1884,27 @@ fn cache_key_differs_when_structure_differs() {
             "subquery",
             select(u.c("id")).where_(u.c("name").in_select(select(a.c("email")))),
         ),
+        // A table named like an alias of another table: the implied FROM lists are
+        // `FROM u2` and `FROM users AS u2`.
+        ("table named like the alias", {
+            static U2: OnceLock<Table> = OnceLock::new();
+            let t = U2.get_or_init(|| {
+                Table::build("u2")
+                    .column(Column::new("id", SqlType::Integer))
+                    .column(Column::new("name", SqlType::String(Some(30))))
+                    .finish()
+                    .expect("u2")
+            });
+            select(t.c("id")).where_(t.c("name").eq("x"))
+        }),
+        (
+            "second table only in WHERE",
+            select(u.c("id")).where_(a.c("email").eq("x")),
+        ),
+        (
+            "second table only in ORDER BY",
+            base().order_by([a.c("email")]),
+        ),
     ];
     for d in DIALECTS {
         let keys: Vec<(&str, Vec<u8>)> = variants.iter().map(|(n, s)| (*n, key(s, d))).collect();

@@ -13,9 +13,10 @@ use std::fmt;
 /// assert_eq!(Value::from("a"), Value::Text("a".into()));
 /// assert_eq!(Value::from(None::<i64>), Value::Null);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
     /// SQL NULL.
+    #[default]
     Null,
     /// A boolean.
     Bool(bool),

@@ -12,7 +12,7 @@ use super::template::Param;
 use crate::schema::ColumnDefault;
 use crate::sql::{
     ConflictAction, Delete, Distinct, Expr, FromItem, Insert, InsertSource, OrderBy, Select,
-    SelectBody, Text, Update,
+    SelectBody, SelectCore, Text, Update,
 };
 use crate::{Result, Value};
 
@@ -25,6 +25,9 @@ pub struct KeyWriter {
     pub params: Vec<Param>,
     enclosing: Vec<FromItem>,
     ctes: Vec<Arc<str>>,
+    /// How many nested selects and columns of named subqueries were met: a select
+    /// without any has a FROM list that follows from its column qualifiers alone.
+    complex: usize,
 }
 
 impl KeyWriter {
@@ -72,14 +75,33 @@ impl KeyWriter {
         Ok(())
     }
 
+    fn id(&mut self, id: u64) {
+        self.key.extend_from_slice(&id.to_le_bytes());
+    }
+
+    /// A table by its id (which stands for its name, schema and definition).
+    fn table(&mut self, t: &crate::Table) {
+        self.id(t.id());
+    }
+
+    /// Where a column comes from: the kind of item and what names it. A column of a
+    /// named subquery or CTE marks the select as not simple (see `select`).
     fn qualifier(&mut self, f: &Option<FromItem>) -> Result<()> {
         match f {
-            Some(f) => {
+            Some(FromItem::Table(t)) => {
+                self.tag(b'T');
+                self.table(t);
+            }
+            Some(FromItem::Alias(t, a)) => {
                 // Alias names are checked here: `Table::alias` has nowhere to put the error.
-                if let FromItem::Alias(_, a) = f {
-                    crate::ident::check_identifier(a)?;
-                }
-                self.str(f.schema().unwrap_or(""));
+                crate::ident::check_identifier(a)?;
+                self.tag(b'A');
+                self.table(t);
+                self.str(a);
+            }
+            Some(f) => {
+                self.complex += 1;
+                self.tag(b'Q');
                 self.str(f.name().unwrap_or(""));
             }
             None => self.tag(0),
@@ -249,6 +271,7 @@ impl KeyWriter {
     }
 
     fn nested_select(&mut self, s: &Select) -> Result<()> {
+        self.complex += 1;
         self.select(s)
     }
 
@@ -256,14 +279,12 @@ impl KeyWriter {
         match f {
             FromItem::Table(t) => {
                 self.tag(b'T');
-                self.str(t.schema().unwrap_or(""));
-                self.str(t.name());
+                self.table(t);
             }
             FromItem::Alias(t, a) => {
                 crate::ident::check_identifier(a)?;
                 self.tag(b'A');
-                self.str(t.schema().unwrap_or(""));
-                self.str(t.name());
+                self.table(t);
                 self.str(a);
             }
             FromItem::Named(n) => {
@@ -317,60 +338,8 @@ impl KeyWriter {
         match &s.body {
             SelectBody::Simple(core) => {
                 self.tag(b'[');
-                let froms = resolve_froms(core, &self.enclosing, false)?;
-                match &core.distinct {
-                    Distinct::None => self.tag(0),
-                    Distinct::All => self.tag(1),
-                    Distinct::On(v) => {
-                        self.tag(2);
-                        self.n(v.len());
-                        for x in v {
-                            self.expr(x)?;
-                        }
-                    }
-                }
-                // The FROM items become the enclosing scope of nested selects; moving
-                // them there (rather than cloning) saves an allocation per select.
-                let saved = self.enclosing.len();
-                let n_froms = froms.len();
-                if saved == 0 {
-                    self.enclosing = froms;
-                } else {
-                    self.enclosing.extend(froms);
-                }
-                let r = (|| {
-                    self.n(core.columns.len());
-                    for c in &core.columns {
-                        self.expr(c)?;
-                    }
-                    self.n(n_froms);
-                    for i in saved..saved + n_froms {
-                        let f = self.enclosing[i].clone();
-                        self.visit_from(&f)?;
-                    }
-                    self.n(core.where_.len());
-                    for w in &core.where_ {
-                        self.expr(w)?;
-                    }
-                    self.n(core.group_by.len());
-                    for g in &core.group_by {
-                        self.expr(g)?;
-                    }
-                    self.n(core.having.len());
-                    for h in &core.having {
-                        self.expr(h)?;
-                    }
-                    self.order_by(&s.order_by)
-                })();
-                self.enclosing.truncate(saved);
-                r?;
-                match &core.lock {
-                    None => self.tag(0),
-                    Some(l) => self.tag(
-                        1 | (l.share as u8) << 1
-                            | (l.nowait as u8) << 2
-                            | (l.skip_locked as u8) << 3,
-                    ),
+                if !self.simple_select(core, &s.order_by)? {
+                    self.general_select(core, &s.order_by)?;
                 }
             }
             SelectBody::Compound(members) => {
@@ -385,6 +354,98 @@ impl KeyWriter {
         }
         self.limit_offset(s.limit, s.offset);
         self.tag(b']');
+        Ok(())
+    }
+
+    /// Write a select whose FROM list is implied: no FROM items or joins of its own,
+    /// no enclosing query, and only plain tables and aliases behind its columns and
+    /// WHERE clause (no subqueries anywhere). Its FROM list is then those tables in
+    /// order of first reference, which the key already records in the column
+    /// qualifiers, so it is neither resolved nor written. Returns `false`, having
+    /// written nothing, for any other select.
+    fn simple_select(&mut self, core: &SelectCore, order_by: &[OrderBy]) -> Result<bool> {
+        if !(core.from.is_empty() && core.joins.is_empty() && self.enclosing.is_empty()) {
+            return Ok(false);
+        }
+        let (key_len, params_len, complex) = (self.key.len(), self.params.len(), self.complex);
+        self.tag(b'i');
+        self.select_parts(core, order_by, |_| Ok(()))?;
+        if self.complex == complex {
+            return Ok(true);
+        }
+        self.key.truncate(key_len);
+        self.params.truncate(params_len);
+        self.complex = complex;
+        Ok(false)
+    }
+
+    /// Write a select with its FROM list resolved, which nested selects see as their
+    /// enclosing scope.
+    fn general_select(&mut self, core: &SelectCore, order_by: &[OrderBy]) -> Result<()> {
+        self.tag(b'e');
+        let froms = resolve_froms(core, &self.enclosing, false)?;
+        // The FROM items become the enclosing scope of nested selects; moving them
+        // there (rather than cloning) saves an allocation per select.
+        let saved = self.enclosing.len();
+        let n_froms = froms.len();
+        if saved == 0 {
+            self.enclosing = froms;
+        } else {
+            self.enclosing.extend(froms);
+        }
+        let r = self.select_parts(core, order_by, |k| {
+            k.n(n_froms);
+            for i in saved..saved + n_froms {
+                let f = k.enclosing[i].clone();
+                k.visit_from(&f)?;
+            }
+            Ok(())
+        });
+        self.enclosing.truncate(saved);
+        r
+    }
+
+    /// The parts of a simple select in order, with `from` writing the FROM list.
+    fn select_parts(
+        &mut self,
+        core: &SelectCore,
+        order_by: &[OrderBy],
+        from: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        match &core.distinct {
+            Distinct::None => self.tag(0),
+            Distinct::All => self.tag(1),
+            Distinct::On(v) => {
+                self.tag(2);
+                self.n(v.len());
+                for x in v {
+                    self.expr(x)?;
+                }
+            }
+        }
+        self.n(core.columns.len());
+        for c in &core.columns {
+            self.expr(c)?;
+        }
+        from(self)?;
+        self.n(core.where_.len());
+        for w in &core.where_ {
+            self.expr(w)?;
+        }
+        self.n(core.group_by.len());
+        for g in &core.group_by {
+            self.expr(g)?;
+        }
+        self.n(core.having.len());
+        for h in &core.having {
+            self.expr(h)?;
+        }
+        self.order_by(order_by)?;
+        match &core.lock {
+            None => self.tag(0),
+            Some(l) => self
+                .tag(1 | (l.share as u8) << 1 | (l.nowait as u8) << 2 | (l.skip_locked as u8) << 3),
+        }
         Ok(())
     }
 
@@ -409,8 +470,7 @@ impl KeyWriter {
     /// Write an INSERT.
     pub fn insert(&mut self, s: &Insert) -> Result<()> {
         self.tag(b'+');
-        self.str(s.table.schema().unwrap_or(""));
-        self.str(s.table.name());
+        self.table(&s.table);
         match &s.source {
             InsertSource::Values(cols, rows) => {
                 self.tag(b'v');
@@ -480,8 +540,7 @@ impl KeyWriter {
     /// Write an UPDATE.
     pub fn update(&mut self, s: &Update) -> Result<()> {
         self.tag(b'=');
-        self.str(s.table.schema().unwrap_or(""));
-        self.str(s.table.name());
+        self.table(&s.table);
         self.n(s.set.len());
         // Subqueries in SET correlate to the target table, like those in WHERE.
         self.enclosing.push(FromItem::Table(s.table.clone()));
@@ -505,8 +564,7 @@ impl KeyWriter {
     /// Write a DELETE.
     pub fn delete(&mut self, s: &Delete) -> Result<()> {
         self.tag(b'-');
-        self.str(s.table.schema().unwrap_or(""));
-        self.str(s.table.name());
+        self.table(&s.table);
         self.target_where(&s.table, &s.where_)?;
         self.returning(&s.returning)
     }

@@ -35,8 +35,18 @@ impl IsolationLevel {
 pub trait RowStream {
     /// The result column names.
     fn columns(&self) -> &Arc<[String]>;
+
+    /// Read the next row's values into `values` (cleared first, its allocation
+    /// reused); `false` when the statement is done.
+    fn next_into(&mut self, values: &mut Vec<Value>) -> Result<bool>;
+
     /// The next row, or `None` when the statement is done.
-    fn next_row(&mut self) -> Result<Option<Row>>;
+    fn next_row(&mut self) -> Result<Option<Row>> {
+        let mut values = Vec::with_capacity(self.columns().len());
+        Ok(self
+            .next_into(&mut values)?
+            .then(|| Row::new(self.columns().clone(), values)))
+    }
 }
 
 /// What running a statement produced.

@@ -1,11 +1,12 @@
 //! `CursorResult`: the rows (or row count) a statement produced.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use crate::compile::Template;
-use crate::engine::{FromValue, Row, RowStream};
+use crate::engine::{FromRow, FromValue, Row, RowStream};
 use crate::{Error, Result, Value};
 
 /// The SQL text a result's rows come from, kept for errors raised while reading them:
@@ -29,8 +30,8 @@ impl SqlText {
 /// The result of running a statement: rows streamed from the database as they are
 /// read, or the number of rows affected.
 ///
-/// Iterate it for `Result<Row>`s, or use `all`, `first`, `one`, `one_or_none`,
-/// `scalar`, `scalars`, `mappings`.
+/// Iterate it for `Result<Row>`s, or use `tuples`, `all`, `first`, `one`,
+/// `one_or_none`, `scalar`, `scalars`, `mappings`.
 pub struct CursorResult<'c> {
     /// The rows not read yet; `None` once they are all read (or for no rows).
     stream: Option<Box<dyn RowStream + 'c>>,
@@ -106,15 +107,25 @@ impl<'c> CursorResult<'c> {
 
     /// The next row; `None` when all are read (and again on every later call).
     pub fn fetch_one(&mut self) -> Result<Option<Row>> {
+        let mut values = Vec::with_capacity(self.columns.len());
+        Ok(self
+            .fetch_into(&mut values)?
+            .then(|| Row::new(self.columns.clone(), values)))
+    }
+
+    /// Read the next row's values into `values` (cleared first, its allocation reused);
+    /// `false` when all are read (and again on every later call).
+    pub fn fetch_into(&mut self, values: &mut Vec<Value>) -> Result<bool> {
         let Some(s) = &mut self.stream else {
-            return Ok(None);
+            values.clear();
+            return Ok(false);
         };
-        match s.next_row() {
-            Ok(Some(row)) => Ok(Some(row)),
-            Ok(None) => {
+        match s.next_into(values) {
+            Ok(true) => Ok(true),
+            Ok(false) => {
                 // Release the driver's statement now; drivers need not be fused.
                 self.stream = None;
-                Ok(None)
+                Ok(false)
             }
             Err(e) => Err(match &self.sql {
                 Some(sql) => e.with_sql(sql.as_str()),
@@ -154,23 +165,34 @@ impl<'c> CursorResult<'c> {
     /// The first column of the first row, if there is a row.
     pub fn scalar<T: FromValue>(mut self) -> Result<Option<T>> {
         match self.fetch_one()? {
-            Some(r) => r.get(0).map(Some),
+            Some(mut r) => r.take(0).map(Some),
             None => Ok(None),
         }
     }
 
     /// The first column of exactly one row.
     pub fn scalar_one<T: FromValue>(self) -> Result<T> {
-        self.one()?.get(0)
+        self.one()?.take(0)
     }
 
     /// The first column of every row.
     pub fn scalars<T: FromValue>(mut self) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        while let Some(r) = self.fetch_one()? {
-            out.push(r.get(0)?);
+        while let Some(mut r) = self.fetch_one()? {
+            out.push(r.take(0)?);
         }
         Ok(out)
+    }
+
+    /// The remaining rows as tuples of their columns, converted as they are read
+    /// (values are moved, not copied):
+    /// `for r in conn.execute(&stmt)?.tuples::<(i32, String)>() { let (id, name) = r?; }`.
+    pub fn tuples<T: FromRow>(self) -> Tuples<'c, T> {
+        Tuples {
+            values: Vec::with_capacity(self.columns.len()),
+            result: self,
+            _as: PhantomData,
+        }
     }
 
     /// Every row as a map from column name to value.
@@ -189,5 +211,25 @@ impl Iterator for CursorResult<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.fetch_one().transpose()
+    }
+}
+
+/// The rows of a [`CursorResult`] as typed tuples, read into one reused buffer (no
+/// allocation per row beyond the tuple's own values).
+pub struct Tuples<'c, T> {
+    result: CursorResult<'c>,
+    values: Vec<Value>,
+    _as: PhantomData<fn() -> T>,
+}
+
+impl<T: FromRow> Iterator for Tuples<'_, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.result.fetch_into(&mut self.values) {
+            Ok(true) => Some(T::from_values(&mut self.values, &self.result.columns)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
     }
 }

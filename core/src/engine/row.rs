@@ -7,6 +7,9 @@ use crate::{Error, Result, Value};
 
 /// A result row: values by position, with the column names shared by all rows.
 ///
+/// `get` converts a copy of a value; `take` and `into_tuple` move values out, so
+/// text and bytes are not copied again.
+///
 /// ```
 /// use std::sync::Arc;
 /// use strata_core::{engine::Row, Value};
@@ -15,6 +18,10 @@ use crate::{Error, Result, Value};
 /// assert_eq!(row.get::<i64>(0).unwrap(), 1);
 /// assert_eq!(row.get::<String>("name").unwrap(), "Anna");
 /// assert!(row.get::<i64>("nope").is_err());
+///
+/// let (id, name): (i32, String) = row.clone().into_tuple().unwrap();
+/// assert_eq!((id, name.as_str()), (1, "Anna"));
+/// assert!(row.into_tuple::<(i32,)>().is_err()); // two columns, not one
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct Row {
@@ -98,20 +105,85 @@ impl Row {
         let Some(v) = idx.index(&self.columns).and_then(|i| self.values.get(i)) else {
             return Err(self.no_such_column(&idx));
         };
-        T::from_value(v).map_err(|e| match e {
-            Error::TypeMismatch { message, sql } => Error::TypeMismatch {
-                message: format!("column {idx}: {message}"),
-                sql,
-            },
-            other => other,
-        })
+        T::from_value(v).map_err(|e| in_column(e, &idx))
+    }
+
+    /// A column moved out of the row and converted to `T`, by position or name; the
+    /// row holds NULL there afterwards.
+    pub fn take<T: FromValue>(&mut self, idx: impl RowIndex) -> Result<T> {
+        let Some(i) = idx.index(&self.columns).filter(|i| *i < self.values.len()) else {
+            return Err(self.no_such_column(&idx));
+        };
+        T::from_owned(std::mem::take(&mut self.values[i])).map_err(|e| in_column(e, &idx))
+    }
+
+    /// The whole row as a tuple of its columns in order, moved out of the row; the
+    /// tuple must have one element per column.
+    pub fn into_tuple<T: FromRow>(mut self) -> Result<T> {
+        T::from_values(&mut self.values, &self.columns)
     }
 }
+
+/// Say which column a conversion error is about.
+fn in_column(e: Error, idx: &dyn RowIndex) -> Error {
+    match e {
+        Error::TypeMismatch { message, sql } => Error::TypeMismatch {
+            message: format!("column {idx}: {message}"),
+            sql,
+        },
+        other => other,
+    }
+}
+
+/// A type made from a whole row: tuples of [`FromValue`] types, one per column.
+pub trait FromRow: Sized {
+    /// Convert a row's values (named by `columns`), moving them out: `values` holds
+    /// NULLs afterwards.
+    fn from_values(values: &mut [Value], columns: &[String]) -> Result<Self>;
+}
+
+macro_rules! tuple_from_row {
+    ($n:literal: $($t:ident $v:ident $i:tt),+) => {
+        impl<$($t: FromValue),+> FromRow for ($($t,)+) {
+            fn from_values(values: &mut [Value], columns: &[String]) -> Result<Self> {
+                let [$($v),+] = values else {
+                    return Err(Error::type_mismatch(format!(
+                        "a row of {} columns ({}) read as a tuple of {}",
+                        values.len(),
+                        columns.join(", "),
+                        $n
+                    )));
+                };
+                Ok(($(
+                    $t::from_owned(std::mem::take($v)).map_err(|e| in_column(e, &$i))?,
+                )+))
+            }
+        }
+    };
+}
+tuple_from_row!(1: A a 0usize);
+tuple_from_row!(2: A a 0usize, B b 1usize);
+tuple_from_row!(3: A a 0usize, B b 1usize, C c 2usize);
+tuple_from_row!(4: A a 0usize, B b 1usize, C c 2usize, D d 3usize);
+tuple_from_row!(5: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize);
+tuple_from_row!(6: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize);
+tuple_from_row!(7: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize, G g 6usize);
+tuple_from_row!(8: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize, G g 6usize, H h 7usize);
+tuple_from_row!(9: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize, G g 6usize, H h 7usize, I i 8usize);
+tuple_from_row!(10: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize, G g 6usize, H h 7usize, I i 8usize, J j 9usize);
+tuple_from_row!(11: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize, G g 6usize, H h 7usize, I i 8usize, J j 9usize, K k 10usize);
+tuple_from_row!(12: A a 0usize, B b 1usize, C c 2usize, D d 3usize, E e 4usize, F f 5usize, G g 6usize, H h 7usize, I i 8usize, J j 9usize, K k 10usize, L l 11usize);
 
 /// Conversion from an SQL value to a Rust type; integer conversions are range-checked.
 pub trait FromValue: Sized {
     /// Convert, or `Error::TypeMismatch` saying what was found.
     fn from_value(v: &Value) -> Result<Self>;
+
+    /// Convert a value that is not needed afterwards (text and bytes are moved, not
+    /// copied).
+    fn from_owned(v: Value) -> Result<Self> {
+        Self::from_value(&v)
+    }
 }
 
 fn mismatch<T>(want: &str, v: &Value) -> Result<T> {
@@ -201,6 +273,13 @@ impl FromValue for String {
                 .map_or_else(|| mismatch("text", other), Ok),
         }
     }
+
+    fn from_owned(v: Value) -> Result<Self> {
+        match v {
+            Value::Text(s) => Ok(s),
+            other => Self::from_value(&other),
+        }
+    }
 }
 
 impl FromValue for Vec<u8> {
@@ -211,11 +290,23 @@ impl FromValue for Vec<u8> {
             other => mismatch("bytes", other),
         }
     }
+
+    fn from_owned(v: Value) -> Result<Self> {
+        match v {
+            Value::Bytes(b) => Ok(b),
+            Value::Text(s) => Ok(s.into_bytes()),
+            other => Self::from_value(&other),
+        }
+    }
 }
 
 impl FromValue for Value {
     fn from_value(v: &Value) -> Result<Self> {
         Ok(v.clone())
+    }
+
+    fn from_owned(v: Value) -> Result<Self> {
+        Ok(v)
     }
 }
 
@@ -224,6 +315,13 @@ impl<T: FromValue> FromValue for Option<T> {
         match v {
             Value::Null => Ok(None),
             other => T::from_value(other).map(Some),
+        }
+    }
+
+    fn from_owned(v: Value) -> Result<Self> {
+        match v {
+            Value::Null => Ok(None),
+            other => T::from_owned(other).map(Some),
         }
     }
 }
@@ -289,6 +387,13 @@ impl FromValue for serde_json::Value {
             Value::Json(j) => Ok((**j).clone()),
             Value::Text(s) => serde_json::from_str(s).or_else(|_| mismatch("json", v)),
             other => mismatch("json", other),
+        }
+    }
+
+    fn from_owned(v: Value) -> Result<Self> {
+        match v {
+            Value::Json(j) => Ok(*j),
+            other => Self::from_value(&other),
         }
     }
 }

@@ -11,11 +11,18 @@ use crate::schema::column::Autoincrement;
 use crate::sql::{ColumnRef, Expr, FromItem};
 use crate::{Error, MetaData, Result};
 
+/// The id of the next table built.
+static NEXT_TABLE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 #[derive(Debug)]
 pub(crate) struct TableData {
     pub(crate) name: String,
     pub(crate) schema: Option<String>,
     pub(crate) columns: IndexMap<String, Column>,
+    /// The column names again, in order, shared by every column reference made.
+    pub(crate) column_names: Vec<Arc<str>>,
+    /// Unique in the process: statement cache keys name the table by it.
+    pub(crate) id: u64,
     pub(crate) primary_key: Vec<String>,
     pub(crate) primary_key_name: Option<String>,
     pub(crate) foreign_keys: Vec<ForeignKey>,
@@ -110,12 +117,8 @@ impl Table {
 
     /// A reference to column `name`, or [`Error::UnknownColumn`].
     pub fn try_c(&self, name: &str) -> Result<Expr> {
-        match self.0.columns.get_full(name) {
-            Some((_, _, col)) => Ok(Expr::Column(ColumnRef {
-                from: Some(FromItem::Table(self.clone())),
-                name: Arc::from(name),
-                sql_type: Some(col.sql_type.clone()),
-            })),
+        match self.0.columns.get_index_of(name) {
+            Some(i) => Ok(self.column_ref(i)),
             None => Err(Error::UnknownColumn {
                 table: self.fullname(),
                 column: name.to_string(),
@@ -123,9 +126,26 @@ impl Table {
         }
     }
 
+    /// A reference to the column at `index` (which exists).
+    fn column_ref(&self, index: usize) -> Expr {
+        Expr::Column(ColumnRef {
+            from: Some(FromItem::Table(self.clone())),
+            name: self.0.column_names[index].clone(),
+            sql_type: Some(self.0.columns[index].sql_type.clone()),
+        })
+    }
+
+    /// The table's process-unique id (tables are immutable once built, so the id
+    /// stands for the whole definition).
+    pub(crate) fn id(&self) -> u64 {
+        self.0.id
+    }
+
     /// Column references for all columns, in order.
     pub fn all_columns(&self) -> Vec<Expr> {
-        self.0.columns.keys().map(|n| self.c(n)).collect()
+        (0..self.0.columns.len())
+            .map(|i| self.column_ref(i))
+            .collect()
     }
 
     /// The primary key column names.
@@ -432,6 +452,8 @@ impl TableBuilder {
         Ok(Table(Arc::new(TableData {
             name,
             schema,
+            column_names: columns.keys().map(|n| Arc::from(n.as_str())).collect(),
+            id: NEXT_TABLE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             columns,
             primary_key,
             primary_key_name,

@@ -1,12 +1,13 @@
 //! The PostgreSQL driver: a blocking `tokio-postgres` client, statements prepared once
 //! per connection, parameters encoded by strata for the types the server expects.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, Row, RowStream};
+use rustc_hash::FxHashMap;
+use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, RowStream};
 use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
 use tokio_postgres::types::Type;
 use tokio_postgres::{Config, Statement};
@@ -104,7 +105,7 @@ impl Driver for PostgresDriver {
         })?;
         Ok(Box::new(PgConnection {
             client,
-            statements: HashMap::new(),
+            statements: FxHashMap::default(),
         }))
     }
 
@@ -173,7 +174,7 @@ pub(crate) fn db_error(failure: Failure) -> Error {
 
 struct PgConnection {
     client: BlockingClient,
-    statements: HashMap<String, (Statement, Arc<[String]>)>,
+    statements: FxHashMap<String, (Statement, Arc<[String]>)>,
 }
 
 impl PgConnection {
@@ -305,10 +306,11 @@ impl RowStream for PgRows<'_> {
         &self.columns
     }
 
-    fn next_row(&mut self) -> Result<Option<Row>> {
+    fn next_into(&mut self, values: &mut Vec<Value>) -> Result<bool> {
+        values.clear();
         if self.buffered.is_empty() {
             if self.ended {
-                return Ok(None);
+                return Ok(false);
             }
             self.ended = self
                 .client
@@ -316,16 +318,15 @@ impl RowStream for PgRows<'_> {
                 .map_err(db_error)?;
         }
         let r = match self.buffered.pop_front() {
-            None => return Ok(None),
+            None => return Ok(false),
             Some(r) => r.map_err(|e| db_error(Failure::Pg(e)))?,
         };
-        let mut values = Vec::with_capacity(self.columns.len());
         for i in 0..self.columns.len() {
             let v: PgValue = r.try_get(i).map_err(|e| {
                 Error::type_mismatch(format!("result column {:?}: {e}", self.columns[i]))
             })?;
             values.push(v.0);
         }
-        Ok(Some(Row::new(self.columns.clone(), values)))
+        Ok(true)
     }
 }

@@ -1,16 +1,16 @@
 //! The SQLite driver: rusqlite connections with prepared-statement reuse and rows
 //! streamed as SQLite produces them.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{CachedStatement, OpenFlags, ToSql};
+use rusqlite::{CachedStatement, OpenFlags, StatementStatus, ToSql};
+use rustc_hash::FxHashMap;
 use strata_core::engine::{
-    DatabaseUrl, Driver, DriverConnection, IsolationLevel, Outcome, Row, RowStream,
+    DatabaseUrl, Driver, DriverConnection, IsolationLevel, Outcome, RowStream,
 };
 use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
 
@@ -114,7 +114,7 @@ impl Driver for SqliteDriver {
     fn connect(&self) -> Result<Box<dyn DriverConnection>> {
         Ok(Box::new(SqliteConnection {
             conn: open(&self.target)?,
-            columns: HashMap::new(),
+            columns: FxHashMap::default(),
             shared_cache: matches!(self.target, Target::Memory(_)),
         }))
     }
@@ -210,8 +210,33 @@ struct SqliteConnection {
     /// SQLITE_LOCKED (busy timeouts do not apply), so transactions read uncommitted
     /// data by default, as SQLite recommends for shared cache.
     shared_cache: bool,
-    /// Result column names per SQL text, shared by every row of every execution.
-    columns: HashMap<String, Arc<[String]>>,
+    /// Result column names per SQL text, shared by every row of every execution, with
+    /// the statement's re-prepare count when they were read (see [`ColumnNames`]).
+    columns: FxHashMap<String, ColumnNames>,
+}
+
+/// A cached statement's result column names. SQLite re-prepares a statement after a
+/// schema change (inside its first step), and it may then have other columns; its
+/// re-prepare counter tells whether that happened since the names were read, without
+/// comparing them. A statement prepared afresh (never run) always has its names read.
+#[derive(Clone)]
+struct ColumnNames {
+    names: Arc<[String]>,
+    reprepared: i32,
+}
+
+impl ColumnNames {
+    fn of(stmt: &rusqlite::Statement<'_>) -> ColumnNames {
+        ColumnNames {
+            names: stmt.column_names().into_iter().map(String::from).collect(),
+            reprepared: stmt.get_status(StatementStatus::RePrepare),
+        }
+    }
+
+    /// Whether these are still the names of `stmt`, which has run before.
+    fn still_of(&self, stmt: &rusqlite::Statement<'_>) -> bool {
+        stmt.get_status(StatementStatus::RePrepare) == self.reprepared
+    }
 }
 
 impl SqliteConnection {
@@ -223,20 +248,6 @@ impl SqliteConnection {
             .ok()
             .map(|v| v != 0)
     }
-}
-
-/// Whether `names` are the result columns of `stmt` as it is now: after a schema change
-/// SQLite re-prepares a cached statement, which may then have other columns.
-fn same_columns(names: &[String], stmt: &rusqlite::Statement<'_>) -> bool {
-    names.len() == stmt.column_count()
-        && names
-            .iter()
-            .enumerate()
-            .all(|(i, n)| stmt.column_name(i).is_ok_and(|s| s == n))
-}
-
-fn column_names(stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
-    stmt.column_names().into_iter().map(String::from).collect()
 }
 
 fn is_insert(sql: &str) -> bool {
@@ -268,10 +279,11 @@ impl DriverConnection for SqliteConnection {
                 last_insert_id: last,
             });
         }
+        let ran_before = stmt.get_status(StatementStatus::Run) > 0;
         let columns = match self.columns.get(sql) {
-            Some(c) if same_columns(c, &stmt) => c.clone(),
+            Some(c) if ran_before && c.still_of(&stmt) => c.clone(),
             _ => {
-                let c = column_names(&stmt);
+                let c = ColumnNames::of(&stmt);
                 if self.columns.len() > 512 {
                     self.columns.clear();
                 }
@@ -344,7 +356,7 @@ struct SqliteRows<'c> {
     // Field order matters: `rows` borrows `*_stmt` and must be dropped first.
     rows: rusqlite::Rows<'c>,
     _stmt: Box<CachedStatement<'c>>,
-    columns: Arc<[String]>,
+    columns: ColumnNames,
     /// Whether the columns were checked against the statement after its first step
     /// (where SQLite re-prepares it if the schema changed since it was cached).
     checked: bool,
@@ -352,28 +364,25 @@ struct SqliteRows<'c> {
 
 impl RowStream for SqliteRows<'_> {
     fn columns(&self) -> &Arc<[String]> {
-        &self.columns
+        &self.columns.names
     }
 
-    fn next_row(&mut self) -> Result<Option<Row>> {
-        match self.rows.next().map_err(db_error)? {
-            None => Ok(None),
-            Some(r) => {
-                if !self.checked {
-                    self.checked = true;
-                    let stmt: &rusqlite::Statement<'_> = AsRef::as_ref(r);
-                    if !same_columns(&self.columns, stmt) {
-                        self.columns = column_names(stmt);
-                    }
-                }
-                let n = self.columns.len();
-                let mut values = Vec::with_capacity(n);
-                for i in 0..n {
-                    values.push(read_value(r.get_ref(i).map_err(db_error)?)?);
-                }
-                Ok(Some(Row::new(self.columns.clone(), values)))
+    fn next_into(&mut self, values: &mut Vec<Value>) -> Result<bool> {
+        values.clear();
+        let Some(r) = self.rows.next().map_err(db_error)? else {
+            return Ok(false);
+        };
+        if !self.checked {
+            self.checked = true;
+            let stmt: &rusqlite::Statement<'_> = AsRef::as_ref(r);
+            if !self.columns.still_of(stmt) {
+                self.columns = ColumnNames::of(stmt);
             }
         }
+        for i in 0..self.columns.names.len() {
+            values.push(read_value(r.get_ref(i).map_err(db_error)?)?);
+        }
+        Ok(true)
     }
 }
 
@@ -382,7 +391,7 @@ mod tests {
     use super::*;
     use rusqlite::StatementStatus;
 
-    fn read_all(c: &mut SqliteConnection, sql: &str) -> Vec<Row> {
+    fn read_all(c: &mut SqliteConnection, sql: &str) -> Vec<strata_core::engine::Row> {
         let mut out = Vec::new();
         if let Outcome::Rows(mut rows) = c.run(sql, &[]).unwrap() {
             while let Some(r) = rows.next_row().unwrap() {
@@ -397,7 +406,7 @@ mod tests {
         let d = SqliteDriver::memory().unwrap();
         let mut c = SqliteConnection {
             conn: open(&d.target).unwrap(),
-            columns: HashMap::new(),
+            columns: FxHashMap::default(),
             shared_cache: true,
         };
         c.batch("CREATE TABLE t (x INTEGER)").unwrap();
