@@ -2984,7 +2984,8 @@ fn statement_cache_and_counter(e: &Engine) -> Result<()> {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
     e.on_execute(move |sql, params| {
-        s.lock().unwrap().push((sql.to_string(), params.to_vec()));
+        let params: Vec<Value> = params.iter().map(|v| (*v).clone()).collect();
+        s.lock().unwrap().push((sql.to_string(), params));
     });
     c.execute(&by_id(3))?.one()?;
     let seen = seen.lock().unwrap().clone();

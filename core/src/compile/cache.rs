@@ -1,6 +1,5 @@
 //! The compiled-statement cache: (structural key, dialect) -> SQL template.
 
-use std::borrow::Cow;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,11 +47,11 @@ impl StatementCache {
     }
 
     /// The template for `stmt` (from the cache or freshly rendered) and its parameters.
-    pub fn template(
+    pub fn template<'a>(
         &self,
-        stmt: &dyn Compilable,
+        stmt: &'a dyn Compilable,
         dialect: &dyn Dialect,
-    ) -> Result<(Arc<Template>, Vec<super::Param>)> {
+    ) -> Result<(Arc<Template>, Vec<super::Param<'a>>)> {
         let buffer = KEY_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
         let mut k = KeyWriter::with_buffer(dialect.key_tag(), buffer);
         stmt.write_key(&mut k)?;
@@ -84,14 +83,8 @@ impl StatementCache {
         dialect: &dyn Dialect,
     ) -> Result<(String, Vec<Value>)> {
         let (t, params) = self.template(stmt, dialect)?;
-        let (sql, values) = t.bind_owned(params)?;
-        Ok((
-            match sql {
-                Cow::Borrowed(s) => s.to_string(),
-                Cow::Owned(s) => s,
-            },
-            values,
-        ))
+        let (sql, values) = t.bind(&params)?;
+        Ok((sql.into_owned(), values.into_iter().cloned().collect()))
     }
 
     /// Number of cached statements.

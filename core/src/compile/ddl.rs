@@ -315,7 +315,7 @@ fn raw(sql: String) -> Lowered {
 macro_rules! ddl_compilable {
     ($t:ty, $tag:expr, |$s:ident, $d:ident| $body:expr) => {
         impl Compilable for $t {
-            fn write_key(&self, k: &mut KeyWriter) -> Result<()> {
+            fn write_key<'a>(&'a self, k: &mut KeyWriter<'a>) -> Result<()> {
                 k.key.extend_from_slice($tag);
                 Ok(())
             }

@@ -5,6 +5,7 @@
 //! CTE bodies at first reference, DISTINCT ON, columns, FROM, WHERE, GROUP BY, HAVING,
 //! ORDER BY, LIMIT, OFFSET.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::resolve::resolve_froms;
@@ -16,13 +17,14 @@ use crate::sql::{
 };
 use crate::{Result, Value};
 
-/// Accumulates a statement's cache key bytes and its parameter values.
+/// Accumulates a statement's cache key bytes and its parameter values, borrowed from
+/// the statement (`'a`).
 #[derive(Debug, Default)]
-pub struct KeyWriter {
+pub struct KeyWriter<'a> {
     /// The key bytes.
     pub key: Vec<u8>,
     /// The parameters, in slot order.
-    pub params: Vec<Param>,
+    pub params: Vec<Param<'a>>,
     enclosing: Vec<FromItem>,
     ctes: Vec<Arc<str>>,
     /// How many nested selects and columns of named subqueries were met: a select
@@ -30,7 +32,7 @@ pub struct KeyWriter {
     complex: usize,
 }
 
-impl KeyWriter {
+impl<'a> KeyWriter<'a> {
     /// A writer whose key starts with the dialect's tag.
     pub fn new(dialect_tag: u8) -> Self {
         Self::with_buffer(dialect_tag, Vec::with_capacity(256))
@@ -60,17 +62,17 @@ impl KeyWriter {
         self.key.extend_from_slice(&(n as u32).to_le_bytes());
     }
 
-    fn param(&mut self, v: Value) {
+    fn param(&mut self, v: Cow<'a, Value>) {
         self.key.push(b'?');
         self.key.push(v.kind_tag());
         self.params.push(Param::Single(v));
     }
 
-    fn default(&mut self, d: &ColumnDefault) -> Result<()> {
+    fn default(&mut self, d: &'a ColumnDefault) -> Result<()> {
         match d {
             ColumnDefault::Expr(e) => return self.expr(e),
-            ColumnDefault::Value(v) => self.param(v.clone()),
-            ColumnDefault::Callable(f) => self.param(f()),
+            ColumnDefault::Value(v) => self.param(Cow::Borrowed(v)),
+            ColumnDefault::Callable(f) => self.param(Cow::Owned(f())),
         }
         Ok(())
     }
@@ -109,14 +111,14 @@ impl KeyWriter {
         Ok(())
     }
 
-    pub(crate) fn expr(&mut self, e: &Expr) -> Result<()> {
+    pub(crate) fn expr(&mut self, e: &'a Expr) -> Result<()> {
         match e {
             Expr::Column(c) => {
                 self.tag(b'c');
                 self.qualifier(&c.from)?;
                 self.str(&c.name);
             }
-            Expr::Param(v) => self.param(v.clone()),
+            Expr::Param(v) => self.param(Cow::Borrowed(v)),
             Expr::Null => self.tag(b'N'),
             Expr::Bool(b) => self.tag(if *b { b'T' } else { b'F' }),
             Expr::Raw(s) => {
@@ -162,7 +164,7 @@ impl KeyWriter {
                 self.expr(a)?;
                 if !list.is_empty() {
                     self.key.push(b'?');
-                    self.params.push(Param::List(list.clone()));
+                    self.params.push(Param::List(Cow::Borrowed(list)));
                 }
             }
             Expr::InExprs(a, list, neg) => {
@@ -261,7 +263,7 @@ impl KeyWriter {
         Ok(())
     }
 
-    fn order_by(&mut self, items: &[OrderBy]) -> Result<()> {
+    fn order_by(&mut self, items: &'a [OrderBy]) -> Result<()> {
         self.n(items.len());
         for o in items {
             self.tag((o.desc as u8) | (o.nulls.map_or(0, |n| n as u8 + 1) << 1));
@@ -270,12 +272,33 @@ impl KeyWriter {
         Ok(())
     }
 
-    fn nested_select(&mut self, s: &Select) -> Result<()> {
+    fn nested_select(&mut self, s: &'a Select) -> Result<()> {
         self.complex += 1;
         self.select(s)
     }
 
-    fn visit_from(&mut self, f: &FromItem) -> Result<()> {
+    /// Write a FROM item of the resolved FROM list. Resolution builds items (joins with
+    /// their ON clauses), so the item is not part of the statement: its parameters are
+    /// walked by a writer of its own and kept as owned values.
+    fn resolved_from(&mut self, f: &FromItem) -> Result<()> {
+        let mut sub = KeyWriter {
+            key: std::mem::take(&mut self.key),
+            params: Vec::new(),
+            enclosing: std::mem::take(&mut self.enclosing),
+            ctes: std::mem::take(&mut self.ctes),
+            complex: self.complex,
+        };
+        let r = sub.visit_from(f);
+        self.key = sub.key;
+        self.enclosing = sub.enclosing;
+        self.ctes = sub.ctes;
+        self.complex = sub.complex;
+        let owned: Vec<Param<'static>> = sub.params.into_iter().map(|p| p.into_owned()).collect();
+        self.params.extend(owned);
+        r
+    }
+
+    fn visit_from(&mut self, f: &'a FromItem) -> Result<()> {
         match f {
             FromItem::Table(t) => {
                 self.tag(b'T');
@@ -331,7 +354,7 @@ impl KeyWriter {
     }
 
     /// Write a SELECT.
-    pub fn select(&mut self, s: &Select) -> Result<()> {
+    pub fn select(&mut self, s: &'a Select) -> Result<()> {
         if let Some(e) = &s.error {
             return Err(e.clone());
         }
@@ -363,7 +386,7 @@ impl KeyWriter {
     /// order of first reference, which the key already records in the column
     /// qualifiers, so it is neither resolved nor written. Returns `false`, having
     /// written nothing, for any other select.
-    fn simple_select(&mut self, core: &SelectCore, order_by: &[OrderBy]) -> Result<bool> {
+    fn simple_select(&mut self, core: &'a SelectCore, order_by: &'a [OrderBy]) -> Result<bool> {
         if !(core.from.is_empty() && core.joins.is_empty() && self.enclosing.is_empty()) {
             return Ok(false);
         }
@@ -381,7 +404,7 @@ impl KeyWriter {
 
     /// Write a select with its FROM list resolved, which nested selects see as their
     /// enclosing scope.
-    fn general_select(&mut self, core: &SelectCore, order_by: &[OrderBy]) -> Result<()> {
+    fn general_select(&mut self, core: &'a SelectCore, order_by: &'a [OrderBy]) -> Result<()> {
         self.tag(b'e');
         let froms = resolve_froms(core, &self.enclosing, false)?;
         // The FROM items become the enclosing scope of nested selects; moving them
@@ -397,7 +420,7 @@ impl KeyWriter {
             k.n(n_froms);
             for i in saved..saved + n_froms {
                 let f = k.enclosing[i].clone();
-                k.visit_from(&f)?;
+                k.resolved_from(&f)?;
             }
             Ok(())
         });
@@ -408,8 +431,8 @@ impl KeyWriter {
     /// The parts of a simple select in order, with `from` writing the FROM list.
     fn select_parts(
         &mut self,
-        core: &SelectCore,
-        order_by: &[OrderBy],
+        core: &'a SelectCore,
+        order_by: &'a [OrderBy],
         from: impl FnOnce(&mut Self) -> Result<()>,
     ) -> Result<()> {
         match &core.distinct {
@@ -452,14 +475,14 @@ impl KeyWriter {
     fn limit_offset(&mut self, limit: Option<u64>, offset: Option<u64>) {
         self.tag((limit.is_some() as u8) | ((offset.is_some() as u8) << 1));
         if let Some(l) = limit {
-            self.param(Value::BigInt(l.min(i64::MAX as u64) as i64));
+            self.param(Cow::Owned(Value::BigInt(l.min(i64::MAX as u64) as i64)));
         }
         if let Some(o) = offset {
-            self.param(Value::BigInt(o.min(i64::MAX as u64) as i64));
+            self.param(Cow::Owned(Value::BigInt(o.min(i64::MAX as u64) as i64)));
         }
     }
 
-    fn returning(&mut self, r: &[Expr]) -> Result<()> {
+    fn returning(&mut self, r: &'a [Expr]) -> Result<()> {
         self.n(r.len());
         for e in r {
             self.expr(e)?;
@@ -468,7 +491,7 @@ impl KeyWriter {
     }
 
     /// Write an INSERT.
-    pub fn insert(&mut self, s: &Insert) -> Result<()> {
+    pub fn insert(&mut self, s: &'a Insert) -> Result<()> {
         self.tag(b'+');
         self.table(&s.table);
         match &s.source {
@@ -538,7 +561,7 @@ impl KeyWriter {
     }
 
     /// Write an UPDATE.
-    pub fn update(&mut self, s: &Update) -> Result<()> {
+    pub fn update(&mut self, s: &'a Update) -> Result<()> {
         self.tag(b'=');
         self.table(&s.table);
         self.n(s.set.len());
@@ -562,14 +585,14 @@ impl KeyWriter {
     }
 
     /// Write a DELETE.
-    pub fn delete(&mut self, s: &Delete) -> Result<()> {
+    pub fn delete(&mut self, s: &'a Delete) -> Result<()> {
         self.tag(b'-');
         self.table(&s.table);
         self.target_where(&s.table, &s.where_)?;
         self.returning(&s.returning)
     }
 
-    fn target_where(&mut self, table: &crate::Table, where_: &[Expr]) -> Result<()> {
+    fn target_where(&mut self, table: &crate::Table, where_: &'a [Expr]) -> Result<()> {
         self.n(where_.len());
         self.enclosing.push(FromItem::Table(table.clone()));
         let r = where_.iter().try_for_each(|w| self.expr(w));
@@ -578,11 +601,11 @@ impl KeyWriter {
     }
 
     /// Write a `text()` statement.
-    pub fn text(&mut self, t: &Text) -> Result<()> {
+    pub fn text(&mut self, t: &'a Text) -> Result<()> {
         self.tag(b't');
         self.str(t.sql());
         for v in t.values_in_order()? {
-            self.param(v);
+            self.param(Cow::Owned(v));
         }
         Ok(())
     }

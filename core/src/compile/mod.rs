@@ -30,7 +30,7 @@ use crate::{Error, Result, Value};
 /// parameter values) and lowers itself to sea-query.
 pub trait Compilable {
     /// Write the cache key and collect parameters, in slot order.
-    fn write_key(&self, k: &mut KeyWriter) -> Result<()>;
+    fn write_key<'a>(&'a self, k: &mut KeyWriter<'a>) -> Result<()>;
 
     /// Lower to a renderable statement, assigning parameter slots in the same order.
     fn lower(&self, l: &mut Lowerer) -> Result<Lowered>;
@@ -77,7 +77,7 @@ impl CompiledStatement {
 }
 
 /// Walk the statement for its cache key and parameters.
-pub fn cache_key(stmt: &dyn Compilable, dialect: &dyn Dialect) -> Result<KeyWriter> {
+pub fn cache_key<'a>(stmt: &'a dyn Compilable, dialect: &dyn Dialect) -> Result<KeyWriter<'a>> {
     let mut k = KeyWriter::new(dialect.key_tag());
     stmt.write_key(&mut k)?;
     Ok(k)
@@ -110,14 +110,14 @@ pub fn compile(stmt: &dyn Compilable, dialect: &dyn Dialect) -> Result<CompiledS
     let (sql, params) = t.bind(&k.params)?;
     Ok(CompiledStatement {
         sql: sql.into_owned(),
-        params,
+        params: params.into_iter().cloned().collect(),
     })
 }
 
 macro_rules! compilable {
     ($t:ty, $key:ident, $lower:ident) => {
         impl Compilable for $t {
-            fn write_key(&self, k: &mut KeyWriter) -> Result<()> {
+            fn write_key<'a>(&'a self, k: &mut KeyWriter<'a>) -> Result<()> {
                 k.$key(self)
             }
             fn lower(&self, l: &mut Lowerer) -> Result<Lowered> {
@@ -141,7 +141,7 @@ compilable!(Delete, delete, delete);
 compilable!(Text, text, text);
 
 impl<T: Compilable + ?Sized> Compilable for &T {
-    fn write_key(&self, k: &mut KeyWriter) -> Result<()> {
+    fn write_key<'a>(&'a self, k: &mut KeyWriter<'a>) -> Result<()> {
         (**self).write_key(k)
     }
     fn lower(&self, l: &mut Lowerer) -> Result<Lowered> {
@@ -153,7 +153,7 @@ impl<T: Compilable + ?Sized> Compilable for &T {
 }
 
 impl<T: Compilable + ?Sized> Compilable for Arc<T> {
-    fn write_key(&self, k: &mut KeyWriter) -> Result<()> {
+    fn write_key<'a>(&'a self, k: &mut KeyWriter<'a>) -> Result<()> {
         (**self).write_key(k)
     }
     fn lower(&self, l: &mut Lowerer) -> Result<Lowered> {

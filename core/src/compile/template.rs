@@ -22,13 +22,25 @@ pub(crate) fn expand_marker(slot: usize) -> u64 {
     EXPAND_TAG | slot as u64
 }
 
-/// A statement's parameter value as collected from the tree: single, or an expanding list.
+/// A statement's parameter value as collected from the tree: single, or an expanding
+/// list. Values are borrowed from the statement where they are in it, owned where the
+/// walk made them (a LIMIT, a callable default).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Param {
+pub enum Param<'a> {
     /// One value, one placeholder.
-    Single(Value),
+    Single(Cow<'a, Value>),
     /// A list (for `IN`), one placeholder per element.
-    List(Vec<Value>),
+    List(Cow<'a, [Value]>),
+}
+
+impl Param<'_> {
+    /// The same parameter, owning its value.
+    pub fn into_owned(self) -> Param<'static> {
+        match self {
+            Param::Single(v) => Param::Single(Cow::Owned(v.into_owned())),
+            Param::List(l) => Param::List(Cow::Owned(l.into_owned())),
+        }
+    }
 }
 
 /// A piece of a compiled SQL template.
@@ -177,29 +189,7 @@ impl Template {
         self.fixed.as_ref().map(|(s, _)| s.as_str())
     }
 
-    /// Like [`Template::bind`], taking the parameters: values are moved, not cloned,
-    /// where the SQL text is fixed and every slot is used once.
-    pub fn bind_owned(&self, mut params: Vec<Param>) -> Result<(Cow<'_, str>, Vec<Value>)> {
-        let (Some((sql, order)), true) = (&self.fixed, self.slots_once) else {
-            return self.bind(&params);
-        };
-        self.check_count(&params)?;
-        let mut values = Vec::with_capacity(order.len());
-        for &slot in order {
-            // Each slot is read once, so the placeholder left behind is never seen.
-            match std::mem::replace(&mut params[slot], Param::List(Vec::new())) {
-                Param::Single(v) => values.push(v),
-                Param::List(_) => {
-                    return Err(Error::Parameter(format!(
-                        "parameter {slot} is a list where one value is needed"
-                    )))
-                }
-            }
-        }
-        Ok((Cow::Borrowed(sql), values))
-    }
-
-    fn check_count(&self, params: &[Param]) -> Result<()> {
+    fn check_count(&self, params: &[Param<'_>]) -> Result<()> {
         if params.len() < self.slot_count {
             return Err(Error::Parameter(format!(
                 "statement needs {} parameters, {} collected",
@@ -210,14 +200,15 @@ impl Template {
         Ok(())
     }
 
-    /// The SQL text and values for one execution.
-    pub fn bind(&self, params: &[Param]) -> Result<(Cow<'_, str>, Vec<Value>)> {
+    /// The SQL text and the values in placeholder order for one execution (borrowed
+    /// from `params`: nothing is copied).
+    pub fn bind<'p>(&self, params: &'p [Param<'_>]) -> Result<(Cow<'_, str>, Vec<&'p Value>)> {
         self.check_count(params)?;
         if let Some((sql, order)) = &self.fixed {
             let mut values = Vec::with_capacity(order.len());
             for &slot in order {
                 match &params[slot] {
-                    Param::Single(v) => values.push(v.clone()),
+                    Param::Single(v) => values.push(&**v),
                     Param::List(_) => {
                         return Err(Error::Parameter(format!(
                             "parameter {slot} is a list where one value is needed"
@@ -234,7 +225,7 @@ impl Template {
                 Piece::Sql(s) => sql.push_str(s),
                 Piece::Param(slot) => match &params[*slot] {
                     Param::Single(v) => {
-                        values.push(v.clone());
+                        values.push(&**v);
                         write_placeholder(&mut sql, self.placeholder, values.len());
                     }
                     Param::List(_) => {
@@ -246,13 +237,13 @@ impl Template {
                 Piece::Expand(slot) => {
                     let list: &[Value] = match &params[*slot] {
                         Param::List(l) => l,
-                        Param::Single(v) => std::slice::from_ref(v),
+                        Param::Single(v) => std::slice::from_ref(&**v),
                     };
                     for (i, v) in list.iter().enumerate() {
                         if i > 0 {
                             sql.push_str(", ");
                         }
-                        values.push(v.clone());
+                        values.push(v);
                         write_placeholder(&mut sql, self.placeholder, values.len());
                     }
                 }
@@ -281,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn bind_owned_gives_what_bind_gives() {
+    fn bind_orders_values_by_placeholder_and_checks_slots() {
         let t = Template::new(
             vec![
                 sql("a = "),
@@ -291,34 +282,35 @@ mod tests {
             ],
             Placeholder::Dollar,
         );
+        let x = Value::Text("x".into());
         let params = vec![
-            Param::Single(Value::Text("x".into())),
-            Param::Single(Value::BigInt(2)),
+            Param::Single(Cow::Borrowed(&x)),
+            Param::Single(Cow::Owned(Value::BigInt(2))),
         ];
-        let owned = t.bind_owned(params.clone()).unwrap();
-        assert_eq!(owned, t.bind(&params).unwrap());
-        assert_eq!(owned.1, [Value::BigInt(2), Value::Text("x".into())]);
+        let (text, values) = t.bind(&params).unwrap();
+        assert_eq!(text, "a = $1 AND b = $2");
+        assert_eq!(values, [&Value::BigInt(2), &x]);
+        // Borrowed values are handed on, not copied.
+        assert!(std::ptr::eq(values[1], &x));
 
-        // A slot with two placeholders is cloned, not moved twice.
+        // A slot with two placeholders gives its value twice.
         let twice = Template::new(
             vec![Piece::Param(0), sql(", "), Piece::Param(0)],
             Placeholder::Question,
         );
-        let p = vec![Param::Single(Value::Int(7))];
-        assert_eq!(
-            twice.bind_owned(p).unwrap().1,
-            [Value::Int(7), Value::Int(7)]
-        );
+        let p = vec![Param::Single(Cow::Owned(Value::Int(7)))];
+        assert_eq!(twice.bind(&p).unwrap().1, [&Value::Int(7), &Value::Int(7)]);
 
-        // The same errors.
-        let list = vec![Param::List(vec![]), Param::Single(Value::Null)];
-        assert_eq!(
-            t.bind_owned(list.clone()).unwrap_err().to_string(),
-            t.bind(&list).unwrap_err().to_string()
-        );
-        assert_eq!(
-            t.bind_owned(vec![]).unwrap_err().to_string(),
-            t.bind(&[]).unwrap_err().to_string()
-        );
+        // A list where one value is needed, and too few parameters.
+        let list = vec![
+            Param::List(Cow::Owned(vec![])),
+            Param::Single(Cow::Borrowed(&x)),
+        ];
+        assert!(t.bind(&list).unwrap_err().to_string().contains("is a list"));
+        assert!(t
+            .bind(&[])
+            .unwrap_err()
+            .to_string()
+            .contains("needs 2 parameters"));
     }
 }

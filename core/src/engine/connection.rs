@@ -52,7 +52,7 @@ impl Connection {
     /// statement cache and the prepared statement from this connection's cache.
     pub fn execute<S: Compilable + ?Sized>(&mut self, stmt: &S) -> Result<CursorResult<'_>> {
         let (template, params) = self.engine.cache().template(&stmt, self.engine.dialect())?;
-        let (sql, values) = template.bind_owned(params)?;
+        let (sql, values) = template.bind(&params)?;
         let result = self.run_sql(&sql, &values)?;
         let text = match sql {
             Cow::Owned(s) => SqlText::Owned(s),
@@ -64,14 +64,15 @@ impl Connection {
     /// Run SQL text written for this connection's database, with positional
     /// parameters in the driver's placeholder style.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult<'_>> {
-        let result = self.run_sql(sql, params)?;
+        let params: Vec<&Value> = params.iter().collect();
+        let result = self.run_sql(sql, &params)?;
         if !result.returns_rows() {
             return Ok(result);
         }
         Ok(result.with_sql_text(SqlText::Owned(sql.to_string())))
     }
 
-    fn run_sql(&mut self, sql: &str, values: &[Value]) -> Result<CursorResult<'_>> {
+    fn run_sql(&mut self, sql: &str, values: &[&Value]) -> Result<CursorResult<'_>> {
         self.engine.before_execute(sql, values);
         match self.raw.get_mut().run(sql, values) {
             Ok(Outcome::Rows(stream)) => Ok(CursorResult::rows(stream)),

@@ -85,7 +85,7 @@ impl fmt::Debug for Outcome<'_> {
 /// reused (keyed by their SQL text).
 pub trait DriverConnection: Send {
     /// Run one statement with positional parameters.
-    fn run<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<Outcome<'c>>;
+    fn run<'c>(&'c mut self, sql: &str, params: &[&Value]) -> Result<Outcome<'c>>;
 
     /// Run SQL without parameters that may hold several statements (DDL, BEGIN, ...).
     fn batch(&mut self, sql: &str) -> Result<()>;

@@ -36,7 +36,7 @@ impl Default for EngineOptions {
 /// The largest `pool_size` an engine accepts.
 const MAX_POOL_SIZE: u32 = 10_000;
 
-type Listener = Arc<dyn Fn(&str, &[Value]) + Send + Sync>;
+type Listener = Arc<dyn Fn(&str, &[&Value]) + Send + Sync>;
 
 struct Inner {
     driver: Arc<dyn Driver>,
@@ -160,7 +160,7 @@ impl Engine {
     }
 
     /// Call `f` with the SQL and parameters of every statement before it is sent.
-    pub fn on_execute(&self, f: impl Fn(&str, &[Value]) + Send + Sync + 'static) {
+    pub fn on_execute(&self, f: impl Fn(&str, &[&Value]) + Send + Sync + 'static) {
         if let Ok(mut l) = self.0.listeners.write() {
             l.push(Arc::new(f));
             self.0.has_listeners.store(true, Ordering::Release);
@@ -173,7 +173,7 @@ impl Engine {
         (s.connections, s.idle_connections)
     }
 
-    pub(crate) fn before_execute(&self, sql: &str, params: &[Value]) {
+    pub(crate) fn before_execute(&self, sql: &str, params: &[&Value]) {
         self.0.statements.fetch_add(1, Ordering::Relaxed);
         if self.0.options.echo {
             println!("[strata] {sql}");

@@ -121,7 +121,14 @@ impl<'c> CursorResult<'c> {
             return Ok(false);
         };
         match s.next_into(values) {
-            Ok(true) => Ok(true),
+            Ok(true) => {
+                // A driver may learn the real columns only with the first row (SQLite
+                // re-prepares a statement whose tables changed).
+                if !Arc::ptr_eq(s.columns(), &self.columns) {
+                    self.columns = s.columns().clone();
+                }
+                Ok(true)
+            }
             Ok(false) => {
                 // Release the driver's statement now; drivers need not be fused.
                 self.stream = None;

@@ -198,7 +198,7 @@ impl PgConnection {
 }
 
 impl DriverConnection for PgConnection {
-    fn run<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<Outcome<'c>> {
+    fn run<'c>(&'c mut self, sql: &str, params: &[&Value]) -> Result<Outcome<'c>> {
         let (stmt, columns) = self.prepare(sql)?;
         let types = stmt.params();
         if types.len() != params.len() {
@@ -213,7 +213,7 @@ impl DriverConnection for PgConnection {
                 check_param(i + 1, v, ty)?;
             }
         }
-        let args = params.iter().map(PgParam);
+        let args = params.iter().map(|v| PgParam(v));
         let mut stream = match self.client.query_raw(&stmt, args) {
             Ok(stream) => stream,
             Err(e) => {

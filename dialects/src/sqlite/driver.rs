@@ -258,7 +258,7 @@ fn is_insert(sql: &str) -> bool {
 }
 
 impl DriverConnection for SqliteConnection {
-    fn run<'c>(&'c mut self, sql: &str, params: &[Value]) -> Result<Outcome<'c>> {
+    fn run<'c>(&'c mut self, sql: &str, params: &[&Value]) -> Result<Outcome<'c>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_error)?;
         let expected = stmt.parameter_count();
         if expected != params.len() {
