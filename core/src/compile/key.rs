@@ -30,6 +30,9 @@ pub struct KeyWriter<'a> {
     /// How many nested selects and columns of named subqueries were met: a select
     /// without any has a FROM list that follows from its column qualifiers alone.
     complex: usize,
+    /// The target table of the UPDATE or DELETE being written, until a nested select
+    /// needs it in `enclosing`.
+    target: Option<&'a crate::Table>,
 }
 
 impl<'a> KeyWriter<'a> {
@@ -274,6 +277,9 @@ impl<'a> KeyWriter<'a> {
 
     fn nested_select(&mut self, s: &'a Select) -> Result<()> {
         self.complex += 1;
+        if let Some(t) = self.target.take() {
+            self.enclosing.push(FromItem::Table(t.clone()));
+        }
         self.select(s)
     }
 
@@ -287,6 +293,7 @@ impl<'a> KeyWriter<'a> {
             enclosing: std::mem::take(&mut self.enclosing),
             ctes: std::mem::take(&mut self.ctes),
             complex: self.complex,
+            target: None,
         };
         let r = sub.visit_from(f);
         self.key = sub.key;
@@ -502,26 +509,22 @@ impl<'a> KeyWriter<'a> {
                     self.str(c);
                 }
                 self.n(rows.len());
+                // Client-side defaults of the columns left out follow from the table
+                // (its id is in the key) and the columns given: only their values are
+                // collected.
                 if cols.is_empty() || rows.is_empty() {
                     // Lowered as one row of client-side defaults (or DEFAULT VALUES).
-                    // Defaults are written with their column names: they come from the
-                    // table's definition, not from the statement.
-                    for (c, d) in super::lower::missing_defaults(&s.table, &[]) {
-                        self.str(c);
+                    for (_, d) in super::lower::missing_defaults(&s.table, &[]) {
                         self.default(d)?;
                     }
                 } else {
-                    let defaults = super::lower::missing_defaults(&s.table, cols);
-                    self.n(defaults.len());
-                    for (c, _) in &defaults {
-                        self.str(c);
-                    }
+                    let defaults = || super::lower::missing_defaults(&s.table, cols);
                     for row in rows {
                         self.n(row.len());
                         for e in row {
                             self.expr(e)?;
                         }
-                        for (_, d) in &defaults {
+                        for (_, d) in defaults() {
                             self.default(d)?;
                         }
                     }
@@ -566,20 +569,16 @@ impl<'a> KeyWriter<'a> {
         self.table(&s.table);
         self.n(s.set.len());
         // Subqueries in SET correlate to the target table, like those in WHERE.
-        self.enclosing.push(FromItem::Table(s.table.clone()));
-        let r = (|| {
+        self.with_target(&s.table, |k| {
             for (c, e) in &s.set {
-                self.str(c);
-                self.expr(e)?;
+                k.str(c);
+                k.expr(e)?;
             }
-            for (c, d) in super::lower::missing_onupdates(&s.table, &s.set) {
-                self.str(c);
-                self.default(d)?;
+            for (_, d) in super::lower::missing_onupdates(&s.table, &s.set) {
+                k.default(d)?;
             }
             Ok(())
-        })();
-        self.enclosing.pop();
-        r?;
+        })?;
         self.target_where(&s.table, &s.where_)?;
         self.returning(&s.returning)
     }
@@ -592,11 +591,23 @@ impl<'a> KeyWriter<'a> {
         self.returning(&s.returning)
     }
 
-    fn target_where(&mut self, table: &crate::Table, where_: &'a [Expr]) -> Result<()> {
+    fn target_where(&mut self, table: &'a crate::Table, where_: &'a [Expr]) -> Result<()> {
         self.n(where_.len());
-        self.enclosing.push(FromItem::Table(table.clone()));
-        let r = where_.iter().try_for_each(|w| self.expr(w));
-        self.enclosing.pop();
+        self.with_target(table, |k| where_.iter().try_for_each(|w| k.expr(w)))
+    }
+
+    /// Run `f` with `table` (the target of an UPDATE or DELETE) as the enclosing scope
+    /// of nested selects. The table joins `enclosing` only when a nested select is met
+    /// (see `nested_select`), so a statement without one pays nothing for it.
+    fn with_target(
+        &mut self,
+        table: &'a crate::Table,
+        f: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let saved = (self.enclosing.len(), self.target.replace(table));
+        let r = f(self);
+        self.enclosing.truncate(saved.0);
+        self.target = saved.1;
         r
     }
 

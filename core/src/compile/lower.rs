@@ -82,25 +82,27 @@ fn sea_value(v: &Value) -> SeaValue {
 /// Columns of `table` with a client-side default that `given` leaves out.
 pub(crate) fn missing_defaults<'t>(
     table: &'t Table,
-    given: &[String],
-) -> Vec<(&'t str, &'t ColumnDefault)> {
+    given: &'t [String],
+) -> impl Iterator<Item = (&'t str, &'t ColumnDefault)> + 't {
+    let any = table.has_client_defaults();
     table
         .columns()
+        .take_while(move |_| any)
         .filter(|c| !given.iter().any(|g| g == c.name()))
         .filter_map(|c| c.default_value().map(|d| (c.name(), d)))
-        .collect()
 }
 
 /// Columns of `table` with an onupdate that `set` leaves out.
 pub(crate) fn missing_onupdates<'t>(
     table: &'t Table,
-    set: &[(String, Expr)],
-) -> Vec<(&'t str, &'t ColumnDefault)> {
+    set: &'t [(String, Expr)],
+) -> impl Iterator<Item = (&'t str, &'t ColumnDefault)> + 't {
+    let any = table.has_onupdates();
     table
         .columns()
+        .take_while(move |_| any)
         .filter(|c| !set.iter().any(|(g, _)| g == c.name()))
         .filter_map(|c| c.onupdate_value().map(|d| (c.name(), d)))
-        .collect()
 }
 
 fn is_simple(e: &SeaExpr) -> bool {
@@ -913,7 +915,7 @@ impl<'d> Lowerer<'d> {
                             "INSERT row values given without column names".into(),
                         ));
                     }
-                    let defaults = missing_defaults(t, &[]);
+                    let defaults: Vec<_> = missing_defaults(t, &[]).collect();
                     if defaults.is_empty() {
                         q.or_default_values();
                     } else {
@@ -927,7 +929,7 @@ impl<'d> Lowerer<'d> {
                             .map_err(|e| Error::InvalidStatement(e.to_string()))?;
                     }
                 } else {
-                    let defaults = missing_defaults(t, cols);
+                    let defaults: Vec<_> = missing_defaults(t, cols).collect();
                     let mut names: Vec<DynIden> = cols.iter().map(|c| iden(c)).collect();
                     names.extend(defaults.iter().map(|(n, _)| iden(n)));
                     q.columns(names);

@@ -23,6 +23,9 @@ pub(crate) struct TableData {
     pub(crate) column_names: Vec<Arc<str>>,
     /// Unique in the process: statement cache keys name the table by it.
     pub(crate) id: u64,
+    /// Whether any column has a client-side default / an onupdate.
+    pub(crate) has_client_defaults: bool,
+    pub(crate) has_onupdates: bool,
     pub(crate) primary_key: Vec<String>,
     pub(crate) primary_key_name: Option<String>,
     pub(crate) foreign_keys: Vec<ForeignKey>,
@@ -139,6 +142,16 @@ impl Table {
     /// stands for the whole definition).
     pub(crate) fn id(&self) -> u64 {
         self.0.id
+    }
+
+    /// Whether any column has a client-side default.
+    pub(crate) fn has_client_defaults(&self) -> bool {
+        self.0.has_client_defaults
+    }
+
+    /// Whether any column has an onupdate.
+    pub(crate) fn has_onupdates(&self) -> bool {
+        self.0.has_onupdates
     }
 
     /// Column references for all columns, in order.
@@ -454,6 +467,8 @@ impl TableBuilder {
             schema,
             column_names: columns.keys().map(|n| Arc::from(n.as_str())).collect(),
             id: NEXT_TABLE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            has_client_defaults: columns.values().any(|c| c.default_value().is_some()),
+            has_onupdates: columns.values().any(|c| c.onupdate_value().is_some()),
             columns,
             primary_key,
             primary_key_name,
