@@ -2022,6 +2022,32 @@ fn cache_key_covers_table_definitions() {
     }
 }
 
+/// Each thread keeps a small front cache before the shared LRU: it serves only the
+/// cache it took an entry from, and nothing once that cache is cleared.
+#[test]
+fn front_cache_serves_its_own_cache_until_cleared() {
+    let s = schema();
+    let stmt = select(s.users.c("id")).where_(s.users.c("id").eq(1));
+    let d = &SqliteDialect;
+    let (a, b) = (StatementCache::new(4), StatementCache::new(4));
+    a.template(&stmt, d).expect("template");
+    a.template(&stmt, d).expect("template");
+    assert_eq!(a.stats(), (1, 1));
+    b.template(&stmt, d).expect("template");
+    assert_eq!(b.stats(), (0, 1), "another cache on the same thread");
+    a.clear();
+    assert!(a.is_empty());
+    a.template(&stmt, d).expect("template");
+    assert_eq!(a.stats(), (1, 2), "cleared: rendered again");
+    a.template(&stmt, d).expect("template");
+    assert_eq!(a.stats(), (2, 2));
+    // Another thread finds it in the shared LRU.
+    std::thread::scope(|sc| {
+        sc.spawn(|| a.template(&stmt, d).expect("template"));
+    });
+    assert_eq!(a.stats(), (3, 2));
+}
+
 #[test]
 fn cache_key_ignores_values() {
     let s = schema();

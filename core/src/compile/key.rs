@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::resolve::resolve_froms;
-use super::template::Param;
+use super::template::{Param, Params};
 use crate::schema::ColumnDefault;
 use crate::sql::{
     ConflictAction, Delete, Distinct, Expr, FromItem, Insert, InsertSource, OrderBy, Select,
@@ -24,7 +24,7 @@ pub struct KeyWriter<'a> {
     /// The key bytes.
     pub key: Vec<u8>,
     /// The parameters, in slot order.
-    pub params: Vec<Param<'a>>,
+    pub params: Params<'a>,
     enclosing: Vec<FromItem>,
     ctes: Vec<Arc<str>>,
     /// How many nested selects and columns of named subqueries were met: a select
@@ -47,7 +47,7 @@ impl<'a> KeyWriter<'a> {
         key.push(dialect_tag);
         KeyWriter {
             key,
-            params: Vec::with_capacity(8),
+            params: Params::new(),
             ..Default::default()
         }
     }
@@ -289,7 +289,7 @@ impl<'a> KeyWriter<'a> {
     fn resolved_from(&mut self, f: &FromItem) -> Result<()> {
         let mut sub = KeyWriter {
             key: std::mem::take(&mut self.key),
-            params: Vec::new(),
+            params: Params::new(),
             enclosing: std::mem::take(&mut self.enclosing),
             ctes: std::mem::take(&mut self.ctes),
             complex: self.complex,
@@ -300,7 +300,10 @@ impl<'a> KeyWriter<'a> {
         self.enclosing = sub.enclosing;
         self.ctes = sub.ctes;
         self.complex = sub.complex;
-        let owned: Vec<Param<'static>> = sub.params.into_iter().map(|p| p.into_owned()).collect();
+        let owned = sub
+            .params
+            .into_iter()
+            .map(|p| -> Param<'a> { p.into_owned() });
         self.params.extend(owned);
         r
     }

@@ -19,7 +19,7 @@ pub use dialect::{
 };
 pub use key::KeyWriter;
 pub use lower::{Lowered, Lowerer};
-pub use template::{Param, Piece, Template, TemplateWriter};
+pub use template::{BoundValues, Param, Params, Piece, Template, TemplateWriter};
 
 use std::sync::Arc;
 

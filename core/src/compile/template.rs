@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use sea_query::{QueryBuilder, SqlWriter, Value as SeaValue};
+use smallvec::SmallVec;
 
 use super::dialect::Placeholder;
 use crate::{Error, Result, Value};
@@ -32,6 +33,12 @@ pub enum Param<'a> {
     /// A list (for `IN`), one placeholder per element.
     List(Cow<'a, [Value]>),
 }
+
+/// A statement's collected parameters, in slot order (held inline when few).
+pub type Params<'a> = SmallVec<[Param<'a>; 4]>;
+
+/// Parameter values in placeholder order, borrowed (held inline when few).
+pub type BoundValues<'p> = SmallVec<[&'p Value; 8]>;
 
 impl Param<'_> {
     /// The same parameter, owning its value.
@@ -202,10 +209,10 @@ impl Template {
 
     /// The SQL text and the values in placeholder order for one execution (borrowed
     /// from `params`: nothing is copied).
-    pub fn bind<'p>(&self, params: &'p [Param<'_>]) -> Result<(Cow<'_, str>, Vec<&'p Value>)> {
+    pub fn bind<'p>(&self, params: &'p [Param<'_>]) -> Result<(Cow<'_, str>, BoundValues<'p>)> {
         self.check_count(params)?;
         if let Some((sql, order)) = &self.fixed {
-            let mut values = Vec::with_capacity(order.len());
+            let mut values = BoundValues::with_capacity(order.len());
             for &slot in order {
                 match &params[slot] {
                     Param::Single(v) => values.push(&**v),
@@ -219,7 +226,7 @@ impl Template {
             return Ok((Cow::Borrowed(sql), values));
         }
         let mut sql = String::new();
-        let mut values = Vec::new();
+        let mut values = BoundValues::new();
         for p in &self.pieces {
             match p {
                 Piece::Sql(s) => sql.push_str(s),
@@ -289,7 +296,7 @@ mod tests {
         ];
         let (text, values) = t.bind(&params).unwrap();
         assert_eq!(text, "a = $1 AND b = $2");
-        assert_eq!(values, [&Value::BigInt(2), &x]);
+        assert_eq!(values.as_slice(), [&Value::BigInt(2), &x]);
         // Borrowed values are handed on, not copied.
         assert!(std::ptr::eq(values[1], &x));
 
@@ -299,7 +306,10 @@ mod tests {
             Placeholder::Question,
         );
         let p = vec![Param::Single(Cow::Owned(Value::Int(7)))];
-        assert_eq!(twice.bind(&p).unwrap().1, [&Value::Int(7), &Value::Int(7)]);
+        assert_eq!(
+            twice.bind(&p).unwrap().1.as_slice(),
+            [&Value::Int(7), &Value::Int(7)]
+        );
 
         // A list where one value is needed, and too few parameters.
         let list = vec![
