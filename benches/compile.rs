@@ -97,9 +97,12 @@ fn bench_compile(c: &mut Criterion) {
             });
             group.bench_function(format!("{name}/cache_hit"), |b| {
                 b.iter(|| {
-                    let (t, params) = cache.template(black_box(stmt), d).expect("template");
-                    let (sql, values) = t.bind(&params).expect("bind");
-                    black_box((sql.len(), values.len()));
+                    cache
+                        .with_template(black_box(stmt), d, |t, params| {
+                            let (sql, values) = t.bind(&params)?;
+                            Ok(black_box((sql.len(), values.len())))
+                        })
+                        .expect("template")
                 })
             });
             group.bench_function(format!("{name}/cache_hit_owned"), |b| {

@@ -2938,9 +2938,48 @@ fn schema_change_between_executions(e: &Engine) -> Result<()> {
 on_both!(
     crate::support::checked;
     statement_cache_and_counter,
+    listener_runs_statements_of_its_own,
     pool_limits,
     engine_is_shared_across_threads
 );
+
+/// A listener is called while a statement is being sent; it may run statements of its
+/// own (on another connection), which compile through the same cache.
+fn listener_runs_statements_of_its_own(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let u = f.users.clone();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // The listener's engine handle is taken back at the end: an engine holding a
+    // listener that holds the engine would never be dropped.
+    let inner = Arc::new(std::sync::Mutex::new(Some(e.clone())));
+    let (s, held) = (seen.clone(), inner.clone());
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    e.on_execute(move |sql, _| {
+        // Only the outer statement's listener call runs one (not the nested ones).
+        if !sql.starts_with("SELECT") || busy.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Some(engine) = held.lock().unwrap().clone() else {
+            return;
+        };
+        let count = engine.connect().and_then(|mut c| {
+            c.execute(&select(func::count_star()).select_from(&u))?
+                .scalar_one::<i64>()
+        });
+        s.lock().unwrap().push(count.map_err(|e| e.to_string()));
+        busy.store(false, Ordering::SeqCst);
+    });
+    let mut c = e.connect()?;
+    for id in [1, 2] {
+        let name = c
+            .execute(&select(f.users.c("name")).where_(f.users.c("id").eq(id)))?
+            .scalar_one::<String>()?;
+        check_eq("outer statement", name.is_empty(), false)?;
+    }
+    inner.lock().unwrap().take();
+    let seen = seen.lock().unwrap().clone();
+    check_eq("nested statements", seen, vec![Ok(7), Ok(7)])
+}
 
 fn statement_cache_and_counter(e: &Engine) -> Result<()> {
     let f = fixture(e)?;

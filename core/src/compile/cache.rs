@@ -20,12 +20,14 @@ const FRONT_SLOTS: usize = 64;
 static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A direct-mapped cache in front of the shared LRU, one per thread: a hit there takes
-/// no lock and moves no LRU entry. Each slot remembers which cache (and which
-/// generation of it, bumped by `clear`) its template came from.
+/// no lock, moves no LRU entry and touches no shared counter. Each slot remembers which
+/// cache (and which generation of it, bumped by `clear`) its template came from.
 struct Front {
     /// Key bytes of the last lookup on this thread, reused so a hit allocates no key.
     key_buffer: Vec<u8>,
     slots: Vec<Option<FrontEntry>>,
+    /// This thread's hit counter for each cache it has served (see `ThreadHits`).
+    counters: Vec<(u64, Arc<AtomicU64>)>,
 }
 
 struct FrontEntry {
@@ -39,7 +41,45 @@ thread_local! {
     static FRONT: RefCell<Front> = RefCell::new(Front {
         key_buffer: Vec::with_capacity(256),
         slots: (0..FRONT_SLOTS).map(|_| None).collect(),
+        counters: Vec::new(),
     });
+}
+
+impl Front {
+    /// Count a hit of cache `id` (whose counter `register` makes on first use). Only
+    /// this thread writes its counter, so a plain load and store do (no locked
+    /// instruction on the hit path).
+    fn count_hit(&mut self, id: u64, register: impl FnOnce() -> Arc<AtomicU64>) {
+        let counter = match self.counters.iter().find(|(c, _)| *c == id) {
+            Some((_, counter)) => counter,
+            None => {
+                // Forget the counters of caches that are gone (only this side holds them).
+                self.counters.retain(|(_, c)| Arc::strong_count(c) > 1);
+                self.counters.push((id, register()));
+                match self.counters.last() {
+                    Some((_, counter)) => counter,
+                    None => return,
+                }
+            }
+        };
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+}
+
+/// The front-cache hit counters of the threads that used a cache, and the hits of
+/// threads that have ended.
+#[derive(Debug, Default)]
+struct ThreadHits {
+    live: Vec<Arc<AtomicU64>>,
+    ended: u64,
+}
+
+/// Where a statement's template was found.
+enum Found {
+    /// In this thread's front cache, at this slot.
+    Front(usize),
+    /// Not kept in the front cache (not cacheable).
+    Uncached(Arc<Template>),
 }
 
 /// An LRU cache of compiled statements, shared by an engine's connections.
@@ -57,8 +97,10 @@ thread_local! {
 pub struct StatementCache {
     /// Keys are compared in full on lookup, so a fast hash is safe.
     map: Mutex<LruCache<Vec<u8>, Arc<Template>, FxBuildHasher>>,
+    /// Hits in the shared LRU; front-cache hits are counted per thread.
     hits: AtomicU64,
     misses: AtomicU64,
+    thread_hits: Mutex<ThreadHits>,
     /// This cache's id in the threads' front caches.
     id: u64,
     /// Bumped by `clear`, which so empties the front caches too.
@@ -73,6 +115,7 @@ impl StatementCache {
             map: Mutex::new(LruCache::with_hasher(cap, FxBuildHasher)),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            thread_hits: Mutex::new(ThreadHits::default()),
             id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
         }
@@ -84,26 +127,94 @@ impl StatementCache {
         stmt: &'a dyn Compilable,
         dialect: &dyn Dialect,
     ) -> Result<(Arc<Template>, Params<'a>)> {
-        FRONT.with(|front| {
-            let mut front = front.borrow_mut();
-            let buffer = std::mem::take(&mut front.key_buffer);
-            let mut k = KeyWriter::with_buffer(dialect.key_tag(), buffer);
-            let written = stmt.write_key(&mut k);
-            let KeyWriter { key, params, .. } = k;
-            let found = match written {
-                Ok(()) => self.lookup(&mut front, stmt, dialect, &key, params.len()),
-                Err(e) => Err(e),
-            };
-            front.key_buffer = key;
-            Ok((found?, params))
+        self.with_template(stmt, dialect, |t, params| Ok((t.clone(), params)))
+    }
+
+    /// Call `f` with the template for `stmt` (from the cache or freshly rendered) and
+    /// the statement's parameters. On a hit in this thread's front cache the template
+    /// is lent, not cloned: `f` clones the `Arc` only if it keeps it.
+    pub fn with_template<'a, R>(
+        &self,
+        stmt: &'a dyn Compilable,
+        dialect: &dyn Dialect,
+        f: impl FnOnce(&Arc<Template>, Params<'a>) -> Result<R>,
+    ) -> Result<R> {
+        FRONT.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut front) => self.with_front(&mut front, stmt, dialect, f),
+            // Entered again from inside `f` (a listener running a statement): the
+            // shared cache alone serves this lookup.
+            Err(_) => {
+                let mut k = KeyWriter::new(dialect.key_tag());
+                stmt.write_key(&mut k)?;
+                let KeyWriter { key, params, .. } = k;
+                let t = self.shared(stmt, dialect, &key, params.len())?;
+                f(&t, params)
+            }
         })
     }
 
-    /// The template for a statement of key `key`: from this thread's front cache, the
-    /// shared LRU, or rendered (and then kept in both).
+    fn with_front<'a, R>(
+        &self,
+        front: &mut Front,
+        stmt: &'a dyn Compilable,
+        dialect: &dyn Dialect,
+        f: impl FnOnce(&Arc<Template>, Params<'a>) -> Result<R>,
+    ) -> Result<R> {
+        let buffer = std::mem::take(&mut front.key_buffer);
+        let mut k = KeyWriter::with_buffer(dialect.key_tag(), buffer);
+        let written = stmt.write_key(&mut k);
+        let KeyWriter { key, params, .. } = k;
+        let found = match written {
+            Ok(()) => self.lookup(front, stmt, dialect, &key, params.len()),
+            Err(e) => Err(e),
+        };
+        front.key_buffer = key;
+        match found? {
+            Found::Front(slot) => match &front.slots[slot] {
+                Some(e) => f(&e.template, params),
+                None => Err(crate::Error::InvalidStatement(
+                    "internal: the statement cache lost an entry it had just stored".into(),
+                )),
+            },
+            Found::Uncached(t) => f(&t, params),
+        }
+    }
+
+    /// Find the template for a statement of key `key` in this thread's front cache,
+    /// else in the shared LRU or by rendering it (then keeping it in both).
     fn lookup(
         &self,
         front: &mut Front,
+        stmt: &dyn Compilable,
+        dialect: &dyn Dialect,
+        key: &[u8],
+        slots: usize,
+    ) -> Result<Found> {
+        if !stmt.cacheable() {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return render_template(stmt, dialect, slots).map(|t| Found::Uncached(Arc::new(t)));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let slot = FxBuildHasher.hash_one(key) as usize & (FRONT_SLOTS - 1);
+        if let Some(e) = &front.slots[slot] {
+            if e.cache == self.id && e.generation == generation && e.key == key {
+                front.count_hit(self.id, || self.register_thread());
+                return Ok(Found::Front(slot));
+            }
+        }
+        let template = self.shared(stmt, dialect, key, slots)?;
+        front.slots[slot] = Some(FrontEntry {
+            cache: self.id,
+            generation,
+            key: key.to_vec(),
+            template,
+        });
+        Ok(Found::Front(slot))
+    }
+
+    /// The template from the shared LRU, or rendered and kept there.
+    fn shared(
+        &self,
         stmt: &dyn Compilable,
         dialect: &dyn Dialect,
         key: &[u8],
@@ -113,38 +224,27 @@ impl StatementCache {
             self.misses.fetch_add(1, Ordering::Relaxed);
             return render_template(stmt, dialect, slots).map(Arc::new);
         }
-        let generation = self.generation.load(Ordering::Acquire);
-        let slot = FxBuildHasher.hash_one(key) as usize & (FRONT_SLOTS - 1);
-        if let Some(e) = &front.slots[slot] {
-            if e.cache == self.id && e.generation == generation && e.key == key {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(e.template.clone());
-            }
-        }
-        let shared_hit = {
+        let hit = {
             let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
             map.get(key).cloned()
         };
-        let t = match shared_hit {
-            Some(t) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                t
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                let t = Arc::new(render_template(stmt, dialect, slots)?);
-                let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-                map.put(key.to_vec(), t.clone());
-                t
-            }
-        };
-        front.slots[slot] = Some(FrontEntry {
-            cache: self.id,
-            generation,
-            key: key.to_vec(),
-            template: t.clone(),
-        });
+        if let Some(t) = hit {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(t);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let t = Arc::new(render_template(stmt, dialect, slots)?);
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.put(key.to_vec(), t.clone());
         Ok(t)
+    }
+
+    /// A new front-cache hit counter for the calling thread.
+    fn register_thread(&self) -> Arc<AtomicU64> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut t = self.thread_hits.lock().unwrap_or_else(|p| p.into_inner());
+        t.live.push(counter.clone());
+        counter
     }
 
     /// Compile `stmt` through the cache into SQL text and parameter values.
@@ -170,8 +270,24 @@ impl StatementCache {
 
     /// (hits, misses) since creation.
     pub fn stats(&self) -> (u64, u64) {
+        let mut t = self.thread_hits.lock().unwrap_or_else(|p| p.into_inner());
+        // Fold in the counters of threads that have ended (only this side holds them).
+        let mut ended = 0;
+        t.live.retain(|c| {
+            let gone = Arc::strong_count(c) == 1;
+            if gone {
+                ended += c.load(Ordering::Relaxed);
+            }
+            !gone
+        });
+        t.ended += ended;
+        let front_hits: u64 = t.ended
+            + t.live
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum::<u64>();
         (
-            self.hits.load(Ordering::Relaxed),
+            self.hits.load(Ordering::Relaxed) + front_hits,
             self.misses.load(Ordering::Relaxed),
         )
     }

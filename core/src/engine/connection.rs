@@ -51,37 +51,33 @@ impl Connection {
     /// Run a Core statement or `text()`. The compiled SQL comes from the engine's
     /// statement cache and the prepared statement from this connection's cache.
     pub fn execute<S: Compilable + ?Sized>(&mut self, stmt: &S) -> Result<CursorResult<'_>> {
-        let (template, params) = self.engine.cache().template(&stmt, self.engine.dialect())?;
-        let (sql, values) = template.bind(&params)?;
-        let result = self.run_sql(&sql, &values)?;
-        let text = match sql {
-            Cow::Owned(s) => SqlText::Owned(s),
-            Cow::Borrowed(_) => SqlText::Template(template.clone()),
-        };
-        Ok(result.with_sql_text(text))
+        let Connection { raw, engine, .. } = self;
+        let engine: &Engine = engine;
+        engine
+            .cache()
+            .with_template(&stmt, engine.dialect(), |template, params| {
+                let (sql, values) = template.bind(&params)?;
+                let result = run_sql(raw, engine, &sql, &values)?;
+                if !result.returns_rows() {
+                    return Ok(result);
+                }
+                let text = match sql {
+                    Cow::Owned(s) => SqlText::Owned(s),
+                    Cow::Borrowed(_) => SqlText::Template(template.clone()),
+                };
+                Ok(result.with_sql_text(text))
+            })
     }
 
     /// Run SQL text written for this connection's database, with positional
     /// parameters in the driver's placeholder style.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult<'_>> {
         let params: Vec<&Value> = params.iter().collect();
-        let result = self.run_sql(sql, &params)?;
+        let result = run_sql(&mut self.raw, &self.engine, sql, &params)?;
         if !result.returns_rows() {
             return Ok(result);
         }
         Ok(result.with_sql_text(SqlText::Owned(sql.to_string())))
-    }
-
-    fn run_sql(&mut self, sql: &str, values: &[&Value]) -> Result<CursorResult<'_>> {
-        self.engine.before_execute(sql, values);
-        match self.raw.get_mut().run(sql, values) {
-            Ok(Outcome::Rows(stream)) => Ok(CursorResult::rows(stream)),
-            Ok(Outcome::Done {
-                rows_affected,
-                last_insert_id,
-            }) => Ok(CursorResult::done(rows_affected, last_insert_id)),
-            Err(e) => Err(e.with_sql(sql)),
-        }
     }
 
     /// Run many statements of (usually) the same shape, e.g. one INSERT per row: each
@@ -297,5 +293,23 @@ impl Drop for Transaction<'_> {
                 self.conn.raw.mark_broken();
             }
         }
+    }
+}
+
+/// Send one statement on `raw`, telling `engine`'s listeners first.
+fn run_sql<'c>(
+    raw: &'c mut PooledConnection,
+    engine: &Engine,
+    sql: &str,
+    values: &[&Value],
+) -> Result<CursorResult<'c>> {
+    engine.before_execute(sql, values);
+    match raw.get_mut().run(sql, values) {
+        Ok(Outcome::Rows(stream)) => Ok(CursorResult::rows(stream)),
+        Ok(Outcome::Done {
+            rows_affected,
+            last_insert_id,
+        }) => Ok(CursorResult::done(rows_affected, last_insert_id)),
+        Err(e) => Err(e.with_sql(sql)),
     }
 }
