@@ -243,10 +243,25 @@ fn update_sets_only_changed_columns_and_nothing_when_unchanged(engine: &Engine) 
 fn delete_removes_the_row(engine: &Engine) {
     setup(engine);
     let mut s = Session::new(engine);
-    s.add_all([author("A"), author("B")]).unwrap();
+    s.add_all([author("A"), author("B"), author("C")]).unwrap();
     s.commit().unwrap();
     let b = s.get::<Author>(2).unwrap().unwrap();
+    let c = s.get::<Author>(3).unwrap().unwrap();
+    // Marked twice, deleted once; expunged after marking, not deleted at all.
+    let log = recorder(engine);
     s.delete(&b).unwrap();
+    s.delete(&b).unwrap();
+    s.delete(&c).unwrap();
+    s.expunge(&c).unwrap();
+    s.flush().unwrap();
+    let deletes = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("DELETE"))
+        .count();
+    assert_eq!(deletes, 1);
+    assert_eq!(c.state(), ObjectState::Detached);
+    let c = s.get::<Author>(3).unwrap().unwrap();
+    s.delete(&c).unwrap();
     s.flush().unwrap();
     assert_eq!(b.state(), ObjectState::Deleted);
     assert!(s.get::<Author>(2).unwrap().is_none());

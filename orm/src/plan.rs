@@ -102,17 +102,50 @@ pub(crate) struct ObjSet {
 }
 
 impl ObjSet {
-    fn contains(&self, o: &Arc<dyn AnyObject>) -> bool {
+    pub(crate) fn contains(&self, o: &Arc<dyn AnyObject>) -> bool {
         self.seen.contains(&ptr(o))
     }
 
     /// Add `o`; false when it was there already.
-    fn push(&mut self, o: &Arc<dyn AnyObject>) -> bool {
+    pub(crate) fn push(&mut self, o: &Arc<dyn AnyObject>) -> bool {
         let new = self.seen.insert(ptr(o));
         if new {
             self.list.push(o.clone());
         }
         new
+    }
+
+    /// Remove `o` (a scan of the list only when it is there).
+    pub(crate) fn remove(&mut self, o: &Arc<dyn AnyObject>) {
+        if self.seen.remove(&ptr(o)) {
+            let p = ptr(o);
+            self.list.retain(|x| ptr(x) != p);
+        }
+    }
+
+    /// Keep the objects for which `keep` is true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Arc<dyn AnyObject>) -> bool) {
+        let seen = &mut self.seen;
+        self.list.retain(|o| {
+            let k = keep(o);
+            if !k {
+                seen.remove(&ptr(o));
+            }
+            k
+        });
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+        self.seen.clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Arc<dyn AnyObject>> {
+        self.list.iter()
     }
 }
 
@@ -159,7 +192,7 @@ impl Session {
             updates.push(t);
         }
         let mut deletes = ObjSet::default();
-        for d in self.deleted.clone().iter() {
+        for d in self.deleted.iter() {
             deletes.push(d);
         }
         let mut expunge = ObjSet::default();

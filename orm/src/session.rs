@@ -139,7 +139,8 @@ pub struct Session {
     pub(crate) wrote_in_tx: bool,
     pub(crate) identity: HashMap<IdentityKey, Arc<dyn AnyObject>, KeyHash>,
     pub(crate) pending: Vec<Arc<dyn AnyObject>>,
-    pub(crate) deleted: Vec<Arc<dyn AnyObject>>,
+    /// Objects marked for deletion at the next flush (ordered, constant-time membership).
+    pub(crate) deleted: crate::plan::ObjSet,
     pub(crate) flushed_deleted: Vec<Arc<dyn AnyObject>>,
     pub(crate) inserted_in_tx: Vec<Arc<dyn AnyObject>>,
     pub(crate) hint: Arc<AtomicBool>,
@@ -169,7 +170,7 @@ impl Session {
             wrote_in_tx: false,
             identity: HashMap::default(),
             pending: Vec::new(),
-            deleted: Vec::new(),
+            deleted: crate::plan::ObjSet::default(),
             flushed_deleted: Vec::new(),
             inserted_in_tx: Vec::new(),
             hint: Arc::new(AtomicBool::new(false)),
@@ -320,9 +321,7 @@ impl Session {
                 Ok(())
             }
             ObjectState::Persistent => {
-                if !self.deleted.iter().any(|o| same_object(o, &erased)) {
-                    self.deleted.push(erased);
-                }
+                self.deleted.push(&erased);
                 Ok(())
             }
             _ => Ok(()),
@@ -335,7 +334,7 @@ impl Session {
         let erased = obj.erased();
         let state = self.check_attached(&erased)?;
         self.pending.retain(|o| !same_object(o, &erased));
-        self.deleted.retain(|o| !same_object(o, &erased));
+        self.deleted.remove(&erased);
         if let Some(k) = erased.meta().key.clone() {
             self.identity.remove(&k);
         }
