@@ -2803,11 +2803,23 @@ fn streaming_rows(e: &Engine) -> Result<()> {
     // Sum a large result while streaming.
     let mut sum = 0i64;
     let mut rows = 0;
-    for row in c.execute(&series.bind("max", 20_000))? {
+    for row in c.execute(&series.clone().bind("max", 20_000))? {
         sum += row?.get::<i64>(0)?;
         rows += 1;
     }
     check_eq("streamed", (rows, sum), (20_000, 20_000 * 20_001 / 2))?;
+    // The same as typed tuples (one reused buffer), stopping half-way.
+    let mut tuples = c
+        .execute(&series.clone().bind("max", 20_000))?
+        .tuples::<(i64,)>();
+    let half: i64 = tuples
+        .by_ref()
+        .take(10_000)
+        .map(|t| t.map(|(n,)| n))
+        .sum::<Result<i64>>()?;
+    check_eq("tuples, half", half, 10_000 * 10_001 / 2)?;
+    check_eq("tuples, next", tuples.next().transpose()?, Some((10_001,)))?;
+    drop(tuples);
     // The same inside a transaction, interleaved with writes.
     let mut tx = c.begin()?;
     let ids: Vec<i64> = tx
