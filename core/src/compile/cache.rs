@@ -255,7 +255,7 @@ impl StatementCache {
     ) -> Result<(String, Vec<Value>)> {
         let (t, params) = self.template(stmt, dialect)?;
         let (sql, values) = t.bind(&params)?;
-        Ok((sql.into_owned(), values.into_iter().cloned().collect()))
+        Ok((sql.into_owned(), values.iter().cloned().collect()))
     }
 
     /// Number of cached statements.

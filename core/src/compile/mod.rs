@@ -19,7 +19,7 @@ pub use dialect::{
 };
 pub use key::KeyWriter;
 pub use lower::{Lowered, Lowerer};
-pub use template::{BoundValues, Param, Params, Piece, Template, TemplateWriter};
+pub use template::{Bound, BoundIter, Param, Params, Piece, Template, TemplateWriter};
 
 use std::sync::Arc;
 
@@ -110,7 +110,7 @@ pub fn compile(stmt: &dyn Compilable, dialect: &dyn Dialect) -> Result<CompiledS
     let (sql, params) = t.bind(&k.params)?;
     Ok(CompiledStatement {
         sql: sql.into_owned(),
-        params: params.into_iter().cloned().collect(),
+        params: params.iter().cloned().collect(),
     })
 }
 

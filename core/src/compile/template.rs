@@ -37,8 +37,84 @@ pub enum Param<'a> {
 /// A statement's collected parameters, in slot order (held inline when few).
 pub type Params<'a> = SmallVec<[Param<'a>; 4]>;
 
-/// Parameter values in placeholder order, borrowed (held inline when few).
-pub type BoundValues<'p> = SmallVec<[&'p Value; 8]>;
+/// A statement's parameter values in placeholder order, as a driver binds them:
+/// borrowed, and listed only when the placeholders do not follow the collected slots.
+#[derive(Debug, Clone)]
+pub enum Bound<'p> {
+    /// The collected parameters themselves: every one a single value, each used once,
+    /// in slot order.
+    Slots(&'p [Param<'p>]),
+    /// Values given in placeholder order (SQL written for the driver).
+    Values(&'p [Value]),
+    /// Values listed for a template whose placeholders reorder, repeat or expand slots.
+    Listed(SmallVec<[&'p Value; 8]>),
+}
+
+impl<'p> Bound<'p> {
+    /// The number of placeholders.
+    pub fn len(&self) -> usize {
+        match self {
+            Bound::Slots(p) => p.len(),
+            Bound::Values(v) => v.len(),
+            Bound::Listed(l) => l.len(),
+        }
+    }
+
+    /// Whether there are no placeholders.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of placeholder `i` (from 0).
+    pub fn get(&self, i: usize) -> Option<&'p Value> {
+        match self {
+            Bound::Slots(p) => match p.get(i)? {
+                Param::Single(v) => Some(v.as_ref()),
+                // `Template::bind` makes `Slots` only of single values.
+                Param::List(_) => None,
+            },
+            Bound::Values(v) => v.get(i),
+            Bound::Listed(l) => l.get(i).copied(),
+        }
+    }
+
+    /// The values in placeholder order.
+    pub fn iter(&self) -> BoundIter<'_, 'p> {
+        BoundIter {
+            bound: self,
+            next: 0,
+        }
+    }
+
+    /// The values in placeholder order, as a list.
+    pub fn to_vec(&self) -> Vec<&'p Value> {
+        self.iter().collect()
+    }
+}
+
+/// The values of a [`Bound`] in placeholder order.
+#[derive(Debug, Clone)]
+pub struct BoundIter<'b, 'p> {
+    bound: &'b Bound<'p>,
+    next: usize,
+}
+
+impl<'p> Iterator for BoundIter<'_, 'p> {
+    type Item = &'p Value;
+
+    fn next(&mut self) -> Option<&'p Value> {
+        let v = self.bound.get(self.next)?;
+        self.next += 1;
+        Some(v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.bound.len().saturating_sub(self.next);
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for BoundIter<'_, '_> {}
 
 impl Param<'_> {
     /// The same parameter, owning its value.
@@ -146,9 +222,9 @@ pub struct Template {
     placeholder: Placeholder,
     fixed: Option<(String, Vec<usize>)>,
     slot_count: usize,
-    /// No slot has more than one placeholder, so binding may move values out of the
-    /// collected parameters.
-    slots_once: bool,
+    /// The fixed text's placeholders are the slots in order, each once: binding hands
+    /// the collected parameters over as they are.
+    in_order: bool,
 }
 
 impl Template {
@@ -161,11 +237,6 @@ impl Template {
             })
             .max()
             .unwrap_or(0);
-        let mut seen = vec![false; slot_count];
-        let slots_once = pieces.iter().all(|p| match p {
-            Piece::Param(s) | Piece::Expand(s) => !std::mem::replace(&mut seen[*s], true),
-            Piece::Sql(_) => true,
-        });
         let has_expand = pieces.iter().any(|p| matches!(p, Piece::Expand(_)));
         let fixed = (!has_expand).then(|| {
             let mut sql = String::new();
@@ -182,12 +253,15 @@ impl Template {
             }
             (sql, order)
         });
+        let in_order = fixed
+            .as_ref()
+            .is_some_and(|(_, order)| order.iter().copied().eq(0..slot_count));
         Template {
             pieces,
             placeholder,
             fixed,
             slot_count,
-            slots_once,
+            in_order,
         }
     }
 
@@ -209,24 +283,32 @@ impl Template {
 
     /// The SQL text and the values in placeholder order for one execution (borrowed
     /// from `params`: nothing is copied).
-    pub fn bind<'p>(&self, params: &'p [Param<'_>]) -> Result<(Cow<'_, str>, BoundValues<'p>)> {
+    pub fn bind<'p>(&self, params: &'p [Param<'_>]) -> Result<(Cow<'_, str>, Bound<'p>)> {
         self.check_count(params)?;
+        let list_error = |slot: usize| {
+            Error::Parameter(format!(
+                "parameter {slot} is a list where one value is needed"
+            ))
+        };
         if let Some((sql, order)) = &self.fixed {
-            let mut values = BoundValues::with_capacity(order.len());
+            if self.in_order {
+                let params = &params[..self.slot_count];
+                if let Some(slot) = params.iter().position(|p| matches!(p, Param::List(_))) {
+                    return Err(list_error(slot));
+                }
+                return Ok((Cow::Borrowed(sql), Bound::Slots(params)));
+            }
+            let mut values = SmallVec::with_capacity(order.len());
             for &slot in order {
                 match &params[slot] {
                     Param::Single(v) => values.push(&**v),
-                    Param::List(_) => {
-                        return Err(Error::Parameter(format!(
-                            "parameter {slot} is a list where one value is needed"
-                        )))
-                    }
+                    Param::List(_) => return Err(list_error(slot)),
                 }
             }
-            return Ok((Cow::Borrowed(sql), values));
+            return Ok((Cow::Borrowed(sql), Bound::Listed(values)));
         }
         let mut sql = String::new();
-        let mut values = BoundValues::new();
+        let mut values = SmallVec::new();
         for p in &self.pieces {
             match p {
                 Piece::Sql(s) => sql.push_str(s),
@@ -235,11 +317,7 @@ impl Template {
                         values.push(&**v);
                         write_placeholder(&mut sql, self.placeholder, values.len());
                     }
-                    Param::List(_) => {
-                        return Err(Error::Parameter(format!(
-                            "parameter {slot} is a list where one value is needed"
-                        )))
-                    }
+                    Param::List(_) => return Err(list_error(*slot)),
                 },
                 Piece::Expand(slot) => {
                     let list: &[Value] = match &params[*slot] {
@@ -256,7 +334,7 @@ impl Template {
                 }
             }
         }
-        Ok((Cow::Owned(sql), values))
+        Ok((Cow::Owned(sql), Bound::Listed(values)))
     }
 }
 
@@ -296,9 +374,23 @@ mod tests {
         ];
         let (text, values) = t.bind(&params).unwrap();
         assert_eq!(text, "a = $1 AND b = $2");
-        assert_eq!(values.as_slice(), [&Value::BigInt(2), &x]);
+        assert_eq!(values.to_vec(), [&Value::BigInt(2), &x]);
         // Borrowed values are handed on, not copied.
-        assert!(std::ptr::eq(values[1], &x));
+        assert!(values.get(1).is_some_and(|v| std::ptr::eq(v, &x)));
+        // Placeholders in slot order hand the parameters over as they are.
+        let in_order = Template::new(
+            vec![
+                sql("a = "),
+                Piece::Param(0),
+                sql(" AND b = "),
+                Piece::Param(1),
+            ],
+            Placeholder::Question,
+        );
+        let (_, values) = in_order.bind(&params).unwrap();
+        assert!(matches!(values, Bound::Slots(_)));
+        assert_eq!(values.to_vec(), [&x, &Value::BigInt(2)]);
+        assert_eq!(values.iter().len(), 2);
 
         // A slot with two placeholders gives its value twice.
         let twice = Template::new(
@@ -307,7 +399,7 @@ mod tests {
         );
         let p = vec![Param::Single(Cow::Owned(Value::Int(7)))];
         assert_eq!(
-            twice.bind(&p).unwrap().1.as_slice(),
+            twice.bind(&p).unwrap().1.to_vec(),
             [&Value::Int(7), &Value::Int(7)]
         );
 
@@ -317,6 +409,11 @@ mod tests {
             Param::Single(Cow::Borrowed(&x)),
         ];
         assert!(t.bind(&list).unwrap_err().to_string().contains("is a list"));
+        assert!(in_order
+            .bind(&list)
+            .unwrap_err()
+            .to_string()
+            .contains("parameter 0 is a list"));
         assert!(t
             .bind(&[])
             .unwrap_err()

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 
+use crate::compile::Bound;
 use crate::engine::pool::PooledConnection;
 use crate::engine::result::SqlText;
 use crate::engine::{CursorResult, Engine, IsolationLevel, Outcome};
@@ -72,8 +73,7 @@ impl Connection {
     /// Run SQL text written for this connection's database, with positional
     /// parameters in the driver's placeholder style.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult<'_>> {
-        let params: Vec<&Value> = params.iter().collect();
-        let result = run_sql(&mut self.raw, &self.engine, sql, &params)?;
+        let result = run_sql(&mut self.raw, &self.engine, sql, &Bound::Values(params))?;
         if !result.returns_rows() {
             return Ok(result);
         }
@@ -123,7 +123,7 @@ impl Connection {
             ));
         }
         let iso = self.isolation;
-        self.engine.before_execute("BEGIN", &[]);
+        self.engine.before_execute("BEGIN", &Bound::Values(&[]));
         self.raw.get_mut().begin(iso)?;
         self.depth = 1;
         Ok(Transaction {
@@ -172,7 +172,7 @@ impl Connection {
         }
         crate::check_identifier(name)?;
         let sql = format!("SAVEPOINT {}", self.dialect().quote_identifier(name));
-        self.engine.before_execute(&sql, &[]);
+        self.engine.before_execute(&sql, &Bound::Values(&[]));
         self.raw.get_mut().batch(&sql)?;
         self.depth += 1;
         Ok(())
@@ -189,7 +189,7 @@ impl Connection {
         } else {
             format!("ROLLBACK TO SAVEPOINT {q}")
         };
-        self.engine.before_execute(&sql, &[]);
+        self.engine.before_execute(&sql, &Bound::Values(&[]));
         self.depth -= 1;
         self.raw.get_mut().batch(&sql)
     }
@@ -201,7 +201,7 @@ impl Connection {
             (Some(sp), true) => format!("RELEASE SAVEPOINT {sp}"),
             (Some(sp), false) => format!("ROLLBACK TO SAVEPOINT {sp}"),
         };
-        self.engine.before_execute(&sql, &[]);
+        self.engine.before_execute(&sql, &Bound::Values(&[]));
         self.depth -= 1;
         let raw = self.raw.get_mut();
         match (savepoint, commit) {
@@ -260,7 +260,7 @@ impl<'c> Transaction<'c> {
     pub fn begin_nested(&mut self) -> Result<Transaction<'_>> {
         let name = format!("strata_sp_{}", self.conn.depth);
         let sql = format!("SAVEPOINT {name}");
-        self.conn.engine.before_execute(&sql, &[]);
+        self.conn.engine.before_execute(&sql, &Bound::Values(&[]));
         self.conn.raw.get_mut().batch(&sql)?;
         self.conn.depth += 1;
         Ok(Transaction {
@@ -301,7 +301,7 @@ fn run_sql<'c>(
     raw: &'c mut PooledConnection,
     engine: &Engine,
     sql: &str,
-    values: &[&Value],
+    values: &Bound<'_>,
 ) -> Result<CursorResult<'c>> {
     engine.before_execute(sql, values);
     match raw.get_mut().run(sql, values) {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::compile::Bound;
 use crate::engine::Row;
 use crate::{Dialect, Result, Value};
 
@@ -85,7 +86,7 @@ impl fmt::Debug for Outcome<'_> {
 /// reused (keyed by their SQL text).
 pub trait DriverConnection: Send {
     /// Run one statement with positional parameters.
-    fn run<'c>(&'c mut self, sql: &str, params: &[&Value]) -> Result<Outcome<'c>>;
+    fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>>;
 
     /// Run SQL without parameters that may hold several statements (DDL, BEGIN, ...).
     fn batch(&mut self, sql: &str) -> Result<()>;

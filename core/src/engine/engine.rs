@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::compile::Bound;
 use crate::engine::pool::{DriverManager, PooledConnection};
 use crate::engine::{Connection, Driver};
 use crate::{Dialect, Error, Result, StatementCache, Value};
@@ -173,17 +174,23 @@ impl Engine {
         (s.connections, s.idle_connections)
     }
 
-    pub(crate) fn before_execute(&self, sql: &str, params: &[&Value]) {
+    pub(crate) fn before_execute(&self, sql: &str, params: &Bound<'_>) {
         self.0.statements.fetch_add(1, Ordering::Relaxed);
-        if self.0.options.echo {
+        let echo = self.0.options.echo;
+        let listeners = self.0.has_listeners.load(Ordering::Acquire);
+        if !(echo || listeners) {
+            return;
+        }
+        let params = params.to_vec();
+        if echo {
             println!("[strata] {sql}");
             println!("[strata] {params:?}");
             tracing::info!(target: "strata::engine", sql, params = ?params, "execute");
         }
-        if self.0.has_listeners.load(Ordering::Acquire) {
+        if listeners {
             if let Ok(l) = self.0.listeners.read() {
                 for f in l.iter() {
-                    f(sql, params);
+                    f(sql, &params);
                 }
             }
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
+use strata_core::compile::Bound;
 use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, RowStream};
 use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
 use tokio_postgres::types::Type;
@@ -198,7 +199,7 @@ impl PgConnection {
 }
 
 impl DriverConnection for PgConnection {
-    fn run<'c>(&'c mut self, sql: &str, params: &[&Value]) -> Result<Outcome<'c>> {
+    fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         let (stmt, columns) = self.prepare(sql)?;
         let types = stmt.params();
         if types.len() != params.len() {
@@ -213,7 +214,7 @@ impl DriverConnection for PgConnection {
                 check_param(i + 1, v, ty)?;
             }
         }
-        let args = params.iter().map(|v| PgParam(v));
+        let args = params.iter().map(PgParam);
         let mut stream = match self.client.query_raw(&stmt, args) {
             Ok(stream) => stream,
             Err(e) => {

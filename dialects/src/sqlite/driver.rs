@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, OpenFlags, StatementStatus, ToSql};
 use rustc_hash::FxHashMap;
+use strata_core::compile::Bound;
 use strata_core::engine::{
     DatabaseUrl, Driver, DriverConnection, IsolationLevel, Outcome, RowStream,
 };
@@ -258,7 +259,7 @@ fn is_insert(sql: &str) -> bool {
 }
 
 impl DriverConnection for SqliteConnection {
-    fn run<'c>(&'c mut self, sql: &str, params: &[&Value]) -> Result<Outcome<'c>> {
+    fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_error)?;
         let expected = stmt.parameter_count();
         if expected != params.len() {
@@ -393,7 +394,7 @@ mod tests {
 
     fn read_all(c: &mut SqliteConnection, sql: &str) -> Vec<strata_core::engine::Row> {
         let mut out = Vec::new();
-        if let Outcome::Rows(mut rows) = c.run(sql, &[]).unwrap() {
+        if let Outcome::Rows(mut rows) = c.run(sql, &Bound::Values(&[])).unwrap() {
             while let Some(r) = rows.next_row().unwrap() {
                 out.push(r);
             }
