@@ -369,9 +369,18 @@ impl<T: Model> Handle<T> {
         self.cell.clone()
     }
 
+    /// The same object as a type-erased reference, without another reference count.
+    pub(crate) fn into_erased(self) -> Arc<dyn AnyObject> {
+        self.cell
+    }
+
     pub(crate) fn from_erased(obj: &Arc<dyn AnyObject>) -> Option<Self> {
-        obj.clone()
-            .into_any()
+        Self::from_erased_owned(obj.clone())
+    }
+
+    /// A typed handle made from a type-erased reference, which it takes over.
+    pub(crate) fn from_erased_owned(obj: Arc<dyn AnyObject>) -> Option<Self> {
+        obj.into_any()
             .downcast::<Cell<T>>()
             .ok()
             .map(|cell| Handle { cell })

@@ -51,7 +51,7 @@ fn make_object<M: Model>(
             r.unload();
         }
     }
-    Ok(Handle::with_meta(obj, info, meta).erased())
+    Ok(Handle::with_meta(obj, info, meta).into_erased())
 }
 
 /// A model's runtime information, opaque outside the crate (used in `RelationshipDef`).

@@ -332,8 +332,11 @@ impl Session {
             hint,
         };
         let mut result = conn.execute(stmt)?;
-        while let Some(r) = result.fetch_one()? {
-            f(&mut loader, r.into_values())?;
+        let width = result.columns().len();
+        let mut values = Vec::with_capacity(width);
+        while result.fetch_into(&mut values)? {
+            let row = std::mem::replace(&mut values, Vec::with_capacity(width));
+            f(&mut loader, row)?;
         }
         Ok(())
     }

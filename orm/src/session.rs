@@ -538,9 +538,9 @@ impl Session {
         let mut visited = Vec::new();
         self.apply_loaders(info, &objs, stmt.load_paths(), &mut visited, &joined)?;
         let handles = objs
-            .iter()
+            .into_iter()
             .map(|o| {
-                Handle::from_erased(o).ok_or_else(|| {
+                Handle::from_erased_owned(o).ok_or_else(|| {
                     Error::InvalidRequest(format!(
                         "identity map holds another type under {}'s key",
                         info.short_name()
