@@ -139,18 +139,25 @@ impl StatementCache {
         dialect: &dyn Dialect,
         f: impl FnOnce(&Arc<Template>, Params<'a>) -> Result<R>,
     ) -> Result<R> {
-        FRONT.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut front) => self.with_front(&mut front, stmt, dialect, f),
-            // Entered again from inside `f` (a listener running a statement): the
-            // shared cache alone serves this lookup.
-            Err(_) => {
-                let mut k = KeyWriter::new(dialect.key_tag());
-                stmt.write_key(&mut k)?;
-                let KeyWriter { key, params, .. } = k;
-                let t = self.shared(stmt, dialect, &key, params.len())?;
-                f(&t, params)
-            }
-        })
+        let mut f = Some(f);
+        let served = FRONT.try_with(|cell| {
+            let mut front = cell.try_borrow_mut().ok()?;
+            let f = f.take()?;
+            Some(self.with_front(&mut front, stmt, dialect, f))
+        });
+        if let Ok(Some(r)) = served {
+            return r;
+        }
+        // Entered again from inside `f` (a listener running a statement), or while the
+        // thread is ending: the shared cache alone serves this lookup.
+        let f = f.ok_or_else(|| {
+            crate::Error::InvalidStatement("internal: statement cache callback lost".into())
+        })?;
+        let mut k = KeyWriter::new(dialect.key_tag());
+        stmt.write_key(&mut k)?;
+        let KeyWriter { key, params, .. } = k;
+        let t = self.shared(stmt, dialect, &key, params.len())?;
+        f(&t, params)
     }
 
     fn with_front<'a, R>(
