@@ -2048,6 +2048,25 @@ fn front_cache_serves_its_own_cache_until_cleared() {
     assert_eq!(a.stats(), (3, 2));
 }
 
+/// A select whose FROM follows from its columns is keyed without resolving it, and
+/// walked again the general way when a subquery turns up: what the first walk noted
+/// (a CTE met inside the subquery) must not leak into the second.
+#[test]
+fn key_walk_retried_for_a_subquery_reading_a_cte() {
+    let s = schema();
+    let u = &s.users;
+    let older = select(u.c("id")).where_(u.c("age").gt(5)).cte("older");
+    let stmt = select(u.c("name")).where_(u.c("id").in_select(select(older.c("id"))));
+    for d in DIALECTS {
+        let fresh = fresh(&stmt, d).expect("compiles");
+        assert!(fresh.0.contains("WITH"), "{}", fresh.0);
+        assert_eq!(fresh.1, vec![Value::Int(5)], "{}", d.name());
+        let cache = StatementCache::new(4);
+        assert!(same_compiled(&cache.compile(&stmt, d), &Ok(fresh.clone())));
+        assert!(same_compiled(&cache.compile(&stmt, d), &Ok(fresh)));
+    }
+}
+
 #[test]
 fn cache_key_ignores_values() {
     let s = schema();

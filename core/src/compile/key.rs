@@ -400,7 +400,11 @@ impl<'a> KeyWriter<'a> {
         if !(core.from.is_empty() && core.joins.is_empty() && self.enclosing.is_empty()) {
             return Ok(false);
         }
+        // Everything the walk may note, to undo it when the select turns out not simple
+        // (a CTE met in a subquery must be met, and written, again).
         let (key_len, params_len, complex) = (self.key.len(), self.params.len(), self.complex);
+        let (ctes_len, enclosing_len, target) =
+            (self.ctes.len(), self.enclosing.len(), self.target);
         self.tag(b'i');
         self.select_parts(core, order_by, |_| Ok(()))?;
         if self.complex == complex {
@@ -409,6 +413,9 @@ impl<'a> KeyWriter<'a> {
         self.key.truncate(key_len);
         self.params.truncate(params_len);
         self.complex = complex;
+        self.ctes.truncate(ctes_len);
+        self.enclosing.truncate(enclosing_len);
+        self.target = target;
         Ok(false)
     }
 
