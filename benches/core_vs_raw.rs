@@ -30,12 +30,15 @@
 
 use std::hint::black_box;
 
+#[path = "support/mod.rs"]
+mod support;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use postgres::types::ToSql as PgToSql;
-use rusqlite::OpenFlags;
 use strata::{
     create_engine, insert, select, Column, Connection, Engine, MetaData, Result, SqlType, Table,
 };
+use support::{configure_sqlite, pg_url, raw_sqlite_exec_all, raw_sqlite_shared, Db};
 
 const TRIVIAL_SIZES: [usize; 3] = [1, 100, 10_000];
 const MEDIUM_SIZES: [usize; 3] = [1, 100, 1000];
@@ -77,28 +80,6 @@ fn new_users(n: usize) -> Vec<NewUser> {
 // ---------------------------------------------------------------------------------------
 // Schema and data, shared by both sides.
 // ---------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, PartialEq)]
-enum Db {
-    Sqlite,
-    Postgres,
-}
-
-impl Db {
-    fn name(self) -> &'static str {
-        match self {
-            Db::Sqlite => "sqlite",
-            Db::Postgres => "postgresql",
-        }
-    }
-
-    fn placeholder(self, n: usize) -> String {
-        match self {
-            Db::Sqlite => "?".to_string(),
-            Db::Postgres => format!("${n}"),
-        }
-    }
-}
 
 fn ddl(db: Db) -> Vec<String> {
     let id = match db {
@@ -317,39 +298,6 @@ fn strata_exec_all(engine: &Engine, statements: &[String]) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 // Raw rusqlite.
 // ---------------------------------------------------------------------------------------
-
-/// A connection configured like strata's SQLite driver configures its own: a named
-/// shared-cache in-memory database, the same flags, statement cache and pragmas.
-fn raw_sqlite_shared(name: &str) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open_with_flags(
-        format!("file:{name}?mode=memory&cache=shared"),
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("open shared in-memory sqlite");
-    let conn = configure_sqlite(conn);
-    // As strata's driver does for its shared-cache in-memory databases.
-    conn.execute_batch("PRAGMA read_uncommitted = 1")
-        .expect("read_uncommitted");
-    conn
-}
-
-fn configure_sqlite(conn: rusqlite::Connection) -> rusqlite::Connection {
-    conn.set_prepared_statement_cache_capacity(256);
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("busy_timeout");
-    conn.execute_batch("PRAGMA foreign_keys = ON")
-        .expect("foreign_keys");
-    conn
-}
-
-fn raw_sqlite_exec_all(conn: &rusqlite::Connection, statements: &[String]) {
-    for sql in statements {
-        conn.execute_batch(sql).expect(sql);
-    }
-}
 
 fn raw_sqlite_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -571,12 +519,6 @@ fn bench_sqlite(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-fn pg_url() -> Option<String> {
-    ["STRATA_BENCH_PG_URL", "STRATA_TEST_PG_URL"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
 
 fn bench_postgres(c: &mut Criterion) {

@@ -47,11 +47,14 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use postgres::types::ToSql as PgToSql;
-use rusqlite::OpenFlags;
 use strata::orm::{select, selectinload, Handle, Many, Model, Session};
 use strata::{create_engine, Engine};
+use support::{pg_url, raw_sqlite_exec_all, raw_sqlite_shared, Db};
 
 const LOAD_SIZES: [usize; 3] = [1, 100, 10_000];
 const GETS: usize = 10_000;
@@ -186,33 +189,12 @@ fn toggle(hair: &Option<String>) -> Option<String> {
 // Schema and data, shared by both sides.
 // ---------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq)]
-enum Db {
-    Sqlite,
-    Postgres,
-}
-
-impl Db {
-    fn name(self) -> &'static str {
-        match self {
-            Db::Sqlite => "sqlite",
-            Db::Postgres => "postgresql",
-        }
-    }
-
-    fn placeholder(self, n: usize) -> String {
-        match self {
-            Db::Sqlite => "?".to_string(),
-            Db::Postgres => format!("${n}"),
-        }
-    }
-
-    fn placeholders(self, from: usize, count: usize) -> String {
-        (from..from + count)
-            .map(|i| self.placeholder(i))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
+/// Placeholders `from..from + count`, comma-separated.
+fn placeholders(db: Db, from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|i| db.placeholder(i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ddl(db: Db) -> Vec<String> {
@@ -328,7 +310,7 @@ fn update_sql(db: Db) -> String {
 
 fn insert_multi_sql(db: Db, rows: usize) -> String {
     let values: Vec<String> = (0..rows)
-        .map(|r| format!("({})", db.placeholders(2 * r + 1, 2)))
+        .map(|r| format!("({})", placeholders(db, 2 * r + 1, 2)))
         .collect();
     format!(
         r#"INSERT INTO "ob_users" ("name", "hair_color") VALUES {} RETURNING "id""#,
@@ -347,14 +329,14 @@ fn insert_single_sql(db: Db, returning: bool) -> String {
 fn posts_sql(db: Db, keys: usize) -> String {
     format!(
         r#"SELECT "ob_posts"."id", "ob_posts"."user_id", "ob_posts"."title", "ob_posts"."body" FROM "ob_posts" WHERE "ob_posts"."user_id" IN ({}) ORDER BY "ob_posts"."id" ASC"#,
-        db.placeholders(1, keys)
+        placeholders(db, 1, keys)
     )
 }
 
 fn comments_sql(db: Db, keys: usize) -> String {
     format!(
         r#"SELECT "ob_comments"."id", "ob_comments"."post_id", "ob_comments"."text" FROM "ob_comments" WHERE "ob_comments"."post_id" IN ({}) ORDER BY "ob_comments"."id" ASC"#,
-        db.placeholders(1, keys)
+        placeholders(db, 1, keys)
     )
 }
 
@@ -447,31 +429,6 @@ fn strata_exec_all(engine: &Engine, statements: &[String]) {
 // ---------------------------------------------------------------------------------------
 // Raw rusqlite.
 // ---------------------------------------------------------------------------------------
-
-/// A connection configured like strata's SQLite driver configures its own: a named
-/// shared-cache in-memory database, the same flags, statement cache and pragmas.
-fn raw_sqlite_shared(name: &str) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open_with_flags(
-        format!("file:{name}?mode=memory&cache=shared"),
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("open shared in-memory sqlite");
-    conn.set_prepared_statement_cache_capacity(256);
-    conn.busy_timeout(Duration::from_secs(5))
-        .expect("busy_timeout");
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA read_uncommitted = 1")
-        .expect("pragmas");
-    conn
-}
-
-fn raw_sqlite_exec_all(conn: &rusqlite::Connection, statements: &[String]) {
-    for sql in statements {
-        conn.execute_batch(sql).expect(sql);
-    }
-}
 
 fn sqlite_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -1071,12 +1028,6 @@ fn bench_sqlite(c: &mut Criterion) {
         b.iter(|| black_box(orm_assoc(&engine)))
     });
     g.finish();
-}
-
-fn pg_url() -> Option<String> {
-    ["STRATA_BENCH_PG_URL", "STRATA_TEST_PG_URL"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
 
 fn bench_postgres(c: &mut Criterion) {

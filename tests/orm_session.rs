@@ -268,6 +268,10 @@ fn delete_removes_the_row(engine: &Engine) {
     s.commit().unwrap();
     assert_eq!(b.state(), ObjectState::Detached);
     assert_eq!(count(engine, "authors"), 1);
+    // No row has a NULL primary key: nothing to look up, no SQL sent.
+    let log = recorder(engine);
+    assert!(s.get::<Author>(vec![Value::Null]).unwrap().is_none());
+    assert!(taken(&log).is_empty());
 }
 
 fn inserts_parents_first_and_deletes_children_first(engine: &Engine) {

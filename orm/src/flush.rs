@@ -264,7 +264,7 @@ impl Session {
             return Err(e);
         }
         for (obj, values, own) in applied.updated {
-            let snapshot = if own || obj.values() == values {
+            let snapshot = if own || crate::handle::same_values(&obj.values(), &values) {
                 Snapshot::Current
             } else if let Some(values) = obj.try_set_values(values)? {
                 obj.meta().expired = true;

@@ -434,6 +434,10 @@ impl Session {
                 pk.len()
             )));
         }
+        // No row has a NULL primary key (and NULL must not match another key part).
+        if pk.iter().any(Value::is_null) {
+            return Ok(None);
+        }
         let key = IdentityKey {
             type_id: info.type_id,
             parts: pk.iter().map(Into::into).collect(),

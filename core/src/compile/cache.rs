@@ -153,9 +153,7 @@ impl StatementCache {
         let f = f.ok_or_else(|| {
             crate::Error::InvalidStatement("internal: statement cache callback lost".into())
         })?;
-        let mut k = KeyWriter::new(dialect.key_tag());
-        stmt.write_key(&mut k)?;
-        let KeyWriter { key, params, .. } = k;
+        let KeyWriter { key, params, .. } = super::cache_key(stmt, dialect)?;
         let t = self.shared(stmt, dialect, &key, params.len())?;
         f(&t, params)
     }
@@ -198,8 +196,7 @@ impl StatementCache {
         slots: usize,
     ) -> Result<Found> {
         if !stmt.cacheable() {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            return render_template(stmt, dialect, slots).map(|t| Found::Uncached(Arc::new(t)));
+            return self.shared(stmt, dialect, key, slots).map(Found::Uncached);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let slot = FxBuildHasher.hash_one(key) as usize & (FRONT_SLOTS - 1);

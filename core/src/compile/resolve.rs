@@ -168,18 +168,16 @@ pub(crate) fn resolve_froms(
                 target.name().unwrap_or("join")
             )));
         }
-        let idx = match on {
-            Some(_) => 0,
-            None => froms
-                .iter()
-                .position(|f| fk_links(f, target) == 1)
-                .unwrap_or(0),
+        // Without ON, the first item linked to the target by exactly one foreign key.
+        let linked = match on {
+            Some(_) => None,
+            None => froms.iter().position(|f| fk_links(f, target) == 1),
         };
+        let idx = linked.unwrap_or(0);
         let on = match on {
             Some(on) => Some(on.clone()),
-            None if infer || fk_links(&froms[idx], target) != 1 => {
-                Some(infer_on(&froms[idx], target)?)
-            }
+            // No single link: `infer_on` reports the ambiguity or the missing key.
+            None if infer || linked.is_none() => Some(infer_on(&froms[idx], target)?),
             None => None,
         };
         let left = froms[idx].clone();

@@ -195,11 +195,11 @@ impl Connection {
     }
 
     fn end(&mut self, savepoint: Option<&str>, commit: bool) -> Result<()> {
-        let sql = match (savepoint, commit) {
-            (None, true) => "COMMIT".to_string(),
-            (None, false) => "ROLLBACK".to_string(),
-            (Some(sp), true) => format!("RELEASE SAVEPOINT {sp}"),
-            (Some(sp), false) => format!("ROLLBACK TO SAVEPOINT {sp}"),
+        let sql: Cow<'static, str> = match (savepoint, commit) {
+            (None, true) => "COMMIT".into(),
+            (None, false) => "ROLLBACK".into(),
+            (Some(sp), true) => format!("RELEASE SAVEPOINT {sp}").into(),
+            (Some(sp), false) => format!("ROLLBACK TO SAVEPOINT {sp}").into(),
         };
         self.engine.before_execute(&sql, &Bound::Values(&[]));
         self.depth -= 1;

@@ -9,6 +9,12 @@ use crate::compile::Template;
 use crate::engine::{FromRow, FromValue, Row, RowStream};
 use crate::{Error, Result, Value};
 
+/// The (shared) empty column list of results without rows.
+fn no_columns() -> Arc<[String]> {
+    static EMPTY: std::sync::OnceLock<Arc<[String]>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
+}
+
 /// The SQL text a result's rows come from, kept for errors raised while reading them:
 /// the cached template (no copy) or the text itself.
 pub(crate) enum SqlText {
@@ -70,7 +76,7 @@ impl<'c> CursorResult<'c> {
             stream: None,
             returns_rows: false,
             sql: None,
-            columns: Arc::from(Vec::new()),
+            columns: no_columns(),
             rows_affected,
             last_insert_id,
         }

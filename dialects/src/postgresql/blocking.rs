@@ -14,7 +14,7 @@ use futures_util::Stream;
 use tokio::runtime::Runtime;
 use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::types::BorrowToSql;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Row, RowStream, Socket, Statement};
+use tokio_postgres::{Client, Config, NoTls, Row, RowStream, Socket, Statement};
 
 /// Rows taken from the socket per turn at most, so a large result is still streamed.
 const MAX_BATCH: usize = 1024;
@@ -179,7 +179,6 @@ fn drive(
 ) -> Result<(), tokio_postgres::Error> {
     while !*done {
         match connection.as_mut().poll_message(cx) {
-            Poll::Ready(Some(Ok(AsyncMessage::Notice(_) | AsyncMessage::Notification(_)))) => {}
             Poll::Ready(Some(Ok(_))) => {}
             Poll::Ready(Some(Err(e))) => {
                 *done = true;

@@ -5,6 +5,7 @@
 //! a mismatch is an error naming the parameter's position, the expected SQL type and
 //! the given value's Rust type.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 
 use bytes::{BufMut, BytesMut};
@@ -287,9 +288,10 @@ fn int_of(v: &Value) -> Option<i64> {
     }
 }
 
-fn text_of(v: &Value) -> Option<String> {
-    Some(match v {
-        Value::Text(s) => s.clone(),
+/// A value as text for a text-like column: text itself borrowed, other kinds formatted.
+fn text_of(v: &Value) -> Option<Cow<'_, str>> {
+    Some(Cow::Owned(match v {
+        Value::Text(s) => return Some(Cow::Borrowed(s)),
         Value::Bool(b) => b.to_string(),
         Value::SmallInt(_) | Value::Int(_) | Value::BigInt(_) => int_of(v)?.to_string(),
         Value::Float(f) => f.to_string(),
@@ -297,7 +299,7 @@ fn text_of(v: &Value) -> Option<String> {
         Value::Null | Value::Bytes(_) => return None,
         #[allow(unreachable_patterns)]
         other => other.typed_text()?,
-    })
+    }))
 }
 
 fn is_texty(ty: &Type) -> bool {
@@ -350,11 +352,11 @@ fn encode(v: &Value, ty: &Type, out: &mut BytesMut) -> Option<IsNull> {
             other => out.put_f64(int_of(other)? as f64),
         },
         Type::NUMERIC => {
-            let s = match v {
-                Value::Text(s) => s.clone(),
-                Value::Float(f) if f.is_finite() => f.to_string(),
-                Value::Double(f) if f.is_finite() => f.to_string(),
-                other => int_of(other)?.to_string(),
+            let s: Cow<'_, str> = match v {
+                Value::Text(s) => Cow::Borrowed(s),
+                Value::Float(f) if f.is_finite() => Cow::Owned(f.to_string()),
+                Value::Double(f) if f.is_finite() => Cow::Owned(f.to_string()),
+                other => Cow::Owned(int_of(other)?.to_string()),
             };
             encode_numeric(&s, out)?;
         }

@@ -51,14 +51,7 @@ pub(crate) struct ModelAttrs {
 impl ModelAttrs {
     /// Parse and merge every `#[model(...)]` among `attrs`.
     pub(crate) fn parse(attrs: &[Attribute]) -> Result<ModelAttrs> {
-        let mut out = ModelAttrs::default();
-        let mut errors = Errors::default();
-        for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
-            let r = attr.parse_nested_meta(|meta| out.parse_key(&meta));
-            errors.push_result(r);
-        }
-        errors.finish()?;
-        Ok(out)
+        parse_all(attrs, "model", false, ModelAttrs::parse_key)
     }
 
     fn parse_key(&mut self, meta: &ParseNestedMeta<'_>) -> Result<()> {
@@ -130,14 +123,7 @@ pub(crate) struct ColumnAttrs {
 impl ColumnAttrs {
     /// Parse and merge every `#[column(...)]` among `attrs`.
     pub(crate) fn parse(attrs: &[Attribute]) -> Result<ColumnAttrs> {
-        let mut out = ColumnAttrs::default();
-        let mut errors = Errors::default();
-        for attr in attrs.iter().filter(|a| a.path().is_ident("column")) {
-            let r = attr.parse_nested_meta(|meta| out.parse_key(&meta));
-            errors.push_result(r);
-        }
-        errors.finish()?;
-        Ok(out)
+        parse_all(attrs, "column", false, ColumnAttrs::parse_key)
     }
 
     fn parse_key(&mut self, meta: &ParseNestedMeta<'_>) -> Result<()> {
@@ -267,17 +253,11 @@ impl RelationshipAttrs {
     /// Parse and merge every `#[relationship(...)]` among `attrs` (a bare
     /// `#[relationship]` has no keys).
     pub(crate) fn parse(attrs: &[Attribute]) -> Result<RelationshipAttrs> {
-        let mut out = RelationshipAttrs::default();
-        let mut errors = Errors::default();
-        for attr in attrs.iter().filter(|a| a.path().is_ident("relationship")) {
-            out.attr.get_or_insert_with(|| attr.clone());
-            if let syn::Meta::Path(_) = attr.meta {
-                continue;
-            }
-            let r = attr.parse_nested_meta(|meta| out.parse_key(&meta));
-            errors.push_result(r);
-        }
-        errors.finish()?;
+        let mut out = parse_all(attrs, "relationship", true, RelationshipAttrs::parse_key)?;
+        out.attr = attrs
+            .iter()
+            .find(|a| a.path().is_ident("relationship"))
+            .cloned();
         Ok(out)
     }
 
@@ -352,6 +332,27 @@ impl Errors {
             None => Ok(()),
         }
     }
+}
+
+/// Parse and merge every `#[name(...)]` among `attrs` into one `T`, each key through
+/// `key`; all errors are reported together. With `allow_bare`, a bare `#[name]` is
+/// an attribute without keys (otherwise syn reports the missing parentheses).
+fn parse_all<T: Default>(
+    attrs: &[Attribute],
+    name: &str,
+    allow_bare: bool,
+    key: fn(&mut T, &ParseNestedMeta<'_>) -> Result<()>,
+) -> Result<T> {
+    let mut out = T::default();
+    let mut errors = Errors::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident(name)) {
+        if allow_bare && matches!(attr.meta, syn::Meta::Path(_)) {
+            continue;
+        }
+        errors.push_result(attr.parse_nested_meta(|meta| key(&mut out, &meta)));
+    }
+    errors.finish()?;
+    Ok(out)
 }
 
 fn key_of(meta: &ParseNestedMeta<'_>) -> String {
