@@ -296,10 +296,7 @@ impl Session {
             self.pending.retain(|p| !expunged.contains(&ptr(p)));
         }
         for obj in &plan.expunge {
-            let mut m = obj.meta();
-            m.state = ObjectState::Transient;
-            m.session = None;
-            m.hint = None;
+            obj.meta().leave_session(ObjectState::Transient);
         }
         for h in &plan.holders {
             for i in 0..h.info().relationships.len() {

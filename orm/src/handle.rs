@@ -103,6 +103,13 @@ pub(crate) trait AnyObject: Send + Sync {
 }
 
 impl Meta {
+    /// The object leaves its session, in `state` (transient or detached).
+    pub(crate) fn leave_session(&mut self, state: ObjectState) {
+        self.state = state;
+        self.session = None;
+        self.hint = None;
+    }
+
     /// The meta of an object that is not in any session.
     pub(crate) fn new(state: ObjectState) -> Self {
         Meta {

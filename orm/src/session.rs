@@ -28,9 +28,7 @@ fn expire_and_detach(o: &Arc<dyn AnyObject>, detach: bool) {
         let mut m = o.meta();
         m.expired = true;
         if detach {
-            m.state = ObjectState::Detached;
-            m.session = None;
-            m.hint = None;
+            m.leave_session(ObjectState::Detached);
         }
     }
     for i in 0..o.info().relationships.len() {
@@ -314,10 +312,7 @@ impl Session {
         match self.check_attached(&erased)? {
             ObjectState::Pending => {
                 self.pending.retain(|o| !same_object(o, &erased));
-                let mut m = erased.meta();
-                m.state = ObjectState::Transient;
-                m.session = None;
-                m.hint = None;
+                erased.meta().leave_session(ObjectState::Transient);
                 Ok(())
             }
             ObjectState::Persistent => {
@@ -338,14 +333,13 @@ impl Session {
         if let Some(k) = erased.meta().key.clone() {
             self.identity.remove(&k);
         }
-        let mut m = erased.meta();
-        m.state = if state == ObjectState::Pending {
-            ObjectState::Transient
-        } else {
-            ObjectState::Detached
-        };
-        m.session = None;
-        m.hint = None;
+        erased
+            .meta()
+            .leave_session(if state == ObjectState::Pending {
+                ObjectState::Transient
+            } else {
+                ObjectState::Detached
+            });
         Ok(())
     }
 
@@ -616,10 +610,7 @@ impl Session {
         }
         self.conn = None;
         for o in self.flushed_deleted.drain(..) {
-            let mut m = o.meta();
-            m.state = ObjectState::Detached;
-            m.session = None;
-            m.hint = None;
+            o.meta().leave_session(ObjectState::Detached);
         }
         self.inserted_in_tx.clear();
         self.wrote_in_tx = false;
@@ -650,9 +641,7 @@ impl Session {
                 self.identity.remove(&k);
             }
             let mut m = o.meta();
-            m.state = ObjectState::Transient;
-            m.session = None;
-            m.hint = None;
+            m.leave_session(ObjectState::Transient);
             m.snapshot = Snapshot::None;
         }
         self.deleted.clear();

@@ -85,8 +85,10 @@ pub trait Dialect: Send + Sync + fmt::Debug {
     /// The type name used in CREATE TABLE for `t` (already resolved for this dialect).
     fn type_name(&self, t: &SqlType) -> Result<String>;
 
-    /// The type name used in `CAST(x AS ...)`.
-    fn cast_type_name(&self, t: &SqlType) -> Result<String>;
+    /// The type name used in `CAST(x AS ...)` (by default the CREATE TABLE name).
+    fn cast_type_name(&self, t: &SqlType) -> Result<String> {
+        self.type_name(t)
+    }
 
     /// The column type and suffix for a generated (autoincrement) primary key column.
     fn autoincrement_ddl(&self, t: &SqlType) -> Result<AutoincrementDdl>;

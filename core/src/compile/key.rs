@@ -89,21 +89,30 @@ impl<'a> KeyWriter<'a> {
         self.id(t.id());
     }
 
-    /// Where a column comes from: the kind of item and what names it. A column of a
-    /// named subquery or CTE marks the select as not simple (see `select`).
-    fn qualifier(&mut self, f: &Option<FromItem>) -> Result<()> {
+    /// A table or an alias of one (other items write nothing).
+    fn table_item(&mut self, f: &FromItem) -> Result<()> {
         match f {
-            Some(FromItem::Table(t)) => {
+            FromItem::Table(t) => {
                 self.tag(b'T');
                 self.table(t);
             }
-            Some(FromItem::Alias(t, a)) => {
+            FromItem::Alias(t, a) => {
                 // Alias names are checked here: `Table::alias` has nowhere to put the error.
                 crate::ident::check_identifier(a)?;
                 self.tag(b'A');
                 self.table(t);
                 self.str(a);
             }
+            FromItem::Named(_) | FromItem::Join(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Where a column comes from: the kind of item and what names it. A column of a
+    /// named subquery or CTE marks the select as not simple (see `select`).
+    fn qualifier(&mut self, f: &Option<FromItem>) -> Result<()> {
+        match f {
+            Some(f @ (FromItem::Table(_) | FromItem::Alias(..))) => self.table_item(f)?,
             Some(f) => {
                 self.complex += 1;
                 self.tag(b'Q');
@@ -310,16 +319,7 @@ impl<'a> KeyWriter<'a> {
 
     fn visit_from(&mut self, f: &'a FromItem) -> Result<()> {
         match f {
-            FromItem::Table(t) => {
-                self.tag(b'T');
-                self.table(t);
-            }
-            FromItem::Alias(t, a) => {
-                crate::ident::check_identifier(a)?;
-                self.tag(b'A');
-                self.table(t);
-                self.str(a);
-            }
+            FromItem::Table(_) | FromItem::Alias(..) => self.table_item(f)?,
             FromItem::Named(n) => {
                 if n.cte {
                     self.tag(b'W');

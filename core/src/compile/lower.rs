@@ -13,7 +13,7 @@ use sea_query::{
     TableRef, UnOper, UnionType, UpdateStatement, Value as SeaValue, WithClause, WithQuery,
 };
 
-use super::dialect::{Dialect, Placeholder, UpsertStyle};
+use super::dialect::{Dialect, UpsertStyle};
 use super::resolve::{join_on, resolve_froms};
 use super::template::{expand_marker, marker, Piece};
 use crate::schema::ColumnDefault;
@@ -199,13 +199,7 @@ impl<'d> Lowerer<'d> {
         for (i, p) in parts.iter().enumerate() {
             s.push_str(p);
             if i < exprs.len() {
-                match self.dialect.placeholder() {
-                    Placeholder::Question => s.push('?'),
-                    Placeholder::Dollar => {
-                        s.push('$');
-                        s.push_str(&(i + 1).to_string());
-                    }
-                }
+                super::template::write_placeholder(&mut s, self.dialect.placeholder(), i + 1);
             }
         }
         SeaExpr::CustomWithExpr(s.into(), exprs)

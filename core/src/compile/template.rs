@@ -338,7 +338,8 @@ impl Template {
     }
 }
 
-fn write_placeholder(sql: &mut String, p: Placeholder, n: usize) {
+/// Write the `n`th placeholder (from 1) in style `p`.
+pub(crate) fn write_placeholder(sql: &mut String, p: Placeholder, n: usize) {
     match p {
         Placeholder::Question => sql.push('?'),
         Placeholder::Dollar => {

@@ -111,10 +111,6 @@ impl Dialect for PostgresDialect {
         })
     }
 
-    fn cast_type_name(&self, t: &SqlType) -> Result<String> {
-        self.type_name(t)
-    }
-
     fn autoincrement_ddl(&self, t: &SqlType) -> Result<AutoincrementDdl> {
         let type_name = match t {
             SqlType::SmallInteger => "SMALLSERIAL",

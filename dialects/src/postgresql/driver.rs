@@ -14,7 +14,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Config, Statement};
 
 use super::blocking::{BlockingClient, Failure};
-use super::types::{check_param, PgParam, PgValue};
+use super::types::{check_param, is_texty, PgParam, PgValue};
 use super::PostgresDialect;
 
 /// Opens connections to one PostgreSQL database.
@@ -275,10 +275,7 @@ impl DriverConnection for PgConnection {
 fn always_fits(v: &Value, ty: &Type) -> bool {
     match v {
         Value::Null => true,
-        Value::Text(_) => matches!(
-            *ty,
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
-        ),
+        Value::Text(_) => is_texty(ty),
         Value::SmallInt(_) => matches!(*ty, Type::INT2 | Type::INT4 | Type::INT8),
         Value::Int(_) => matches!(*ty, Type::INT4 | Type::INT8),
         Value::BigInt(_) => *ty == Type::INT8,

@@ -302,7 +302,8 @@ fn text_of(v: &Value) -> Option<Cow<'_, str>> {
     }))
 }
 
-fn is_texty(ty: &Type) -> bool {
+/// Whether `ty` takes text as it is (text types, enums, citext).
+pub(crate) fn is_texty(ty: &Type) -> bool {
     matches!(
         *ty,
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
