@@ -40,7 +40,7 @@ fn update(
 }
 
 fn require_loaded(o: &Arc<dyn AnyObject>, ri: &RelInfo) -> Result<()> {
-    if o.rel_members(ri.index).is_none() {
+    if !o.rel_loaded(ri.index) {
         return Err(Error::InvalidRequest(format!(
             "relationship {}.{} is not loaded: load it through the session (session.load) before changing it",
             ri.source.short_name(),
@@ -60,7 +60,7 @@ fn mirror(
 ) -> Result<()> {
     let Some(back) = ri.back else { return Ok(()) };
     let back_is_collection = ri.target.relationships[back].collection;
-    if back_is_collection && other.rel_members(back).is_none() {
+    if back_is_collection && !other.rel_loaded(back) {
         return Ok(());
     }
     let me_ref = ObjectRef(me.clone());
@@ -129,9 +129,7 @@ impl<M: Model> Handle<M> {
         if let Some(back) = ri.back {
             if !ri.target.relationships[back].collection {
                 if let Some(old) = c.rel_members(back).and_then(|m| m.into_iter().next()) {
-                    if !crate::session::same_object(&old.0, &me)
-                        && old.0.rel_members(ri.index).is_some()
-                    {
+                    if !crate::session::same_object(&old.0, &me) && old.0.rel_loaded(ri.index) {
                         update(&old.0, ri, ri.index, &mut |r| r.remove(&c_ref))?;
                     }
                 }

@@ -96,6 +96,8 @@ pub(crate) trait AnyObject: Send + Sync {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
     /// The current members of relationship `index` (`None` when not loaded).
     fn rel_members(&self, index: usize) -> Option<Vec<ObjectRef>>;
+    /// Whether relationship `index` is loaded (without copying its members).
+    fn rel_loaded(&self, index: usize) -> bool;
     /// The members of relationship `index` as last loaded or flushed.
     fn rel_original(&self, index: usize) -> Vec<ObjectRef>;
     /// Change relationship `index`; `Ok(false)` when a guard on the object is alive.
@@ -215,6 +217,11 @@ impl<T: Model> AnyObject for Cell<T> {
         let data = self.data.read().unwrap_or_else(|p| p.into_inner());
         let r = data.relation(index)?;
         r.is_loaded().then(|| r.members())
+    }
+
+    fn rel_loaded(&self, index: usize) -> bool {
+        let data = self.data.read().unwrap_or_else(|p| p.into_inner());
+        data.relation(index).is_some_and(|r| r.is_loaded())
     }
 
     fn rel_original(&self, index: usize) -> Vec<ObjectRef> {

@@ -546,7 +546,7 @@ impl Session {
             for m in members {
                 if back_is_collection {
                     // Only a collection already in memory gains the object.
-                    if m.0.rel_members(back).is_some() {
+                    if m.0.rel_loaded(back) {
                         m.0.rel_update(back, &mut |r| {
                             r.add(&me);
                             r.mark_flushed();

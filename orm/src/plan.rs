@@ -184,7 +184,7 @@ impl Session {
     pub(crate) fn plan(&mut self, touched: &[Arc<dyn AnyObject>]) -> Result<Plan> {
         let mut plan = Plan::default();
         let mut holders = ObjSet::default();
-        for o in self.pending.clone().iter().chain(touched) {
+        for o in self.pending.iter().chain(touched) {
             holders.push(o);
         }
         let mut updates = ObjSet::default();
