@@ -109,10 +109,8 @@ impl SqlType {
     }
 
     pub(crate) fn key(&self, k: &mut Vec<u8>) {
-        // A compact, unambiguous encoding for cache keys.
-        let s = format!("{self:?}");
-        k.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        k.extend_from_slice(s.as_bytes());
+        // An unambiguous encoding for cache keys: the length-prefixed Debug text.
+        crate::compile::key::write_debug(k, self);
     }
 }
 

@@ -177,6 +177,11 @@ fn column_ddl(d: &dyn Dialect, table: &Table, c: &Column) -> Result<String> {
     let mut s = d.quote_identifier(c.name());
     s.push(' ');
     let suffix = if is_auto {
+        if !t.is_integer() {
+            return Err(Error::InvalidSchema(format!(
+                "autoincrement needs an integer column, not {t:?}"
+            )));
+        }
         let a = d.autoincrement_ddl(t)?;
         s.push_str(&a.type_name);
         a.suffix

@@ -90,7 +90,8 @@ pub trait Dialect: Send + Sync + fmt::Debug {
         self.type_name(t)
     }
 
-    /// The column type and suffix for a generated (autoincrement) primary key column.
+    /// The column type and suffix for a generated (autoincrement) primary key column;
+    /// `t` is an integer type (the DDL builder checks).
     fn autoincrement_ddl(&self, t: &SqlType) -> Result<AutoincrementDdl>;
 
     /// Dialect-specific rendering of a function call, or `None` for the generic

@@ -17,6 +17,18 @@ use crate::sql::{
 };
 use crate::{Result, Value};
 
+/// Write `v`'s `Debug` text to `key` as a length-prefixed string (as `KeyWriter::str`
+/// does), formatted in place rather than into a `String` first.
+pub(crate) fn write_debug(key: &mut Vec<u8>, v: &impl std::fmt::Debug) {
+    use std::io::Write;
+    let start = key.len();
+    key.extend_from_slice(&[0; 4]);
+    // Writing to a `Vec` cannot fail.
+    let _ = write!(key, "{v:?}");
+    let len = (key.len() - start - 4) as u32;
+    key[start..start + 4].copy_from_slice(&len.to_le_bytes());
+}
+
 /// Accumulates a statement's cache key bytes and its parameter values, borrowed from
 /// the statement (`'a`).
 #[derive(Debug, Default)]
@@ -207,7 +219,8 @@ impl<'a> KeyWriter<'a> {
             } => {
                 self.tag(b'L');
                 self.tag((*case_insensitive as u8) | ((*negated as u8) << 1));
-                self.str(&escape.map(String::from).unwrap_or_default());
+                let mut buf = [0u8; 4];
+                self.str(escape.map_or("", |c| c.encode_utf8(&mut buf)));
                 self.expr(expr)?;
                 self.expr(pattern)?;
             }
@@ -264,7 +277,7 @@ impl<'a> KeyWriter<'a> {
                     self.expr(p)?;
                 }
                 self.order_by(&w.order_by)?;
-                self.str(&format!("{:?}", w.frame));
+                write_debug(&mut self.key, &w.frame);
             }
             Expr::Excluded(c) => {
                 self.tag(b'x');

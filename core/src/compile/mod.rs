@@ -3,7 +3,7 @@
 mod cache;
 mod ddl;
 mod dialect;
-mod key;
+pub(crate) mod key;
 mod lower;
 mod resolve;
 mod template;

@@ -123,11 +123,6 @@ impl Dialect for MySqlDialect {
     }
 
     fn autoincrement_ddl(&self, t: &SqlType) -> Result<AutoincrementDdl> {
-        if !t.is_integer() {
-            return Err(Error::InvalidSchema(format!(
-                "autoincrement needs an integer column, not {t:?}"
-            )));
-        }
         Ok(AutoincrementDdl {
             type_name: self.type_name(t)?,
             suffix: "AUTO_INCREMENT".into(),

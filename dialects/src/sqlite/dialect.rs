@@ -5,7 +5,7 @@ use strata_core::compile::{
     render_inline_with, render_with, AutoincrementDdl, Lowered, TemplateWriter,
 };
 use strata_core::sql::{text, Text};
-use strata_core::{Capabilities, Dialect, Error, Placeholder, Result, SqlType, UpsertStyle};
+use strata_core::{Capabilities, Dialect, Placeholder, Result, SqlType, UpsertStyle};
 
 use crate::{enum_len, quote_with, with_args};
 
@@ -104,13 +104,8 @@ impl Dialect for SqliteDialect {
         })
     }
 
-    fn autoincrement_ddl(&self, t: &SqlType) -> Result<AutoincrementDdl> {
+    fn autoincrement_ddl(&self, _t: &SqlType) -> Result<AutoincrementDdl> {
         // Only a column declared exactly INTEGER PRIMARY KEY aliases the rowid.
-        if !t.is_integer() {
-            return Err(Error::InvalidSchema(format!(
-                "autoincrement needs an integer column, not {t:?}"
-            )));
-        }
         Ok(AutoincrementDdl {
             type_name: "INTEGER".into(),
             suffix: String::new(),
