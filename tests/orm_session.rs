@@ -622,6 +622,21 @@ fn core_and_orm_give_the_same_results(engine: &Engine) {
         .one()
         .unwrap();
     assert!(Handle::ptr_eq(&alice, &from_core));
+    // Result columns are matched by name, in any order; a missing one is an error.
+    let mut reversed = authors.all_columns();
+    reversed.reverse();
+    let by_name = s
+        .scalars_from::<Author>(&strata::select(reversed).where_(authors.c("id").eq(1)))
+        .unwrap()
+        .one()
+        .unwrap();
+    assert!(Handle::ptr_eq(&alice, &by_name));
+    let err = s
+        .scalars_from::<Author>(&strata::select(authors.c("id")))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("no column"), "{err}");
     // Core statements run in the session's transaction, after autoflush.
     s.add(author("Dave")).unwrap();
     let n: i64 = s

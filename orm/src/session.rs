@@ -559,29 +559,54 @@ impl Session {
     pub fn scalars_from<T: Model>(&mut self, stmt: &dyn Compilable) -> Result<ScalarResult<T>> {
         self.autoflush()?;
         let info = model_info::<T>()?;
-        let rows: Vec<(Vec<String>, Vec<Value>)> = {
+        // The position of each of `T`'s columns among the result's, found with the first
+        // row (when the driver knows the result's columns for sure).
+        let rows: Vec<Vec<Value>> = {
             let conn = self.connection()?;
-            let mut out = Vec::new();
             let mut result = conn.execute(stmt)?;
-            while let Some(r) = result.fetch_one()? {
-                out.push((r.columns().to_vec(), r.into_values()));
-            }
-            out
-        };
-        let mut handles = Vec::with_capacity(rows.len());
-        for (cols, mut vals) in rows {
-            let mut ordered = Vec::with_capacity(info.names.len());
-            for name in &info.names {
-                let i = cols.iter().position(|c| c == name).ok_or_else(|| {
+            let mut positions: Option<Vec<usize>> = None;
+            let mut out = Vec::new();
+            let mut values = Vec::new();
+            while result.fetch_into(&mut values)? {
+                let cols = result.columns();
+                let missing = |name: &str| {
                     Error::InvalidRequest(format!(
                         "the statement's rows have no column {name:?} needed to load {} (columns: {})",
                         info.short_name(),
                         cols.join(", ")
                     ))
-                })?;
-                ordered.push(std::mem::replace(&mut vals[i], Value::Null));
+                };
+                let pos = match &positions {
+                    Some(p) => p,
+                    None => positions.insert(
+                        info.names
+                            .iter()
+                            .map(|name| {
+                                cols.iter()
+                                    .position(|c| c == name)
+                                    .ok_or_else(|| missing(name))
+                            })
+                            .collect::<Result<Vec<usize>>>()?,
+                    ),
+                };
+                let mut ordered = Vec::with_capacity(pos.len());
+                for (&i, name) in pos.iter().zip(&info.names) {
+                    let v = values.get_mut(i).ok_or_else(|| missing(name))?;
+                    ordered.push(std::mem::take(v));
+                }
+                out.push(ordered);
             }
-            handles.push(self.load_row::<T>(ordered)?);
+            out
+        };
+        let mut handles = Vec::with_capacity(rows.len());
+        for ordered in rows {
+            let obj = self.load_erased(info, ordered)?;
+            handles.push(Handle::from_erased_owned(obj).ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "identity map holds another type under {}'s key",
+                    info.short_name()
+                ))
+            })?);
         }
         Ok(ScalarResult::new(handles))
     }
