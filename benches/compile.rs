@@ -99,7 +99,7 @@ fn bench_compile(c: &mut Criterion) {
                 b.iter(|| {
                     cache
                         .with_template(black_box(stmt), d, |t, params| {
-                            let (sql, values) = t.bind(&params)?;
+                            let (sql, values) = t.bind(params)?;
                             Ok(black_box((sql.len(), values.len())))
                         })
                         .expect("template")

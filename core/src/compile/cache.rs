@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 use lru::LruCache;
 use rustc_hash::FxBuildHasher;
 
-use super::{render_template, Compilable, Dialect, KeyWriter, Params, Template};
+use super::{render_template, Compilable, Dialect, KeyWriter, Param, Params, Template};
 use crate::{Result, Value};
 
 /// Entries of the per-thread front cache (a power of two).
@@ -35,6 +35,8 @@ struct FrontEntry {
     generation: u64,
     key: Vec<u8>,
     template: Arc<Template>,
+    /// This thread's hit counter for the cache (see `ThreadHits`).
+    hits: Arc<AtomicU64>,
 }
 
 thread_local! {
@@ -49,20 +51,25 @@ impl Front {
     /// Count a hit of cache `id` (whose counter `register` makes on first use). Only
     /// this thread writes its counter, so a plain load and store do (no locked
     /// instruction on the hit path).
-    fn count_hit(&mut self, id: u64, register: impl FnOnce() -> Arc<AtomicU64>) {
-        let counter = match self.counters.iter().find(|(c, _)| *c == id) {
-            Some((_, counter)) => counter,
-            None => {
-                // Forget the counters of caches that are gone (only this side holds them).
-                self.counters.retain(|(_, c)| Arc::strong_count(c) > 1);
-                self.counters.push((id, register()));
-                match self.counters.last() {
-                    Some((_, counter)) => counter,
-                    None => return,
-                }
-            }
-        };
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    /// This thread's hit counter for cache `id`, registered with the cache on first use.
+    fn counter(&mut self, id: u64, register: impl FnOnce() -> Arc<AtomicU64>) -> Arc<AtomicU64> {
+        if let Some((_, counter)) = self.counters.iter().find(|(c, _)| *c == id) {
+            return counter.clone();
+        }
+        // Forget the counters of caches that are gone (only this thread holds them, in
+        // its list and its entries).
+        let slots = &self.slots;
+        self.counters.retain(|(_, c)| {
+            let in_entries = slots
+                .iter()
+                .flatten()
+                .filter(|e| Arc::ptr_eq(&e.hits, c))
+                .count();
+            Arc::strong_count(c) > 1 + in_entries
+        });
+        let counter = register();
+        self.counters.push((id, counter.clone()));
+        counter
     }
 }
 
@@ -127,7 +134,9 @@ impl StatementCache {
         stmt: &'a dyn Compilable,
         dialect: &dyn Dialect,
     ) -> Result<(Arc<Template>, Params<'a>)> {
-        self.with_template(stmt, dialect, |t, params| Ok((t.clone(), params)))
+        self.with_template(stmt, dialect, |t, params| {
+            Ok((t.clone(), params.iter().cloned().collect()))
+        })
     }
 
     /// Call `f` with the template for `stmt` (from the cache or freshly rendered) and
@@ -137,7 +146,7 @@ impl StatementCache {
         &self,
         stmt: &'a dyn Compilable,
         dialect: &dyn Dialect,
-        f: impl FnOnce(&Arc<Template>, Params<'a>) -> Result<R>,
+        f: impl FnOnce(&Arc<Template>, &[Param<'a>]) -> Result<R>,
     ) -> Result<R> {
         let mut f = Some(f);
         let served = FRONT.try_with(|cell| {
@@ -155,7 +164,7 @@ impl StatementCache {
         })?;
         let KeyWriter { key, params, .. } = super::cache_key(stmt, dialect)?;
         let t = self.shared(stmt, dialect, &key, params.len())?;
-        f(&t, params)
+        f(&t, &params)
     }
 
     fn with_front<'a, R>(
@@ -163,26 +172,27 @@ impl StatementCache {
         front: &mut Front,
         stmt: &'a dyn Compilable,
         dialect: &dyn Dialect,
-        f: impl FnOnce(&Arc<Template>, Params<'a>) -> Result<R>,
+        f: impl FnOnce(&Arc<Template>, &[Param<'a>]) -> Result<R>,
     ) -> Result<R> {
         let buffer = std::mem::take(&mut front.key_buffer);
         let mut k = KeyWriter::with_buffer(dialect.key_tag(), buffer);
         let written = stmt.write_key(&mut k);
-        let KeyWriter { key, params, .. } = k;
         let found = match written {
-            Ok(()) => self.lookup(front, stmt, dialect, &key, params.len()),
+            Ok(()) => self.lookup(front, stmt, dialect, &k.key, k.params.len()),
             Err(e) => Err(e),
         };
-        front.key_buffer = key;
-        match found? {
+        front.key_buffer = std::mem::take(&mut k.key);
+        let result = match found? {
             Found::Front(slot) => match &front.slots[slot] {
-                Some(e) => f(&e.template, params),
+                Some(e) => f(&e.template, &k.params),
                 None => Err(crate::Error::InvalidStatement(
                     "internal: the statement cache lost an entry it had just stored".into(),
                 )),
             },
-            Found::Uncached(t) => f(&t, params),
-        }
+            Found::Uncached(t) => f(&t, &k.params),
+        };
+        k.release();
+        result
     }
 
     /// Find the template for a statement of key `key` in this thread's front cache,
@@ -202,16 +212,20 @@ impl StatementCache {
         let slot = FxBuildHasher.hash_one(key) as usize & (FRONT_SLOTS - 1);
         if let Some(e) = &front.slots[slot] {
             if e.cache == self.id && e.generation == generation && e.key == key {
-                front.count_hit(self.id, || self.register_thread());
+                // Only this thread writes its counter: no locked instruction.
+                e.hits
+                    .store(e.hits.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                 return Ok(Found::Front(slot));
             }
         }
         let template = self.shared(stmt, dialect, key, slots)?;
+        let hits = front.counter(self.id, || self.register_thread());
         front.slots[slot] = Some(FrontEntry {
             cache: self.id,
             generation,
             key: key.to_vec(),
             template,
+            hits,
         });
         Ok(Found::Front(slot))
     }

@@ -45,6 +45,8 @@ pub struct KeyWriter<'a> {
     /// The target table of the UPDATE or DELETE being written, until a nested select
     /// needs it in `enclosing`.
     target: Option<&'a crate::Table>,
+    /// Whether a parameter owns its value (otherwise all borrow from the statement).
+    owns_values: bool,
 }
 
 impl<'a> KeyWriter<'a> {
@@ -54,6 +56,7 @@ impl<'a> KeyWriter<'a> {
     }
 
     /// A writer that reuses `buffer`'s allocation for the key.
+    #[inline(always)]
     pub fn with_buffer(dialect_tag: u8, mut key: Vec<u8>) -> Self {
         key.clear();
         key.push(dialect_tag);
@@ -69,18 +72,36 @@ impl<'a> KeyWriter<'a> {
     }
 
     fn str(&mut self, s: &str) {
-        self.key.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.n(s.len());
         self.key.extend_from_slice(s.as_bytes());
     }
 
+    /// A count or length.
     fn n(&mut self, n: usize) {
         self.key.extend_from_slice(&(n as u32).to_le_bytes());
     }
 
+    #[inline(always)]
     fn param(&mut self, v: Cow<'a, Value>) {
         self.key.push(b'?');
         self.key.push(v.kind_tag());
+        self.owns_values |= matches!(v, Cow::Owned(_));
         self.params.push(Param::Single(v));
+    }
+
+    /// Drop the writer once its key buffer was taken back. A writer whose parameters
+    /// all borrow from the statement and are held inline, and whose lists never
+    /// allocated, owns nothing: it is forgotten rather than dropped field by field.
+    #[inline(always)]
+    pub(crate) fn release(self) {
+        let owns_nothing = !self.owns_values
+            && !self.params.spilled()
+            && self.key.capacity() == 0
+            && self.enclosing.capacity() == 0
+            && self.ctes.capacity() == 0;
+        if owns_nothing {
+            std::mem::forget(self);
+        }
     }
 
     fn default(&mut self, d: &'a ColumnDefault) -> Result<()> {
@@ -133,6 +154,19 @@ impl<'a> KeyWriter<'a> {
             None => self.tag(0),
         }
         Ok(())
+    }
+
+    /// Write an expression that is most often a plain value (an INSERT row's or an
+    /// UPDATE's SET item), without the general walk's call for a value.
+    #[inline]
+    fn value_expr(&mut self, e: &'a Expr) -> Result<()> {
+        match e {
+            Expr::Param(v) => {
+                self.param(Cow::Borrowed(v));
+                Ok(())
+            }
+            _ => self.expr(e),
+        }
     }
 
     pub(crate) fn expr(&mut self, e: &'a Expr) -> Result<()> {
@@ -316,12 +350,14 @@ impl<'a> KeyWriter<'a> {
             ctes: std::mem::take(&mut self.ctes),
             complex: self.complex,
             target: None,
+            owns_values: true,
         };
         let r = sub.visit_from(f);
         self.key = sub.key;
         self.enclosing = sub.enclosing;
         self.ctes = sub.ctes;
         self.complex = sub.complex;
+        self.owns_values |= !sub.params.is_empty();
         let owned = sub
             .params
             .into_iter()
@@ -545,7 +581,7 @@ impl<'a> KeyWriter<'a> {
                     for row in rows {
                         self.n(row.len());
                         for e in row {
-                            self.expr(e)?;
+                            self.value_expr(e)?;
                         }
                         for (_, d) in defaults() {
                             self.default(d)?;
@@ -595,7 +631,7 @@ impl<'a> KeyWriter<'a> {
         self.with_target(&s.table, |k| {
             for (c, e) in &s.set {
                 k.str(c);
-                k.expr(e)?;
+                k.value_expr(e)?;
             }
             for (_, d) in super::lower::missing_onupdates(&s.table, &s.set) {
                 k.default(d)?;

@@ -57,7 +57,7 @@ impl Connection {
         engine
             .cache()
             .with_template(&stmt, engine.dialect(), |template, params| {
-                let (sql, values) = template.bind(&params)?;
+                let (sql, values) = template.bind(params)?;
                 let result = run_sql(raw, engine, &sql, &values)?;
                 if !result.returns_rows() {
                     return Ok(result);
