@@ -87,6 +87,9 @@ pub(crate) trait AnyObject: Send + Sync {
     }
     /// [`AnyObject::set_values`], handing the values back when a guard is alive.
     fn try_set_values(&self, values: Vec<Value>) -> Result<Option<Vec<Value>>>;
+    /// Overwrite the column fields with values taken out of `row`; `Ok(false)` (and
+    /// `row` untouched) when a `read()`/`write()` guard is alive.
+    fn set_row(&self, row: &mut [Value]) -> Result<bool>;
     /// Whether no `read()`/`write()` guard is alive.
     fn is_free(&self) -> bool;
     fn meta(&self) -> MutexGuard<'_, Meta>;
@@ -170,15 +173,19 @@ impl<T: Model> AnyObject for Cell<T> {
         v
     }
 
-    fn try_set_values(&self, values: Vec<Value>) -> Result<Option<Vec<Value>>> {
+    fn try_set_values(&self, mut values: Vec<Value>) -> Result<Option<Vec<Value>>> {
+        Ok((!self.set_row(&mut values)?).then_some(values))
+    }
+
+    fn set_row(&self, row: &mut [Value]) -> Result<bool> {
         // Never block: the caller may hold a guard on this very object.
         let mut guard = match self.data.try_write() {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return Ok(Some(values)),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
         };
-        guard.update_values(&mut values.into_iter())?;
-        Ok(None)
+        guard.update_values(&mut row.iter_mut())?;
+        Ok(true)
     }
 
     fn is_free(&self) -> bool {

@@ -2,8 +2,8 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::sync::{OnceLock, RwLock};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::OnceLock;
 
 use strata_core::{Table, Value};
 
@@ -35,17 +35,17 @@ pub(crate) struct ModelInfo {
     pub sql_texts: crate::statements::Texts,
 }
 
-/// Builds a tracked object of one model from its column values, with its relationships
-/// unloaded and the given session state.
-pub(crate) type MakeObject = fn(Vec<Value>, &'static ModelInfo, Meta) -> Result<Arc<dyn AnyObject>>;
+/// Builds a tracked object of one model from its column values (taken out of the
+/// slice), with its relationships unloaded and the given session state.
+pub(crate) type MakeObject =
+    fn(&mut [Value], &'static ModelInfo, Meta) -> Result<Arc<dyn AnyObject>>;
 
 fn make_object<M: Model>(
-    values: Vec<Value>,
+    values: &mut [Value],
     info: &'static ModelInfo,
     meta: Meta,
 ) -> Result<Arc<dyn AnyObject>> {
-    let mut it = values.into_iter();
-    let mut obj = M::read_values(&mut it)?;
+    let mut obj = M::read_values(&mut values.iter_mut())?;
     for i in 0..info.relationships.len() {
         if let Some(r) = obj.relation_mut(i) {
             r.unload();
@@ -86,10 +86,7 @@ impl ModelInfo {
             &[i] => KeyParts::One(part(i)?),
             pk => KeyParts::Many(pk.iter().map(|&i| part(i)).collect::<Option<_>>()?),
         };
-        Some(IdentityKey {
-            type_id: self.type_id,
-            parts,
-        })
+        Some(IdentityKey::new(self.type_id, parts))
     }
 
     /// The primary key as text, for messages.
@@ -107,15 +104,31 @@ impl ModelInfo {
     }
 }
 
-static INFOS: OnceLock<RwLock<HashMap<TypeId, &'static ModelInfo, KeyHash>>> = OnceLock::new();
+/// Where one model's runtime information is kept once computed: a `static` that
+/// `#[derive(Model)]` generates for each model (see [`Model::__info_slot`]).
+#[doc(hidden)]
+pub struct InfoSlot(OnceLock<&'static ModelInfo>);
+
+impl InfoSlot {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        InfoSlot(OnceLock::new())
+    }
+}
+
+impl Default for InfoSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The runtime information of model `M`.
 pub(crate) fn model_info<M: Model>() -> Result<&'static ModelInfo> {
-    let map = INFOS.get_or_init(|| RwLock::new(HashMap::default()));
-    let id = TypeId::of::<M>();
-    if let Some(i) = map.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+    let slot = &M::__info_slot().0;
+    if let Some(i) = slot.get() {
         return Ok(i);
     }
+    let id = TypeId::of::<M>();
     let table = M::table()
         .map_err(|e| Error::Mapping {
             model: std::any::type_name::<M>().into(),
@@ -157,9 +170,9 @@ pub(crate) fn model_info<M: Model>() -> Result<&'static ModelInfo> {
         table,
         columns,
     };
+    // A thread that lost a race to fill the slot leaks one copy, once.
     let leaked: &'static ModelInfo = Box::leak(Box::new(info));
-    let mut w = map.write().unwrap_or_else(|p| p.into_inner());
-    Ok(*w.entry(id).or_insert(leaked))
+    Ok(*slot.get_or_init(|| leaked))
 }
 
 /// One part of a primary key, normalised so that `Int(1)` and `BigInt(1)` are equal.
@@ -298,17 +311,54 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// (model type, primary key): one object per identity per session.
+/// (model type, primary key): one object per identity per session. The key's hash is
+/// computed once, when it is made: the identity map hashes nothing more, even when it
+/// grows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IdentityKey {
+    hash: u64,
     pub type_id: TypeId,
     pub parts: KeyParts,
 }
 
+impl IdentityKey {
+    pub fn new(type_id: TypeId, parts: KeyParts) -> Self {
+        use std::hash::BuildHasher;
+        IdentityKey {
+            hash: KeyHash::default().hash_one((type_id, &parts)),
+            type_id,
+            parts,
+        }
+    }
+}
+
 impl Hash for IdentityKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.type_id.hash(state);
-        self.parts.hash(state);
+        state.write_u64(self.hash);
+    }
+}
+
+/// The identity map: objects by identity key, hashed by the keys' own hashes.
+pub(crate) type IdentityMap<V> = HashMap<IdentityKey, V, BuildHasherDefault<KeyOwnHash>>;
+
+/// Hands on an [`IdentityKey`]'s precomputed (seeded, well-mixed) hash.
+#[derive(Default)]
+pub(crate) struct KeyOwnHash(u64);
+
+impl Hasher for KeyOwnHash {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `IdentityKey`; anything else still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

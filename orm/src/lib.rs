@@ -41,6 +41,7 @@ pub use strata_derive::{Embeddable, Model};
 /// Items the derive macros refer to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::info::InfoSlot;
     pub use std::any::TypeId;
     pub use std::sync::{Arc, OnceLock};
     pub use strata_core::{ColumnDefault, Error as CoreError, Expr, SqlType, Table, Value};

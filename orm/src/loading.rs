@@ -11,12 +11,18 @@ use std::sync::{Arc, OnceLock, RwLock};
 use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 
 use crate::handle::{AnyObject, Handle, Meta, Obj, Snapshot};
-use crate::info::{model_info, IdentityKey, KeyHash, KeyPart, ModelInfo};
+use crate::info::{model_info, IdentityMap, KeyHash, KeyPart, ModelInfo};
 use crate::model::Model;
 use crate::plan::{col_indexes, PtrMap, PtrSet};
 use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
 use crate::session::{refresh_if_expired, Session};
 use crate::{Error, Result};
+
+/// A set of (parent, child) object address pairs.
+type PairSet = std::collections::HashSet<
+    (usize, usize),
+    std::hash::BuildHasherDefault<crate::plan::PtrHasher>,
+>;
 
 /// Keys per `IN` query of a select-in load.
 const SELECTIN_CHUNK: usize = 500;
@@ -247,16 +253,34 @@ fn order_items(info: &ModelInfo, from: &FromItem, def: &RelationshipDef) -> Vec<
 /// What loading rows changes in a session, borrowed apart from its connection so that
 /// rows become objects while they are read.
 pub(crate) struct Loader<'s> {
-    identity: &'s mut HashMap<IdentityKey, Obj, KeyHash>,
+    identity: &'s mut IdentityMap<Obj>,
     session: u64,
     hint: &'s Arc<AtomicBool>,
 }
 
+/// What loading a row did to the identity map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loaded {
+    /// A new object was made from the row.
+    New,
+    /// An expired object already in the map was refreshed from the row.
+    Refreshed,
+    /// An object already in the map kept its values (the row's were dropped).
+    Kept,
+}
+
+impl Loaded {
+    /// Whether the object's column values are now the row's.
+    fn from_row(self) -> bool {
+        self != Loaded::Kept
+    }
+}
+
 impl Loader<'_> {
-    /// Put a row (in `info`'s column order) into the identity map and return the object,
-    /// and whether its column values are now the row's (a new object, or an expired one
-    /// refreshed from it) rather than unflushed values already in memory.
-    fn load(&mut self, info: &'static ModelInfo, values: Vec<Value>) -> Result<(Obj, bool)> {
+    /// Put a row (in `info`'s column order) into the identity map and return the object
+    /// and what became of the row. The values a new or refreshed object takes are
+    /// moved out of `values`, leaving NULLs.
+    fn load(&mut self, info: &'static ModelInfo, values: &mut [Value]) -> Result<(Obj, Loaded)> {
         let key = info.key(&values).ok_or_else(|| {
             Error::InvalidRequest(format!(
                 "a {} row has a NULL primary key",
@@ -266,8 +290,12 @@ impl Loader<'_> {
         match self.identity.entry(key) {
             Entry::Occupied(e) => {
                 let obj = e.get().clone();
-                let refreshed = refresh_if_expired(&obj, values)?;
-                Ok((obj, refreshed))
+                let loaded = if refresh_if_expired(&obj, values)? {
+                    Loaded::Refreshed
+                } else {
+                    Loaded::Kept
+                };
+                Ok((obj, loaded))
             }
             Entry::Vacant(slot) => {
                 // A new persistent object; its snapshot is its values as built.
@@ -282,7 +310,7 @@ impl Loader<'_> {
                 };
                 let obj = (info.make)(values, info, meta)?;
                 slot.insert(obj.clone());
-                Ok((obj, true))
+                Ok((obj, Loaded::New))
             }
         }
     }
@@ -294,7 +322,7 @@ impl Session {
     pub(crate) fn load_erased(
         &mut self,
         info: &'static ModelInfo,
-        values: Vec<Value>,
+        values: &mut [Value],
     ) -> Result<Arc<dyn AnyObject>> {
         Ok(self.loader().load(info, values)?.0)
     }
@@ -309,11 +337,12 @@ impl Session {
     }
 
     /// Run `stmt` in the session's transaction and hand each row's values to `f` as it
-    /// arrives (each row becomes an object before the next is read).
+    /// arrives (each row becomes an object before the next is read). The row's buffer
+    /// is reused: `f` takes the values it keeps out of it.
     fn stream_rows(
         &mut self,
         stmt: &strata_core::Select,
-        mut f: impl FnMut(&mut Loader<'_>, Vec<Value>) -> Result<()>,
+        mut f: impl FnMut(&mut Loader<'_>, &mut [Value]) -> Result<()>,
     ) -> Result<()> {
         self.connection()?;
         let Session {
@@ -335,8 +364,7 @@ impl Session {
         let width = result.columns().len();
         let mut values = Vec::with_capacity(width);
         while result.fetch_into(&mut values)? {
-            let row = std::mem::replace(&mut values, Vec::with_capacity(width));
-            f(&mut loader, row)?;
+            f(&mut loader, &mut values)?;
         }
         Ok(())
     }
@@ -361,9 +389,13 @@ impl Session {
         };
         let mut out = Vec::new();
         self.stream_rows(stmt, |loader, row| {
-            let from_row = key(&row);
-            let (obj, fresh) = loader.load(info, row)?;
-            let k = if fresh { from_row } else { key(&obj.values()) };
+            let from_row = key(row);
+            let (obj, loaded) = loader.load(info, row)?;
+            let k = if loaded.from_row() {
+                from_row
+            } else {
+                key(&obj.values())
+            };
             out.push((obj, k));
             Ok(())
         })?;
@@ -379,10 +411,11 @@ impl Session {
     ) -> Result<Vec<(Obj, Vec<Value>)>> {
         let n = info.names.len();
         let mut out = Vec::new();
-        self.stream_rows(stmt, |loader, mut row| {
-            let tail = row.split_off(n.min(row.len()));
+        self.stream_rows(stmt, |loader, row| {
+            let (head, tail) = row.split_at_mut(n.min(row.len()));
             debug_assert_eq!(tail.len(), extra);
-            out.push((loader.load(info, row)?.0, tail));
+            let tail = tail.iter_mut().map(std::mem::take).collect();
+            out.push((loader.load(info, head)?.0, tail));
             Ok(())
         })?;
         Ok(out)
@@ -571,10 +604,7 @@ impl Session {
         if pk_names != cols {
             return None;
         }
-        let ik = crate::info::IdentityKey {
-            type_id: info.type_id,
-            parts: key.iter().map(Into::into).collect(),
-        };
+        let ik = crate::info::IdentityKey::new(info.type_id, key.iter().map(Into::into).collect());
         self.identity
             .get(&ik)
             .filter(|o| !o.meta().expired)
@@ -899,29 +929,36 @@ impl Session {
         }
         let n = info.names.len();
         let mut parents: Vec<Arc<dyn AnyObject>> = Vec::new();
-        let mut seen_parents = PtrSet::default();
+        // Whether a row met an object already in the identity map: only then can the
+        // same parent come twice (new objects are distinct).
+        let mut met_existing = false;
         let mut children: Vec<PtrMap<Vec<Arc<dyn AnyObject>>>> =
             vec![PtrMap::default(); joined.len()];
-        self.stream_rows(&stmt, |loader, mut row| {
-            let mut rest = row.split_off(n.min(row.len()));
-            let (parent, _) = loader.load(info, row)?;
-            if seen_parents.insert(crate::plan::ptr(&parent)) {
-                parents.push(parent.clone());
-            }
+        let mut linked: Vec<PairSet> = vec![PairSet::default(); joined.len()];
+        self.stream_rows(&stmt, |loader, row| {
+            let (head, mut rest) = row.split_at_mut(n.min(row.len()));
+            let (parent, loaded) = loader.load(info, head)?;
+            met_existing |= loaded != Loaded::New;
+            let parent_ptr = crate::plan::ptr(&parent);
             for (j, ri) in joined.iter().enumerate() {
-                let tail = rest.split_off(widths[j].min(rest.len()));
-                let vals = std::mem::replace(&mut rest, tail);
-                if ri.target.key(&vals).is_none() {
+                let width = widths[j].min(rest.len());
+                let (vals, tail) = std::mem::take(&mut rest).split_at_mut(width);
+                rest = tail;
+                if ri.target.key(vals).is_none() {
                     continue;
                 }
                 let (child, _) = loader.load(ri.target, vals)?;
-                let list = children[j].entry(crate::plan::ptr(&parent)).or_default();
-                if !list.iter().any(|c| crate::session::same_object(c, &child)) {
-                    list.push(child);
+                if linked[j].insert((parent_ptr, crate::plan::ptr(&child))) {
+                    children[j].entry(parent_ptr).or_default().push(child);
                 }
             }
+            parents.push(parent);
             Ok(())
         })?;
+        if met_existing {
+            let mut seen = PtrSet::default();
+            parents.retain(|p| seen.insert(crate::plan::ptr(p)));
+        }
         for (j, ri) in joined.iter().enumerate() {
             for p in &parents {
                 let members: Vec<ObjectRef> = children[j]

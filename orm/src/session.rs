@@ -8,7 +8,7 @@ use strata_core::engine::{Connection, CursorResult, Engine};
 use strata_core::{Compilable, Value};
 
 use crate::handle::{AnyObject, Handle, ObjectState, Snapshot};
-use crate::info::{model_info, IdentityKey, KeyHash, PrimaryKey};
+use crate::info::{model_info, IdentityKey, IdentityMap, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
 use crate::statements::{reusable_sql, Shape};
@@ -39,9 +39,9 @@ fn expire_and_detach(o: &Arc<dyn AnyObject>, detach: bool) {
 /// Refresh an expired object from a row; relationships are unloaded again. An object
 /// whose guard is alive stays expired and is refreshed next time. True when the object
 /// was refreshed.
-pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: Vec<Value>) -> Result<bool> {
+pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: &mut [Value]) -> Result<bool> {
     let expired = obj.meta().expired;
-    if expired && obj.set_values(values)? {
+    if expired && obj.set_row(values)? {
         let mut m = obj.meta();
         m.snapshot = Snapshot::Current;
         m.expired = false;
@@ -135,7 +135,7 @@ pub struct Session {
     pub(crate) conn: Option<Connection>,
     pub(crate) in_tx: bool,
     pub(crate) wrote_in_tx: bool,
-    pub(crate) identity: HashMap<IdentityKey, Arc<dyn AnyObject>, KeyHash>,
+    pub(crate) identity: IdentityMap<Arc<dyn AnyObject>>,
     pub(crate) pending: Vec<Arc<dyn AnyObject>>,
     /// Objects marked for deletion at the next flush (ordered, constant-time membership).
     pub(crate) deleted: crate::plan::ObjSet,
@@ -410,8 +410,7 @@ impl Session {
                 return Ok(existing);
             }
         }
-        let mut it = values.into_iter();
-        let copy = T::read_values(&mut it)?;
+        let copy = T::read_values(&mut values.iter_mut())?;
         self.add(copy)
     }
 
@@ -432,10 +431,7 @@ impl Session {
         if pk.iter().any(Value::is_null) {
             return Ok(None);
         }
-        let key = IdentityKey {
-            type_id: info.type_id,
-            parts: pk.iter().map(Into::into).collect(),
-        };
+        let key = IdentityKey::new(info.type_id, pk.iter().map(Into::into).collect());
         if let Some(obj) = self.identity.get(&key) {
             let (expired, state) = {
                 let m = obj.meta();
@@ -515,9 +511,9 @@ impl Session {
 
     /// Put a row's values (in `T`'s column order) into the identity map and return the
     /// object; an existing object keeps its unflushed changes unless it was expired.
-    pub(crate) fn load_row<T: Model>(&mut self, values: Vec<Value>) -> Result<Handle<T>> {
+    pub(crate) fn load_row<T: Model>(&mut self, mut values: Vec<Value>) -> Result<Handle<T>> {
         let info = model_info::<T>()?;
-        let obj = self.load_erased(info, values)?;
+        let obj = self.load_erased(info, &mut values)?;
         Handle::from_erased(&obj).ok_or_else(|| {
             Error::InvalidRequest(format!(
                 "identity map holds another type under {}'s key",
@@ -599,8 +595,8 @@ impl Session {
             out
         };
         let mut handles = Vec::with_capacity(rows.len());
-        for ordered in rows {
-            let obj = self.load_erased(info, ordered)?;
+        for mut ordered in rows {
+            let obj = self.load_erased(info, &mut ordered)?;
             handles.push(Handle::from_erased_owned(obj).ok_or_else(|| {
                 Error::InvalidRequest(format!(
                     "identity map holds another type under {}'s key",

@@ -214,11 +214,15 @@ fn write_values_then_read_values_round_trips() {
             Value::Null,
         ]
     );
-    let mut it = values.into_iter();
+    let mut it = values.iter_mut();
     let back = Task::read_values(&mut it).unwrap();
     assert!(
         it.next().is_none(),
         "read_values consumes exactly one value per column"
+    );
+    assert!(
+        values.iter().all(Value::is_null),
+        "read_values takes the values out"
     );
     // Skipped fields come back as their Default.
     assert_eq!(
@@ -232,7 +236,7 @@ fn write_values_then_read_values_round_trips() {
 
 #[test]
 fn read_values_names_the_field_of_a_bad_value() {
-    let values = vec![
+    let mut values = vec![
         Value::BigInt(1),
         Value::BigInt(5),
         Value::Bool(false),
@@ -240,14 +244,14 @@ fn read_values_names_the_field_of_a_bad_value() {
         Value::Null,
         Value::Null,
     ];
-    let err = Task::read_values(&mut values.into_iter()).unwrap_err();
+    let err = Task::read_values(&mut values.iter_mut()).unwrap_err();
     match &err {
         Error::InvalidRequest(m) => assert!(m.starts_with("Task.title: expected String"), "{m}"),
         other => panic!("unexpected error {other:?}"),
     }
 
     // An error inside an embedded struct names both levels.
-    let values = vec![
+    let mut values = vec![
         Value::Null,
         "t".into(),
         Value::Bool(false),
@@ -255,7 +259,7 @@ fn read_values_names_the_field_of_a_bad_value() {
         Value::Bool(true),
         Value::Null,
     ];
-    let err = Task::read_values(&mut values.into_iter())
+    let err = Task::read_values(&mut values.iter_mut())
         .unwrap_err()
         .to_string();
     assert!(
@@ -264,8 +268,8 @@ fn read_values_names_the_field_of_a_bad_value() {
     );
 
     // NULL in a non-Option field says how to fix it.
-    let values = vec![Value::Null, Value::Null];
-    let err = Task::read_values(&mut values.into_iter())
+    let mut values = vec![Value::Null, Value::Null];
+    let err = Task::read_values(&mut values.iter_mut())
         .unwrap_err()
         .to_string();
     assert!(
@@ -276,21 +280,21 @@ fn read_values_names_the_field_of_a_bad_value() {
 
 #[test]
 fn read_values_errors_when_the_values_run_out() {
-    let values = vec![
+    let mut values = vec![
         Value::BigInt(1),
         "t".into(),
         Value::Bool(false),
         Value::Null,
         Value::Null,
     ];
-    let err = Task::read_values(&mut values.into_iter())
+    let err = Task::read_values(&mut values.iter_mut())
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("Task.timestamps: TimestampMixin.updated_at: no value left"),
         "{err}"
     );
-    let err = Task::read_values(&mut Vec::new().into_iter())
+    let err = Task::read_values(&mut [].iter_mut())
         .unwrap_err()
         .to_string();
     assert!(err.contains("Task.id: no value left"), "{err}");
@@ -312,7 +316,7 @@ fn update_values_overwrites_columns_and_leaves_skip_fields_alone() {
         notes_cache: Vec::new(),
     }
     .write_values(&mut values);
-    let mut it = values.into_iter();
+    let mut it = values.iter_mut();
     t.update_values(&mut it).unwrap();
     assert!(it.next().is_none());
     assert_eq!(t.id, Some(8));
@@ -335,7 +339,7 @@ fn update_values_leaves_plain_columns_unchanged_on_error() {
     let before = t.clone();
     // id is fine, title has the wrong type: nothing of the object changes.
     let err = t
-        .update_values(&mut vec![Value::BigInt(99), Value::Bool(true)].into_iter())
+        .update_values(&mut [Value::BigInt(99), Value::Bool(true)].iter_mut())
         .unwrap_err();
     assert!(err.to_string().contains("Task.title"), "{err}");
     assert_eq!(t, before);
@@ -541,7 +545,7 @@ fn abstract_base_is_shared_by_two_models() {
     let mut values = Vec::new();
     post.write_values(&mut values);
     assert_eq!(values[0], Value::BigInt(3));
-    assert_eq!(Post::read_values(&mut values.into_iter()).unwrap(), post);
+    assert_eq!(Post::read_values(&mut values.iter_mut()).unwrap(), post);
 
     let registry = Registry::new()
         .map::<User>()
@@ -737,7 +741,7 @@ fn nested_embeddables_and_merged_attributes() {
     let mut values = Vec::new();
     doc.write_values(&mut values);
     assert_eq!(values.len(), 4);
-    let back = Document::read_values(&mut values.into_iter()).unwrap();
+    let back = Document::read_values(&mut values.iter_mut()).unwrap();
     assert_eq!(
         back,
         Document {
@@ -802,7 +806,7 @@ fn fields_named_like_generated_locals_work() {
     };
     let mut values = Vec::new();
     n.write_values(&mut values);
-    let back = Names::read_values(&mut values.into_iter()).unwrap();
+    let back = Names::read_values(&mut values.iter_mut()).unwrap();
     assert_eq!(
         (back.values, back.out.as_str(), back.e, back.value.as_str()),
         (1, "o", Some(2), "v")
@@ -813,8 +817,7 @@ fn fields_named_like_generated_locals_work() {
         key: Key { id: 1 },
         cache: Some("kept".into()),
     };
-    o.update_values(&mut vec![Value::BigInt(5)].into_iter())
-        .unwrap();
+    o.update_values(&mut [Value::BigInt(5)].iter_mut()).unwrap();
     assert_eq!((o.key.id, o.cache.as_deref()), (5, Some("kept")));
     assert_eq!(OnlyEmbedded::table().unwrap().primary_key(), ["id"]);
 }

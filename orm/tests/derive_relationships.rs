@@ -424,7 +424,8 @@ fn column_defs_skip_relationship_fields() {
 
 #[test]
 fn read_values_defaults_relationships_and_update_values_leaves_them() {
-    let mut values = vec![Value::from(5i64), Value::from("Anna")].into_iter();
+    let mut row = vec![Value::from(5i64), Value::from("Anna")];
+    let mut values = row.iter_mut();
     let mut u = User::read_values(&mut values).unwrap();
     assert_eq!(u.id, Some(5));
     assert_eq!(u.name, "Anna");
@@ -436,7 +437,7 @@ fn read_values_defaults_relationships_and_update_values_leaves_them() {
     let t = Handle::new(task("Learn Python")).unwrap();
     u.tasks.push(t.clone()).unwrap();
     RelationField::unload(&mut u.received);
-    u.update_values(&mut vec![Value::from(5i64), Value::from("Anne")].into_iter())
+    u.update_values(&mut [Value::from(5i64), Value::from("Anne")].iter_mut())
         .unwrap();
     assert_eq!(u.name, "Anne");
     assert_eq!(u.tasks.len().unwrap(), 1);
@@ -446,8 +447,8 @@ fn read_values_defaults_relationships_and_update_values_leaves_them() {
         "update_values leaves the field alone"
     );
 
-    let mut values = vec![Value::from(3i64), Value::from("leaf"), Value::from(1i64)].into_iter();
-    let c = Category::read_values(&mut values).unwrap();
+    let mut row = [Value::from(3i64), Value::from("leaf"), Value::from(1i64)];
+    let c = Category::read_values(&mut row.iter_mut()).unwrap();
     assert_eq!(c.parent_id, Some(1));
     assert!(c.parent.is_loaded() && c.parent.get().unwrap().is_none());
     assert!(c.children.is_empty().unwrap());

@@ -111,6 +111,11 @@ pub(crate) fn model(input: DeriveInput) -> Result<TokenStream> {
                     .map_err(::core::clone::Clone::clone)
             }
 
+            fn __info_slot() -> &'static #krate::__private::InfoSlot {
+                static SLOT: #krate::__private::InfoSlot = #krate::__private::InfoSlot::new();
+                &SLOT
+            }
+
             #validate
 
             #rel_methods
@@ -358,10 +363,10 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
     let helpers = quote! {
         #[allow(dead_code)]
         fn __strata_next(
-            __strata_values: &mut ::std::vec::IntoIter<#value>,
+            __strata_values: &mut ::std::slice::IterMut<'_, #value>,
             __strata_field: &str,
         ) -> #krate::Result<#value> {
-            __strata_values.next().ok_or_else(|| {
+            __strata_values.next().map(::std::mem::take).ok_or_else(|| {
                 #krate::Error::InvalidRequest(::std::format!(
                     "{}: no value left for this column (too few values)",
                     __strata_field,
@@ -420,13 +425,13 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
             }
 
             #[allow(unused_variables)]
-            fn read_values(__strata_values: &mut ::std::vec::IntoIter<#value>) -> #krate::Result<Self> {
+            fn read_values(__strata_values: &mut ::std::slice::IterMut<'_, #value>) -> #krate::Result<Self> {
                 #helpers
                 ::core::result::Result::Ok(Self { #(#reads,)* })
             }
 
             #[allow(unused_variables)]
-            fn update_values(&mut self, __strata_values: &mut ::std::vec::IntoIter<#value>) -> #krate::Result<()> {
+            fn update_values(&mut self, __strata_values: &mut ::std::slice::IterMut<'_, #value>) -> #krate::Result<()> {
                 #helpers
                 #(#update_steps)*
                 #(#assigns)*
