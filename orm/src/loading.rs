@@ -271,7 +271,7 @@ enum Loaded {
 
 impl Loaded {
     /// Whether the object's column values are now the row's.
-    fn from_row(self) -> bool {
+    fn holds_row(self) -> bool {
         self != Loaded::Kept
     }
 }
@@ -281,7 +281,7 @@ impl Loader<'_> {
     /// and what became of the row. The values a new or refreshed object takes are
     /// moved out of `values`, leaving NULLs.
     fn load(&mut self, info: &'static ModelInfo, values: &mut [Value]) -> Result<(Obj, Loaded)> {
-        let key = info.key(&values).ok_or_else(|| {
+        let key = info.key(values).ok_or_else(|| {
             Error::InvalidRequest(format!(
                 "a {} row has a NULL primary key",
                 info.short_name()
@@ -391,7 +391,7 @@ impl Session {
         self.stream_rows(stmt, |loader, row| {
             let from_row = key(row);
             let (obj, loaded) = loader.load(info, row)?;
-            let k = if loaded.from_row() {
+            let k = if loaded.holds_row() {
                 from_row
             } else {
                 key(&obj.values())
