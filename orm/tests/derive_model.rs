@@ -236,7 +236,7 @@ fn write_values_then_read_values_round_trips() {
 
 #[test]
 fn read_values_names_the_field_of_a_bad_value() {
-    let mut values = vec![
+    let mut values = [
         Value::BigInt(1),
         Value::BigInt(5),
         Value::Bool(false),
@@ -251,7 +251,7 @@ fn read_values_names_the_field_of_a_bad_value() {
     }
 
     // An error inside an embedded struct names both levels.
-    let mut values = vec![
+    let mut values = [
         Value::Null,
         "t".into(),
         Value::Bool(false),
@@ -268,7 +268,7 @@ fn read_values_names_the_field_of_a_bad_value() {
     );
 
     // NULL in a non-Option field says how to fix it.
-    let mut values = vec![Value::Null, Value::Null];
+    let mut values = [Value::Null, Value::Null];
     let err = Task::read_values(&mut values.iter_mut())
         .unwrap_err()
         .to_string();
@@ -280,7 +280,7 @@ fn read_values_names_the_field_of_a_bad_value() {
 
 #[test]
 fn read_values_errors_when_the_values_run_out() {
-    let mut values = vec![
+    let mut values = [
         Value::BigInt(1),
         "t".into(),
         Value::Bool(false),

@@ -424,7 +424,7 @@ fn column_defs_skip_relationship_fields() {
 
 #[test]
 fn read_values_defaults_relationships_and_update_values_leaves_them() {
-    let mut row = vec![Value::from(5i64), Value::from("Anna")];
+    let mut row = [Value::from(5i64), Value::from("Anna")];
     let mut values = row.iter_mut();
     let mut u = User::read_values(&mut values).unwrap();
     assert_eq!(u.id, Some(5));
