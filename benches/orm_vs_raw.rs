@@ -393,8 +393,7 @@ fn orm_assoc_in(session: &mut Session) -> Vec<Handle<User>> {
         .all()
 }
 
-/// The association tree the ORM loads, read while its session is open (closing the
-/// session expires the objects and unloads their relationships).
+/// The association tree the ORM loads, read while its session is open.
 fn orm_assoc_rows(engine: &Engine) -> Tree {
     let mut session = Session::new(engine);
     orm_tree_rows(&orm_assoc_in(&mut session))

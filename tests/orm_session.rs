@@ -132,6 +132,7 @@ on_both!(
     failed_second_flush_keeps_the_first,
     rollback_discards_pending_and_changes,
     states_through_the_life_cycle,
+    close_detaches_objects_and_expires_only_after_writes,
     detached_objects_are_a_clear_error,
     refresh_expire_expunge,
     merge_copies_onto_the_persistent_object,
@@ -442,6 +443,73 @@ fn states_through_the_life_cycle(engine: &Engine) {
     s.commit().unwrap();
     s.close().unwrap();
     assert_eq!(other.state(), ObjectState::Detached);
+}
+
+fn close_detaches_objects_and_expires_only_after_writes(engine: &Engine) {
+    setup(engine);
+    {
+        let mut s = Session::new(engine);
+        s.add_all([author("Read"), author("Written")]).unwrap();
+        s.commit().unwrap();
+    }
+    // A transaction that only read: the objects keep their values, not expired.
+    let mut s = Session::new(engine);
+    let read = s
+        .scalars(&select::<Author>().filter(Author::name.eq("Read")))
+        .unwrap()
+        .one()
+        .unwrap();
+    read.write().email = Some("unflushed@example.com".into());
+    s.close().unwrap();
+    assert_eq!(read.state(), ObjectState::Detached);
+    assert!(!read.is_expired());
+    assert_eq!(read.read().email.as_deref(), Some("unflushed@example.com"));
+    // The same session starts afresh: the row is another object now, and the first
+    // one stays detached.
+    let again = s.get::<Author>(read.read().id.unwrap()).unwrap().unwrap();
+    assert!(!Handle::ptr_eq(&again, &read));
+    assert_eq!(again.state(), ObjectState::Persistent);
+    assert_eq!(again.read().email, None, "the change was never flushed");
+    assert_eq!(read.state(), ObjectState::Detached);
+    assert!(
+        s.refresh(&read).is_err(),
+        "a detached object is not in the session"
+    );
+    // Re-attached, its unflushed change is written, as SQLAlchemy does for a detached
+    // object added back.
+    s.expunge(&again).unwrap();
+    s.add(&read).unwrap();
+    assert_eq!(read.state(), ObjectState::Persistent);
+    s.commit().unwrap();
+    let mut c = engine.connect().unwrap();
+    let email: Option<String> = c
+        .execute(&text("SELECT email FROM authors WHERE name = 'Read'"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("unflushed@example.com"));
+    drop(c);
+
+    // A transaction that wrote and was not committed: closing rolls it back and
+    // expires the objects, whose values may no longer be the database's.
+    let mut s = Session::new(engine);
+    let written = s
+        .scalars(&select::<Author>().filter(Author::name.eq("Written")))
+        .unwrap()
+        .one()
+        .unwrap();
+    written.write().email = Some("flushed@example.com".into());
+    s.flush().unwrap();
+    s.close().unwrap();
+    assert_eq!(written.state(), ObjectState::Detached);
+    assert!(written.is_expired());
+    let mut s = Session::new(engine);
+    let fresh = s
+        .scalars(&select::<Author>().filter(Author::name.eq("Written")))
+        .unwrap()
+        .one()
+        .unwrap();
+    assert_eq!(fresh.read().email, None, "the flush was rolled back");
 }
 
 fn detached_objects_are_a_clear_error(engine: &Engine) {

@@ -1,6 +1,5 @@
 //! Changing relationships in memory, with `back_populates` kept in step.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::handle::{AnyObject, Handle};
@@ -13,9 +12,7 @@ use crate::{Error, Result};
 /// Mark an object changed so the session's next flush looks at it.
 fn mark_changed(o: &Arc<dyn AnyObject>) {
     o.touch();
-    if let Some(h) = &o.meta().hint {
-        h.store(true, Ordering::Release);
-    }
+    o.meta().mark_written();
 }
 
 fn update(

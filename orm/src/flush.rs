@@ -141,9 +141,9 @@ impl Session {
     /// stays in the database and every object is as it was before.
     pub fn flush(&mut self) -> Result<()> {
         let mut touched = Vec::new();
-        if self.hint.swap(false, Ordering::AcqRel) {
+        if self.link.hint.swap(false, Ordering::AcqRel) {
             for obj in self.identity.values() {
-                if obj.take_touched() && obj.meta().state == ObjectState::Persistent {
+                if obj.take_touched() && obj.meta().state() == ObjectState::Persistent {
                     touched.push(obj.clone());
                 }
             }
@@ -156,7 +156,7 @@ impl Session {
                 t.touch();
             }
             if !touched.is_empty() {
-                s.hint.store(true, Ordering::Release);
+                s.link.hint.store(true, Ordering::Release);
             }
         };
         let plan = match self.plan(&touched) {
@@ -243,7 +243,7 @@ impl Session {
             obj.take_touched();
             {
                 let mut m = obj.meta();
-                m.state = ObjectState::Persistent;
+                m.set_state(ObjectState::Persistent);
                 m.expired = server_unknown || kept.is_some();
                 m.snapshot = match kept {
                     Some(v) => Snapshot::Values(v),
@@ -279,7 +279,7 @@ impl Session {
         for obj in applied.deleted {
             let key = {
                 let mut m = obj.meta();
-                m.state = ObjectState::Deleted;
+                m.set_state(ObjectState::Deleted);
                 m.key.clone()
             };
             if let Some(k) = key {
@@ -636,7 +636,7 @@ fn insert_chunk(
     let outcome = (|| -> Result<Inserted> {
         let sql = reusable_sql(info, conn.dialect(), &shape, &params, build)?;
         let mut result = match &sql {
-            Some(sql) => conn.exec_driver_sql(sql, &params)?,
+            Some(sql) => conn.exec_shared_sql(sql, &params)?,
             None => conn.execute(&build())?,
         };
         if !read_back {
@@ -824,7 +824,7 @@ fn update_object(
     let wrap = |e: Error| flush_error(info, &old, e);
     let sql = reusable_sql(info, conn.dialect(), &shape, &params, build).map_err(wrap)?;
     let result = match &sql {
-        Some(sql) => conn.exec_driver_sql(sql, &params),
+        Some(sql) => conn.exec_shared_sql(sql, &params),
         None => conn.execute(&build()),
     };
     let core = |e: strata_core::Error| wrap(e.into());

@@ -53,15 +53,45 @@ pub(crate) enum Snapshot {
     Values(Vec<Value>),
 }
 
+/// The tie between a session and the objects it holds: the session's id, whether it
+/// still holds them, and its "something was written" flag. Closing a session cuts the
+/// tie of all its objects at once: they read as detached without being visited.
+#[derive(Debug)]
+pub(crate) struct SessionLink {
+    pub id: u64,
+    open: AtomicBool,
+    /// Set when an object of the session may have been written since the last flush.
+    pub hint: AtomicBool,
+}
+
+impl SessionLink {
+    pub fn new(id: u64) -> Arc<Self> {
+        Arc::new(SessionLink {
+            id,
+            open: AtomicBool::new(true),
+            hint: AtomicBool::new(false),
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// The session lets go of every object tied to it.
+    pub fn close(&self) {
+        self.open.store(false, Ordering::Release);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Meta {
-    pub state: ObjectState,
-    pub session: Option<u64>,
+    /// The state while tied to an open session (see [`Meta::state`]).
+    state: ObjectState,
+    /// The session holding the object.
+    link: Option<Arc<SessionLink>>,
     pub snapshot: Snapshot,
     pub expired: bool,
     pub key: Option<IdentityKey>,
-    /// The owning session's "something was written" flag.
-    pub hint: Option<Arc<AtomicBool>>,
     /// Relationships (by index) a query marked `raiseload`.
     pub raise: u64,
 }
@@ -111,20 +141,62 @@ impl Meta {
     /// The object leaves its session, in `state` (transient or detached).
     pub(crate) fn leave_session(&mut self, state: ObjectState) {
         self.state = state;
-        self.session = None;
-        self.hint = None;
+        self.link = None;
     }
 
     /// The meta of an object that is not in any session.
     pub(crate) fn new(state: ObjectState) -> Self {
         Meta {
             state,
-            session: None,
+            link: None,
             snapshot: Snapshot::None,
             expired: false,
             key: None,
-            hint: None,
             raise: 0,
+        }
+    }
+
+    /// The meta of an object just loaded into the session of `link`.
+    pub(crate) fn loaded(link: &Arc<SessionLink>, key: IdentityKey) -> Self {
+        Meta {
+            state: ObjectState::Persistent,
+            link: Some(link.clone()),
+            snapshot: Snapshot::Current,
+            expired: false,
+            key: Some(key),
+            raise: 0,
+        }
+    }
+
+    /// The object's state: an object whose session was closed is detached.
+    pub(crate) fn state(&self) -> ObjectState {
+        match self.state {
+            ObjectState::Transient | ObjectState::Detached => self.state,
+            attached if self.session().is_some() => attached,
+            _ => ObjectState::Detached,
+        }
+    }
+
+    /// Change the state of an object that stays in its session.
+    pub(crate) fn set_state(&mut self, state: ObjectState) {
+        self.state = state;
+    }
+
+    /// The id of the open session holding the object.
+    pub(crate) fn session(&self) -> Option<u64> {
+        self.link.as_ref().filter(|l| l.is_open()).map(|l| l.id)
+    }
+
+    /// Tie the object to the session of `link`, in `state`.
+    pub(crate) fn attach(&mut self, link: &Arc<SessionLink>, state: ObjectState) {
+        self.state = state;
+        self.link = Some(link.clone());
+    }
+
+    /// Tell the object's session that the object may have changed.
+    pub(crate) fn mark_written(&self) {
+        if let Some(l) = &self.link {
+            l.hint.store(true, Ordering::Release);
         }
     }
 }
@@ -341,9 +413,7 @@ impl<T: Model> Handle<T> {
         self.cell.touched.store(true, Ordering::Release);
         let keep = {
             let m = self.cell.meta();
-            if let Some(h) = &m.hint {
-                h.store(true, Ordering::Release);
-            }
+            m.mark_written();
             matches!(m.snapshot, Snapshot::Current)
         };
         if keep {
@@ -359,7 +429,7 @@ impl<T: Model> Handle<T> {
 
     /// The object's state.
     pub fn state(&self) -> ObjectState {
-        self.cell.meta().state
+        self.cell.meta().state()
     }
 
     /// Whether the object's loaded state was expired (the next load through the session

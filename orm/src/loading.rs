@@ -5,12 +5,11 @@ use std::any::TypeId;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 
-use crate::handle::{AnyObject, Handle, Meta, Obj, Snapshot};
+use crate::handle::{AnyObject, Handle, Meta, Obj, SessionLink};
 use crate::info::{model_info, IdentityMap, KeyHash, KeyPart, ModelInfo};
 use crate::model::Model;
 use crate::plan::{col_indexes, PtrMap, PtrSet};
@@ -254,8 +253,7 @@ fn order_items(info: &ModelInfo, from: &FromItem, def: &RelationshipDef) -> Vec<
 /// rows become objects while they are read.
 pub(crate) struct Loader<'s> {
     identity: &'s mut IdentityMap<Obj>,
-    session: u64,
-    hint: &'s Arc<AtomicBool>,
+    link: &'s Arc<SessionLink>,
 }
 
 /// What loading a row did to the identity map.
@@ -299,15 +297,7 @@ impl Loader<'_> {
             }
             Entry::Vacant(slot) => {
                 // A new persistent object; its snapshot is its values as built.
-                let meta = Meta {
-                    state: crate::ObjectState::Persistent,
-                    session: Some(self.session),
-                    snapshot: Snapshot::Current,
-                    expired: false,
-                    key: Some(slot.key().clone()),
-                    hint: Some(self.hint.clone()),
-                    raise: 0,
-                };
+                let meta = Meta::loaded(self.link, slot.key().clone());
                 let obj = (info.make)(values, info, meta)?;
                 slot.insert(obj.clone());
                 Ok((obj, Loaded::New))
@@ -331,8 +321,7 @@ impl Session {
     fn loader(&mut self) -> Loader<'_> {
         Loader {
             identity: &mut self.identity,
-            session: self.id,
-            hint: &self.hint,
+            link: &self.link,
         }
     }
 
@@ -348,18 +337,13 @@ impl Session {
         let Session {
             conn,
             identity,
-            id,
-            hint,
+            link,
             ..
         } = self;
         let conn = conn
             .as_mut()
             .ok_or_else(|| Error::InvalidRequest("no connection".into()))?;
-        let mut loader = Loader {
-            identity,
-            session: *id,
-            hint,
-        };
+        let mut loader = Loader { identity, link };
         let mut result = conn.execute(stmt)?;
         let width = result.columns().len();
         let mut values = Vec::with_capacity(width);
@@ -634,7 +618,7 @@ impl Session {
                 ri.def.name
             )));
         }
-        match erased.meta().state {
+        match erased.meta().state() {
             crate::ObjectState::Persistent => {}
             crate::ObjectState::Pending => return Ok(R::from_members(Vec::new())),
             state => {

@@ -213,7 +213,7 @@ impl Session {
                 }
                 if ri.def.cascade.save_update {
                     for m in &members {
-                        if m.0.meta().state == ObjectState::Transient {
+                        if m.0.meta().state() == ObjectState::Transient {
                             self.cascade_add(&m.0);
                             holders.push(&m.0);
                         }
@@ -264,7 +264,7 @@ impl Session {
                                 continue;
                             }
                             if ri.def.cascade.delete {
-                                if m.0.meta().state == ObjectState::Persistent {
+                                if m.0.meta().state() == ObjectState::Persistent {
                                     deletes.push(&m.0);
                                 }
                             } else {
@@ -282,7 +282,7 @@ impl Session {
                     Join::ToParent { .. } => {
                         if ri.def.cascade.delete {
                             if let Some(m) = d.rel_members(idx).and_then(|m| m.into_iter().next()) {
-                                if m.0.meta().state == ObjectState::Persistent {
+                                if m.0.meta().state() == ObjectState::Persistent {
                                     deletes.push(&m.0);
                                 }
                             }
@@ -300,7 +300,7 @@ impl Session {
         plan.updates = updates
             .list
             .into_iter()
-            .filter(|u| u.meta().state == ObjectState::Persistent && !deletes.contains(u))
+            .filter(|u| u.meta().state() == ObjectState::Persistent && !deletes.contains(u))
             .collect();
         plan.deletes = deletes.list;
         plan.expunge = expunge.list;
@@ -354,7 +354,7 @@ fn plan_relationship(
                 cx.updates.push(&m.0);
             }
             for gone in minus(original, members) {
-                let state = gone.meta().state;
+                let state = gone.meta().state();
                 if ri.def.cascade.delete_orphan {
                     match state {
                         ObjectState::Persistent => {

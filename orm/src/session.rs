@@ -1,13 +1,13 @@
 //! `Session`: identity map, unit of work, and queries through one transaction.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use strata_core::engine::{Connection, CursorResult, Engine};
 use strata_core::{Compilable, Value};
 
-use crate::handle::{AnyObject, Handle, ObjectState, Snapshot};
+use crate::handle::{AnyObject, Handle, ObjectState, SessionLink, Snapshot};
 use crate::info::{model_info, IdentityKey, IdentityMap, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
@@ -131,7 +131,6 @@ impl<T: Model> IntoHandle<T> for &Handle<T> {
 /// ```
 pub struct Session {
     pub(crate) engine: Engine,
-    pub(crate) id: u64,
     pub(crate) conn: Option<Connection>,
     pub(crate) in_tx: bool,
     pub(crate) wrote_in_tx: bool,
@@ -141,7 +140,8 @@ pub struct Session {
     pub(crate) deleted: crate::plan::ObjSet,
     pub(crate) flushed_deleted: Vec<Arc<dyn AnyObject>>,
     pub(crate) inserted_in_tx: Vec<Arc<dyn AnyObject>>,
-    pub(crate) hint: Arc<AtomicBool>,
+    /// The tie to this session's objects, with its "something was written" flag.
+    pub(crate) link: Arc<SessionLink>,
     autoflush: bool,
     expire_on_commit: bool,
 }
@@ -149,7 +149,7 @@ pub struct Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("id", &self.id)
+            .field("id", &self.link.id)
             .field("identity_map", &self.identity.len())
             .field("pending", &self.pending.len())
             .field("in_transaction", &self.in_tx)
@@ -162,7 +162,6 @@ impl Session {
     pub fn new(engine: &Engine) -> Session {
         Session {
             engine: engine.clone(),
-            id: SESSION_IDS.fetch_add(1, Ordering::Relaxed),
             conn: None,
             in_tx: false,
             wrote_in_tx: false,
@@ -171,7 +170,7 @@ impl Session {
             deleted: crate::plan::ObjSet::default(),
             flushed_deleted: Vec::new(),
             inserted_in_tx: Vec::new(),
-            hint: Arc::new(AtomicBool::new(false)),
+            link: SessionLink::new(SESSION_IDS.fetch_add(1, Ordering::Relaxed)),
             autoflush: true,
             expire_on_commit: true,
         }
@@ -230,10 +229,7 @@ impl Session {
     }
 
     pub(crate) fn attach(&self, obj: &Arc<dyn AnyObject>, state: ObjectState) {
-        let mut m = obj.meta();
-        m.state = state;
-        m.session = Some(self.id);
-        m.hint = Some(self.hint.clone());
+        obj.meta().attach(&self.link, state);
     }
 
     /// Add an object (or a handle) to the session: transient objects become pending
@@ -243,10 +239,10 @@ impl Session {
         let erased = h.erased();
         let (state, session) = {
             let m = erased.meta();
-            (m.state, m.session)
+            (m.state(), m.session())
         };
         match (state, session) {
-            (_, Some(s)) if s == self.id && state != ObjectState::Detached => Ok(h),
+            (_, Some(s)) if s == self.link.id && state != ObjectState::Detached => Ok(h),
             (ObjectState::Transient, _) => {
                 self.attach(&erased, ObjectState::Pending);
                 self.pending.push(erased);
@@ -268,7 +264,7 @@ impl Session {
                 }
                 self.attach(&erased, ObjectState::Persistent);
                 erased.touch();
-                self.hint.store(true, Ordering::Release);
+                self.link.hint.store(true, Ordering::Release);
                 self.identity.insert(key, erased);
                 Ok(h)
             }
@@ -291,9 +287,9 @@ impl Session {
     fn check_attached(&self, obj: &Arc<dyn AnyObject>) -> Result<ObjectState> {
         let (state, session) = {
             let m = obj.meta();
-            (m.state, m.session)
+            (m.state(), m.session())
         };
-        if session != Some(self.id)
+        if session != Some(self.link.id)
             || matches!(state, ObjectState::Detached | ObjectState::Transient)
         {
             let hint = match state {
@@ -365,7 +361,7 @@ impl Session {
         if self.check_attached(&erased)? != ObjectState::Persistent {
             return Err(Self::not_in_session(
                 &erased,
-                erased.meta().state,
+                erased.meta().state(),
                 "only persistent objects can be refreshed",
             ));
         }
@@ -406,7 +402,7 @@ impl Session {
                     )));
                 }
                 existing.erased().touch();
-                self.hint.store(true, Ordering::Release);
+                self.link.hint.store(true, Ordering::Release);
                 return Ok(existing);
             }
         }
@@ -435,7 +431,7 @@ impl Session {
         if let Some(obj) = self.identity.get(&key) {
             let (expired, state) = {
                 let m = obj.meta();
-                (m.expired, m.state)
+                (m.expired, m.state())
             };
             if state == ObjectState::Deleted {
                 return Ok(None);
@@ -474,9 +470,10 @@ impl Session {
         self.autoflush()?;
         let row = {
             let conn = self.connection()?;
-            let mut result = conn.exec_driver_sql(&sql, &pk)?;
+            let mut result = conn.exec_shared_sql(&sql, &pk)?;
             // The primary key matches one row at most.
-            result.fetch_one()?.map(|r| r.into_values())
+            let mut values = Vec::new();
+            result.fetch_into(&mut values)?.then_some(values)
         };
         row.map(|values| self.load_row::<T>(values)).transpose()
     }
@@ -486,7 +483,7 @@ impl Session {
         if self.autoflush
             && (!self.pending.is_empty()
                 || !self.deleted.is_empty()
-                || self.hint.load(Ordering::Acquire))
+                || self.link.hint.load(Ordering::Acquire))
         {
             self.flush()?;
         }
@@ -648,8 +645,11 @@ impl Session {
     }
 
     /// Roll back, expire every object and, with `detach`, detach them all (`close`), in
-    /// one pass over the identity map.
+    /// one pass over the identity map. A close after a transaction that wrote nothing
+    /// leaves the objects as they are (they hold what the database holds, as after
+    /// SQLAlchemy's `close()`) and detaches them all at once, without visiting them.
     fn end(&mut self, detach: bool) -> Result<()> {
+        let wrote = self.wrote_in_tx;
         let result = match (self.in_tx, self.conn.as_mut()) {
             (true, Some(c)) => c.rollback_transaction().map_err(Error::from),
             _ => Ok(()),
@@ -657,6 +657,14 @@ impl Session {
         self.in_tx = false;
         self.wrote_in_tx = false;
         self.conn = None;
+        if detach && !wrote && self.pending.is_empty() && self.inserted_in_tx.is_empty() {
+            self.link.close();
+            self.link = SessionLink::new(SESSION_IDS.fetch_add(1, Ordering::Relaxed));
+            self.deleted.clear();
+            self.identity.clear();
+            self.flushed_deleted.clear();
+            return result;
+        }
         for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
             if let Some(k) = o.meta().key.take() {
                 self.identity.remove(&k);
@@ -667,7 +675,7 @@ impl Session {
         }
         self.deleted.clear();
         // Unflushed changes are discarded: expired objects reload on their next load.
-        self.hint.store(false, Ordering::Release);
+        self.link.hint.store(false, Ordering::Release);
         for o in self.identity.values() {
             o.take_touched();
             expire_and_detach(o, detach);
@@ -681,7 +689,7 @@ impl Session {
                 continue;
             }
             let key = o.meta().key.clone();
-            o.meta().state = ObjectState::Persistent;
+            o.meta().set_state(ObjectState::Persistent);
             expire(&o);
             if let Some(k) = key {
                 self.identity.insert(k, o);
@@ -691,6 +699,9 @@ impl Session {
     }
 
     /// Roll back and detach every object; the session can be used again afterwards.
+    /// Objects keep their values and loaded relationships, as after SQLAlchemy's
+    /// `close()`; only when the transaction wrote (its flushes are rolled back) are they
+    /// expired too, since their values may no longer be the database's.
     pub fn close(&mut self) -> Result<()> {
         self.end(true)
     }

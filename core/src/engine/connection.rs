@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use crate::compile::Bound;
 use crate::engine::pool::PooledConnection;
@@ -73,11 +74,31 @@ impl Connection {
     /// Run SQL text written for this connection's database, with positional
     /// parameters in the driver's placeholder style.
     pub fn exec_driver_sql(&mut self, sql: &str, params: &[Value]) -> Result<CursorResult<'_>> {
+        self.run_text(sql, params, || SqlText::Owned(sql.to_string()))
+    }
+
+    /// [`Connection::exec_driver_sql`] for SQL text kept in an `Arc` (text run over and
+    /// over, as the ORM's statements for `get` and flushes): a result with rows refers
+    /// to the text instead of copying it.
+    pub fn exec_shared_sql(
+        &mut self,
+        sql: &Arc<str>,
+        params: &[Value],
+    ) -> Result<CursorResult<'_>> {
+        self.run_text(sql, params, || SqlText::Shared(sql.clone()))
+    }
+
+    fn run_text(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        text: impl FnOnce() -> SqlText,
+    ) -> Result<CursorResult<'_>> {
         let result = run_sql(&mut self.raw, &self.engine, sql, &Bound::Values(params))?;
         if !result.returns_rows() {
             return Ok(result);
         }
-        Ok(result.with_sql_text(SqlText::Owned(sql.to_string())))
+        Ok(result.with_sql_text(text()))
     }
 
     /// Run many statements of (usually) the same shape, e.g. one INSERT per row: each

@@ -22,6 +22,8 @@ pub(crate) enum SqlText {
     Template(Arc<Template>),
     /// The text.
     Owned(String),
+    /// Shared text.
+    Shared(Arc<str>),
 }
 
 impl SqlText {
@@ -29,6 +31,7 @@ impl SqlText {
         match self {
             SqlText::Template(t) => t.fixed_sql().unwrap_or_default(),
             SqlText::Owned(s) => s,
+            SqlText::Shared(s) => s,
         }
     }
 }
