@@ -230,6 +230,7 @@ impl Session {
         // Objects that leave `pending` (and `deleted`), removed in one pass each.
         let mut flushed = PtrSet::default();
         let mut failed = None;
+        self.identity.reserve(applied.inserted.len());
         for (obj, values, server_unknown) in applied.inserted {
             let key = obj.info().key(&values);
             // The values come back when a guard kept the object from taking them.
@@ -643,8 +644,9 @@ fn insert_chunk(
             return Ok(Inserted::LastId(result.last_insert_id()));
         }
         let mut rows = Vec::with_capacity(chunk.len());
-        while let Some(r) = result.fetch_one()? {
-            rows.push(r.into_values());
+        let mut row = Vec::new();
+        while result.fetch_into(&mut row)? {
+            rows.push(std::mem::take(&mut row));
         }
         Ok(Inserted::Returned(rows))
     })();
