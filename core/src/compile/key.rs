@@ -63,7 +63,11 @@ impl<'a> KeyWriter<'a> {
         KeyWriter {
             key,
             params: Params::new(),
-            ..Default::default()
+            enclosing: Vec::new(),
+            ctes: Vec::new(),
+            complex: 0,
+            target: None,
+            owns_values: false,
         }
     }
 
@@ -83,8 +87,7 @@ impl<'a> KeyWriter<'a> {
 
     #[inline(always)]
     fn param(&mut self, v: Cow<'a, Value>) {
-        self.key.push(b'?');
-        self.key.push(v.kind_tag());
+        self.key.extend_from_slice(&[b'?', v.kind_tag()]);
         self.owns_values |= matches!(v, Cow::Owned(_));
         self.params.push(Param::Single(v));
     }
@@ -562,12 +565,14 @@ impl<'a> KeyWriter<'a> {
         self.table(&s.table);
         match &s.source {
             InsertSource::Values(cols, rows) => {
-                self.tag(b'v');
-                self.n(cols.len());
+                // Tag and both counts in one write.
+                let mut head = [b'v'; 9];
+                head[1..5].copy_from_slice(&(cols.len() as u32).to_le_bytes());
+                head[5..9].copy_from_slice(&(rows.len() as u32).to_le_bytes());
+                self.key.extend_from_slice(&head);
                 for c in cols {
                     self.str(c);
                 }
-                self.n(rows.len());
                 // Client-side defaults of the columns left out follow from the table
                 // (its id is in the key) and the columns given: only their values are
                 // collected.
