@@ -156,9 +156,18 @@ impl Table {
 
     /// Column references for all columns, in order.
     pub fn all_columns(&self) -> Vec<Expr> {
-        (0..self.0.columns.len())
-            .map(|i| self.column_ref(i))
-            .collect()
+        self.column_refs().collect()
+    }
+
+    /// References to all columns, in declaration order.
+    pub(crate) fn column_refs(&self) -> impl ExactSizeIterator<Item = Expr> + '_ {
+        (0..self.0.columns.len()).map(|i| self.column_ref(i))
+    }
+
+    /// The column called `name` with its position and shared name, if any.
+    pub(crate) fn column_entry(&self, name: &str) -> Option<(&Column, &Arc<str>)> {
+        let (i, _, column) = self.0.columns.get_full(name)?;
+        Some((column, &self.0.column_names[i]))
     }
 
     /// The primary key column names.

@@ -146,10 +146,10 @@ impl FromItem {
     pub fn try_c(&self, name: &str) -> Result<Expr> {
         match self {
             FromItem::Table(t) => t.try_c(name),
-            FromItem::Alias(t, _) => match t.column(name) {
-                Some(col) => Ok(Expr::Column(ColumnRef {
+            FromItem::Alias(t, _) => match t.column_entry(name) {
+                Some((col, shared_name)) => Ok(Expr::Column(ColumnRef {
                     from: Some(self.clone()),
-                    name: Arc::from(name),
+                    name: shared_name.clone(),
                     sql_type: Some(col.sql_type().clone()),
                 })),
                 None => Err(self.unknown(name)),
@@ -176,13 +176,20 @@ impl FromItem {
 
     /// All columns of this item.
     pub fn all_columns(&self) -> Vec<Expr> {
+        let mut v = Vec::new();
+        self.push_columns(&mut v);
+        v
+    }
+
+    /// Append all columns of this item to `out`.
+    pub(crate) fn push_columns(&self, out: &mut Vec<Expr>) {
         match self {
             FromItem::Join(j) => {
-                let mut v = j.left.all_columns();
-                v.extend(j.right.all_columns());
-                v
+                j.left.push_columns(out);
+                j.right.push_columns(out);
             }
-            _ => self.column_names().iter().map(|n| self.c(n)).collect(),
+            FromItem::Table(t) => out.extend(t.column_refs()),
+            _ => out.extend(self.column_names().iter().map(|n| self.c(n))),
         }
     }
 

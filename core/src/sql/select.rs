@@ -21,25 +21,25 @@ impl Selectable for Expr {
 
 impl Selectable for &Table {
     fn push_into(self, out: &mut Vec<Expr>) {
-        out.extend(self.all_columns())
+        out.extend(self.column_refs())
     }
 }
 
 impl Selectable for Table {
     fn push_into(self, out: &mut Vec<Expr>) {
-        out.extend(self.all_columns())
+        out.extend(self.column_refs())
     }
 }
 
 impl Selectable for &FromItem {
     fn push_into(self, out: &mut Vec<Expr>) {
-        out.extend(self.all_columns())
+        self.push_columns(out)
     }
 }
 
 impl Selectable for FromItem {
     fn push_into(self, out: &mut Vec<Expr>) {
-        out.extend(self.all_columns())
+        self.push_columns(out)
     }
 }
 
