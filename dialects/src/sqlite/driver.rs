@@ -113,10 +113,13 @@ impl Driver for SqliteDriver {
     }
 
     fn connect(&self) -> Result<Box<dyn DriverConnection>> {
+        let shared_cache = matches!(self.target, Target::Memory(_));
         Ok(Box::new(SqliteConnection {
             conn: open(&self.target)?,
             columns: FxHashMap::default(),
-            shared_cache: matches!(self.target, Target::Memory(_)),
+            shared_cache,
+            // As `open` set it.
+            read_uncommitted: Some(shared_cache),
         }))
     }
 
@@ -214,6 +217,10 @@ struct SqliteConnection {
     /// Result column names per SQL text, shared by every row of every execution, with
     /// the statement's re-prepare count when they were read (see [`ColumnNames`]).
     columns: FxHashMap<String, ColumnNames>,
+    /// The `read_uncommitted` setting as last set or read; `None` once a PRAGMA ran
+    /// that may have changed it. Reading it from SQLite costs a statement that SQLite
+    /// re-prepares every time, which would double the cost of a short transaction.
+    read_uncommitted: Option<bool>,
 }
 
 /// A cached statement's result column names. SQLite re-prepares a statement after a
@@ -249,17 +256,55 @@ impl SqliteConnection {
             .ok()
             .map(|v| v != 0)
     }
+
+    /// Forget the known `read_uncommitted` setting if `sql` may run a PRAGMA.
+    fn note_pragma(&mut self, sql: &str) {
+        if self.read_uncommitted.is_some()
+            && sql
+                .as_bytes()
+                .windows(6)
+                .any(|w| w.eq_ignore_ascii_case(b"pragma"))
+        {
+            self.read_uncommitted = None;
+        }
+    }
+
+    /// Run a statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) through the
+    /// statement cache, so it is parsed once per connection.
+    fn simple(&mut self, sql: &'static str) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| db_error(e).with_sql(sql))?;
+        stmt.raw_execute()
+            .map(drop)
+            .map_err(|e| db_error(e).with_sql(sql))
+    }
+}
+
+/// Whether `sql` starts with the (ASCII) keyword `word`, in any case.
+fn starts_with_keyword(sql: &str, word: &[u8]) -> bool {
+    // Bytes, not a str slice: the keyword's last byte may be inside a multi-byte
+    // character of the text.
+    let s = sql.trim_start().as_bytes();
+    s.get(..word.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(word))
+}
+
+/// Whether `sql` (one statement) is a PRAGMA.
+fn is_pragma(sql: &str) -> bool {
+    starts_with_keyword(sql, b"PRAGMA")
 }
 
 fn is_insert(sql: &str) -> bool {
-    // Bytes, not a str slice: the 6th byte may be inside a multi-byte character.
-    let s = sql.trim_start().as_bytes();
-    s.get(..6)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"INSERT"))
+    starts_with_keyword(sql, b"INSERT")
 }
 
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
+        if self.read_uncommitted.is_some() && is_pragma(sql) {
+            self.read_uncommitted = None;
+        }
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_error)?;
         let expected = stmt.parameter_count();
         if expected != params.len() {
@@ -310,6 +355,7 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
+        self.note_pragma(sql);
         self.conn
             .execute_batch(sql)
             .map_err(|e| db_error(e).with_sql(sql))
@@ -330,14 +376,29 @@ impl DriverConnection for SqliteConnection {
         // Setting a flag pragma expires every prepared statement of the connection (SQLite
         // codes an OP_Expire), so the next run of each cached statement would be parsed
         // and planned again: set it only when it changes.
-        if self.read_uncommitted() == Some(read_uncommitted) {
-            return self.batch("BEGIN");
+        let current = match self.read_uncommitted {
+            Some(known) => Some(known),
+            None => self.read_uncommitted(),
+        };
+        if current == Some(read_uncommitted) {
+            self.read_uncommitted = current;
+            return self.simple("BEGIN");
         }
-        if read_uncommitted {
-            self.batch("PRAGMA read_uncommitted = 1; BEGIN")
+        self.batch(if read_uncommitted {
+            "PRAGMA read_uncommitted = 1"
         } else {
-            self.batch("PRAGMA read_uncommitted = 0; BEGIN")
-        }
+            "PRAGMA read_uncommitted = 0"
+        })?;
+        self.read_uncommitted = Some(read_uncommitted);
+        self.simple("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.simple("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        self.simple("ROLLBACK")
     }
 
     fn is_broken(&self) -> bool {
@@ -409,6 +470,7 @@ mod tests {
             conn: open(&d.target).unwrap(),
             columns: FxHashMap::default(),
             shared_cache: true,
+            read_uncommitted: Some(true),
         };
         c.batch("CREATE TABLE t (x INTEGER)").unwrap();
         let sql = "SELECT x FROM t";
@@ -429,5 +491,38 @@ mod tests {
         // Re-prepared after the two changes of the setting only, not after every BEGIN.
         let stmt = c.conn.prepare_cached(sql).unwrap();
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 2);
+    }
+
+    #[test]
+    fn begin_sees_the_setting_changed_by_a_pragma_of_the_user() {
+        let d = SqliteDriver::memory().unwrap();
+        let mut c = SqliteConnection {
+            conn: open(&d.target).unwrap(),
+            columns: FxHashMap::default(),
+            shared_cache: true,
+            read_uncommitted: Some(true),
+        };
+        // As a statement, and inside a batch.
+        for sql in [
+            "PRAGMA read_uncommitted = 0",
+            "SELECT 1; pragma read_uncommitted = 0",
+        ] {
+            if sql.starts_with("PRAGMA") {
+                drop(c.run(sql, &Bound::Values(&[])).unwrap());
+            } else {
+                c.batch(sql).unwrap();
+            }
+            assert_eq!(c.read_uncommitted(), Some(false));
+            c.begin(None).unwrap();
+            assert_eq!(c.read_uncommitted(), Some(true), "{sql}");
+            c.rollback().unwrap();
+        }
+        // BEGIN, COMMIT and ROLLBACK are parsed once.
+        for _ in 0..3 {
+            c.begin(None).unwrap();
+            c.commit().unwrap();
+        }
+        let begin = c.conn.prepare_cached("BEGIN").unwrap();
+        assert!(begin.get_status(StatementStatus::Run) >= 3);
     }
 }
