@@ -259,12 +259,7 @@ impl SqliteConnection {
 
     /// Forget the known `read_uncommitted` setting if `sql` may run a PRAGMA.
     fn note_pragma(&mut self, sql: &str) {
-        if self.read_uncommitted.is_some()
-            && sql
-                .as_bytes()
-                .windows(6)
-                .any(|w| w.eq_ignore_ascii_case(b"pragma"))
-        {
+        if self.read_uncommitted.is_some() && mentions_pragma(sql) {
             self.read_uncommitted = None;
         }
     }
@@ -291,9 +286,21 @@ fn starts_with_keyword(sql: &str, word: &[u8]) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(word))
 }
 
-/// Whether `sql` (one statement) is a PRAGMA.
+/// Whether `sql` holds the word PRAGMA anywhere.
+fn mentions_pragma(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"pragma"))
+}
+
+/// Whether `sql` (one statement) may be a PRAGMA: it starts with one, or with a
+/// comment that may hide one.
 fn is_pragma(sql: &str) -> bool {
-    starts_with_keyword(sql, b"PRAGMA")
+    let s = sql.trim_start();
+    if s.starts_with("--") || s.starts_with("/*") {
+        return mentions_pragma(s);
+    }
+    starts_with_keyword(s, b"PRAGMA")
 }
 
 fn is_insert(sql: &str) -> bool {
@@ -505,9 +512,10 @@ mod tests {
         // As a statement, and inside a batch.
         for sql in [
             "PRAGMA read_uncommitted = 0",
+            "/* set */ PRAGMA read_uncommitted = 0",
             "SELECT 1; pragma read_uncommitted = 0",
         ] {
-            if sql.starts_with("PRAGMA") {
+            if !sql.contains(';') {
                 drop(c.run(sql, &Bound::Values(&[])).unwrap());
             } else {
                 c.batch(sql).unwrap();
