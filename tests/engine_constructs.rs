@@ -2306,6 +2306,7 @@ on_both!(
     engine_begin,
     savepoints,
     isolation_level,
+    transactions_start_with_their_first_statement,
     create_all_drop_all_checkfirst,
 );
 
@@ -2551,6 +2552,51 @@ fn isolation_level(e: &Engine) -> Result<()> {
         tx.commit()?;
         check_eq("serializable works", count(&mut c, kv)?, 3)
     }
+}
+
+/// PostgreSQL sends BEGIN with the transaction's first statement (one round trip); an
+/// empty transaction sends nothing. Either way the transaction is real.
+fn transactions_start_with_their_first_statement(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let kv = &f.kv;
+    let mut c = e.connect()?;
+    let before = count(&mut c, kv)?;
+    // Empty transactions, committed and rolled back.
+    c.begin()?.commit()?;
+    c.begin()?.rollback()?;
+    check_eq("no transaction left open", c.in_transaction(), false)?;
+    // The statement below is prepared already: BEGIN travels with it.
+    let stmt = insert(kv).value("key", "pipelined").value("val", 1);
+    c.execute(&stmt)?;
+    check_eq("inserted outside", count(&mut c, kv)?, before + 1)?;
+    let mut tx = c.begin()?;
+    tx.execute(&insert(kv).value("key", "rolled back").value("val", 2))?;
+    tx.rollback()?;
+    check_eq("rolled back", count(&mut c, kv)?, before + 1)?;
+    // A savepoint as the first statement starts the transaction as well.
+    let mut tx = c.begin()?;
+    {
+        let mut sp = tx.begin_nested()?;
+        sp.execute(&insert(kv).value("key", "in savepoint").value("val", 3))?;
+        sp.commit()?;
+    }
+    tx.rollback()?;
+    check_eq(
+        "savepoint rolled back with its transaction",
+        count(&mut c, kv)?,
+        before + 1,
+    )?;
+    if is_pg(e) {
+        // Both statements run in one transaction: now() is its start time. The
+        // statement is prepared first, so BEGIN travels with the first of them.
+        let _: String = c.execute(&text("SELECT now()::text"))?.scalar_one()?;
+        let mut tx = c.begin()?;
+        let a: String = tx.execute(&text("SELECT now()::text"))?.scalar_one()?;
+        let b: String = tx.execute(&text("SELECT now()::text"))?.scalar_one()?;
+        check_eq("now() is the transaction's start in both statements", a, b)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 fn create_all_drop_all_checkfirst(e: &Engine) -> Result<()> {

@@ -112,6 +112,29 @@ impl BlockingClient {
             .map(Box::pin)
     }
 
+    /// Send `first` (simple query protocol, e.g. `BEGIN`) and then `stmt` with
+    /// `params` without waiting in between, so both take one round trip, and wait for
+    /// the response to start. An error of `first` is returned before the statement's.
+    pub(crate) fn query_raw_after<P, I>(
+        &mut self,
+        first: &str,
+        stmt: &Statement,
+        params: I,
+    ) -> Result<Pin<Box<RowStream>>, Failure>
+    where
+        P: BorrowToSql,
+        I: IntoIterator<Item = P>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let first = self.client.batch_execute(first);
+        let query = self.client.query_raw(stmt, params);
+        self.io.block_on(async move {
+            let (first, query) = futures_util::future::join(first, query).await;
+            first?;
+            query.map(Box::pin)
+        })
+    }
+
     /// Move every row of `stream` that has arrived (at least one, unless the stream
     /// ends) into `rows`, in order; an error ends the stream and is queued after the
     /// rows before it. Returns whether the stream has ended.

@@ -1,6 +1,7 @@
 //! The PostgreSQL driver: a blocking `tokio-postgres` client, statements prepared once
 //! per connection, parameters encoded by strata for the types the server expects.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -8,7 +9,9 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 use strata_core::compile::Bound;
-use strata_core::engine::{DatabaseUrl, Driver, DriverConnection, Outcome, RowStream};
+use strata_core::engine::{
+    DatabaseUrl, Driver, DriverConnection, IsolationLevel, Outcome, RowStream,
+};
 use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
 use tokio_postgres::types::Type;
 use tokio_postgres::{Config, Statement};
@@ -107,6 +110,7 @@ impl Driver for PostgresDriver {
         Ok(Box::new(PgConnection {
             client,
             statements: FxHashMap::default(),
+            pending_begin: None,
         }))
     }
 
@@ -176,9 +180,23 @@ pub(crate) fn db_error(failure: Failure) -> Error {
 struct PgConnection {
     client: BlockingClient,
     statements: FxHashMap<String, (Statement, Arc<[String]>)>,
+    /// A BEGIN not sent yet: it goes out with the transaction's first statement, in
+    /// the same round trip (a transaction that runs nothing sends nothing).
+    pending_begin: Option<String>,
 }
 
 impl PgConnection {
+    /// Send a pending BEGIN on its own.
+    fn flush_begin(&mut self) -> Result<()> {
+        match self.pending_begin.take() {
+            Some(begin) => self
+                .client
+                .batch_execute(&begin)
+                .map_err(|e| db_error(e).with_sql(&begin)),
+            None => Ok(()),
+        }
+    }
+
     fn prepare(&mut self, sql: &str) -> Result<(Statement, Arc<[String]>)> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
@@ -200,6 +218,10 @@ impl PgConnection {
 
 impl DriverConnection for PgConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
+        if !self.statements.contains_key(sql) {
+            // Preparing is a round trip of its own: BEGIN goes first.
+            self.flush_begin()?;
+        }
         let (stmt, columns) = self.prepare(sql)?;
         let types = stmt.params();
         if types.len() != params.len() {
@@ -215,7 +237,11 @@ impl DriverConnection for PgConnection {
             }
         }
         let args = params.iter().map(PgParam);
-        let mut stream = match self.client.query_raw(&stmt, args) {
+        let sent = match self.pending_begin.take() {
+            Some(begin) => self.client.query_raw_after(&begin, &stmt, args),
+            None => self.client.query_raw(&stmt, args),
+        };
+        let mut stream = match sent {
             Ok(stream) => stream,
             Err(e) => {
                 // The server may refuse the prepared statement for good, e.g. "cached
@@ -254,9 +280,38 @@ impl DriverConnection for PgConnection {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
+        let sql = match self.pending_begin.take() {
+            // One round trip for both.
+            Some(begin) => Cow::Owned(format!("{begin}; {sql}")),
+            None => Cow::Borrowed(sql),
+        };
         self.client
-            .batch_execute(sql)
-            .map_err(|e| db_error(e).with_sql(sql))
+            .batch_execute(&sql)
+            .map_err(|e| db_error(e).with_sql(&sql))
+    }
+
+    fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
+        self.flush_begin()?;
+        self.pending_begin = Some(match isolation {
+            None => "BEGIN".to_string(),
+            Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.sql()),
+        });
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.pending_begin.take().is_some() {
+            // Nothing ran in the transaction: there is nothing to commit.
+            return Ok(());
+        }
+        self.batch("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        if self.pending_begin.take().is_some() {
+            return Ok(());
+        }
+        self.batch("ROLLBACK")
     }
 
     fn is_broken(&self) -> bool {
