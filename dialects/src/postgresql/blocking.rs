@@ -71,6 +71,29 @@ impl Io {
     }
 }
 
+impl Io {
+    /// Start `future` (its request is queued and written to the socket) without
+    /// waiting for its answer, which the connection discards when it comes; requests
+    /// sent later are answered after it, in order.
+    fn send<T>(
+        &mut self,
+        future: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<(), Failure> {
+        let mut future = pin!(future);
+        let connection = &mut self.connection;
+        let done = &mut self.done;
+        self.runtime.block_on(poll_fn(|cx| {
+            if *done {
+                return Poll::Ready(Err(Failure::Closed));
+            }
+            if let Poll::Ready(Err(e)) = future.as_mut().poll(cx) {
+                return Poll::Ready(Err(Failure::Pg(e)));
+            }
+            Poll::Ready(drive(connection, done, cx).map_err(Failure::Pg))
+        }))
+    }
+}
+
 impl BlockingClient {
     /// Connect with `config`, without TLS.
     pub(crate) fn connect(config: &Config) -> Result<BlockingClient, String> {
@@ -166,6 +189,13 @@ impl BlockingClient {
     /// Run SQL (possibly several statements) with the simple query protocol.
     pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), Failure> {
         self.io.block_on(self.client.batch_execute(sql))
+    }
+
+    /// Send SQL with the simple query protocol without waiting for its outcome (for
+    /// ROLLBACK, whose outcome nothing waits on: the server also rolls back when the
+    /// connection ends, and the next request is answered after it).
+    pub(crate) fn batch_send(&mut self, sql: &str) -> Result<(), Failure> {
+        self.io.send(self.client.batch_execute(sql))
     }
 
     /// Whether the connection has been closed.

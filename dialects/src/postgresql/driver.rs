@@ -311,7 +311,11 @@ impl DriverConnection for PgConnection {
         if self.pending_begin.take().is_some() {
             return Ok(());
         }
-        self.batch("ROLLBACK")
+        // Sent, not waited for: the connection's next request goes out behind it, and
+        // a transaction whose ROLLBACK never arrives ends with the connection.
+        self.client
+            .batch_send("ROLLBACK")
+            .map_err(|e| db_error(e).with_sql("ROLLBACK"))
     }
 
     fn is_broken(&self) -> bool {
