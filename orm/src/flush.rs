@@ -11,7 +11,7 @@ use crate::handle::{AnyObject, ObjectState, Snapshot};
 use crate::info::{KeyHash, KeyPart, ModelInfo};
 use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
-use crate::statements::{reusable_sql, Shape};
+use crate::statements::{reusable_sql, Cols, LastText, Shape};
 use crate::{Error, Result};
 
 /// What a successful flush changes in memory, applied only after every statement ran.
@@ -28,7 +28,7 @@ struct Dirty {
     /// The values to write.
     values: Vec<Value>,
     /// The columns that differ from the snapshot.
-    changed: Vec<usize>,
+    changed: Cols,
     /// The snapshot's primary key and version values (other columns NULL).
     old: Vec<Value>,
     /// `values` are the object's own current values.
@@ -44,8 +44,8 @@ impl Dirty {
         values: Vec<Value>,
         own: bool,
     ) -> Option<Self> {
-        let diff = |snapshot: &[Value]| -> Option<(Vec<usize>, Vec<Value>)> {
-            let changed: Vec<usize> = (0..values.len())
+        let diff = |snapshot: &[Value]| -> Option<(Cols, Vec<Value>)> {
+            let changed: Cols = (0..values.len())
                 .filter(|&i| !values[i].same_as(&snapshot[i]))
                 .collect();
             if changed.is_empty() {
@@ -449,6 +449,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             }
             waiting = rest;
         }
+        let mut last_text = LastText::default();
         for o in plan
             .updates
             .iter()
@@ -460,7 +461,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
                 continue;
             };
             let start = applied.updated.len();
-            update_object(conn, info, d, returning, &mut applied)?;
+            update_object(conn, info, d, returning, &mut last_text, &mut applied)?;
             for (o, v, _) in &applied.updated[start..] {
                 work.written(o, v);
             }
@@ -630,9 +631,9 @@ fn insert_chunk(
         }
     };
     let shape = Shape::Insert {
-        cols: cols.to_vec(),
+        cols: cols.iter().copied().collect(),
         rows: chunk.len(),
-        returning: ret_cols.clone(),
+        returning: ret_cols.iter().copied().collect(),
     };
     let outcome = (|| -> Result<Inserted> {
         let sql = reusable_sql(info, conn.dialect(), &shape, &params, build)?;
@@ -740,6 +741,7 @@ fn update_object(
     info: &'static ModelInfo,
     d: Dirty,
     returning: bool,
+    last_text: &mut LastText,
     applied: &mut Applied,
 ) -> Result<()> {
     let Dirty {
@@ -749,7 +751,7 @@ fn update_object(
         old,
         mut own,
     } = d;
-    let onupdate: Vec<usize> = info
+    let onupdate: Cols = info
         .onupdate
         .iter()
         .copied()
@@ -758,7 +760,7 @@ fn update_object(
     let returned = if returning && !onupdate.is_empty() {
         onupdate
     } else {
-        Vec::new()
+        Cols::new()
     };
     // The columns SET: the changed ones, then the version bump.
     let mut set = changed;
@@ -824,7 +826,9 @@ fn update_object(
         }
     };
     let wrap = |e: Error| flush_error(info, &old, e);
-    let sql = reusable_sql(info, conn.dialect(), &shape, &params, build).map_err(wrap)?;
+    let sql = last_text
+        .get(info, conn.dialect(), &shape, &params, build)
+        .map_err(wrap)?;
     let result = match &sql {
         Some(sql) => conn.exec_shared_sql(sql, &params),
         None => conn.execute(&build()),

@@ -15,6 +15,9 @@ use crate::Result;
 /// Texts kept per model; past this the model's cache starts over.
 const MAX_TEXTS: usize = 256;
 
+/// Column positions, inline when few (a shape is built for every UPDATE).
+pub(crate) type Cols = smallvec::SmallVec<[usize; 8]>;
+
 /// What a statement looks like apart from its parameter values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Shape {
@@ -23,16 +26,16 @@ pub(crate) enum Shape {
     /// `INSERT` of `rows` rows of the columns `cols`, `RETURNING` the columns
     /// `returning` (none: no `RETURNING`).
     Insert {
-        cols: Vec<usize>,
+        cols: Cols,
         rows: usize,
-        returning: Vec<usize>,
+        returning: Cols,
     },
     /// `UPDATE` of the columns `set` `WHERE` the primary key and, with `version`, the
     /// version column (`Some(true)`: `IS NULL`), `RETURNING` the columns `returning`.
     Update {
-        set: Vec<usize>,
+        set: Cols,
         version: Option<bool>,
-        returning: Vec<usize>,
+        returning: Cols,
     },
 }
 
@@ -75,6 +78,34 @@ pub(crate) fn reusable_sql<S: Compilable>(
         by_dialect.push((name, text.clone()));
     }
     Ok(text)
+}
+
+/// The text of the statement looked up last, for a run of statements of one model,
+/// dialect and (mostly) one shape, as a flush's UPDATEs: the same shape again is
+/// answered without locking and hashing.
+#[derive(Default)]
+pub(crate) struct LastText(Option<(Shape, Option<Arc<str>>)>);
+
+impl LastText {
+    /// [`reusable_sql`] for one model and dialect, from the last lookup when `shape` is
+    /// the same.
+    pub(crate) fn get<S: Compilable>(
+        &mut self,
+        info: &ModelInfo,
+        dialect: &dyn Dialect,
+        shape: &Shape,
+        params: &[Value],
+        build: impl FnOnce() -> S,
+    ) -> Result<Option<Arc<str>>> {
+        if let Some((last, text)) = &self.0 {
+            if last == shape {
+                return Ok(text.clone());
+            }
+        }
+        let text = reusable_sql(info, dialect, shape, params, build)?;
+        self.0 = Some((shape.clone(), text.clone()));
+        Ok(text)
+    }
 }
 
 fn lock(texts: &Texts) -> MutexGuard<'_, TextMap> {
