@@ -583,6 +583,12 @@ impl<'a> KeyWriter<'a> {
                     }
                 } else {
                     let defaults = || super::lower::missing_defaults(&s.table, cols);
+                    let values = rows.len() * cols.len();
+                    if values > self.params.inline_size() {
+                        // Many rows: grow the lists once, not by doubling.
+                        self.params.reserve(values);
+                        self.key.reserve(rows.len() * 4 + values * 2);
+                    }
                     for row in rows {
                         self.n(row.len());
                         for e in row {
