@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use strata_core::Value;
@@ -64,10 +64,14 @@ pub(crate) struct SessionLink {
     pub hint: AtomicBool,
 }
 
+/// Ids of session links (a session that closes takes a new one).
+static SESSION_IDS: AtomicU64 = AtomicU64::new(1);
+
 impl SessionLink {
-    pub fn new(id: u64) -> Arc<Self> {
+    /// A link with a new id.
+    pub fn new() -> Arc<Self> {
         Arc::new(SessionLink {
-            id,
+            id: SESSION_IDS.fetch_add(1, Ordering::Relaxed),
             open: AtomicBool::new(true),
             hint: AtomicBool::new(false),
         })

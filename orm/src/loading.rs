@@ -12,16 +12,10 @@ use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 use crate::handle::{AnyObject, Handle, Meta, Obj, SessionLink};
 use crate::info::{model_info, IdentityMap, KeyHash, KeyPart, ModelInfo};
 use crate::model::Model;
-use crate::plan::{col_indexes, PtrMap, PtrSet};
+use crate::plan::{col_indexes, PairSet, PtrMap, PtrSet};
 use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
 use crate::session::{refresh_if_expired, Session};
 use crate::{Error, Result};
-
-/// A set of (parent, child) object address pairs.
-type PairSet = std::collections::HashSet<
-    (usize, usize),
-    std::hash::BuildHasherDefault<crate::plan::PtrHasher>,
->;
 
 /// Keys per `IN` query of a select-in load.
 const SELECTIN_CHUNK: usize = 500;

@@ -93,6 +93,8 @@ impl Hasher for PtrHasher {
 pub(crate) type PtrSet = HashSet<usize, BuildHasherDefault<PtrHasher>>;
 /// A map keyed by object address.
 pub(crate) type PtrMap<V> = HashMap<usize, V, BuildHasherDefault<PtrHasher>>;
+/// A set of (parent, child) object address pairs.
+pub(crate) type PairSet = HashSet<(usize, usize), BuildHasherDefault<PtrHasher>>;
 
 /// Objects in insertion order, with constant-time membership.
 #[derive(Default)]

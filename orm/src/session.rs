@@ -1,20 +1,18 @@
 //! `Session`: identity map, unit of work, and queries through one transaction.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use strata_core::engine::{Connection, CursorResult, Engine};
 use strata_core::{Compilable, Value};
 
 use crate::handle::{AnyObject, Handle, ObjectState, SessionLink, Snapshot};
-use crate::info::{model_info, IdentityKey, IdentityMap, PrimaryKey};
+use crate::info::{model_info, IdentityKey, IdentityMap, ModelInfo, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
 use crate::statements::{reusable_sql, Shape};
 use crate::{Error, Result};
-
-static SESSION_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// Expire an object: columns reload on its next load, relationships are unloaded now
 /// (an object whose guard is alive keeps them until then).
@@ -54,6 +52,16 @@ pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: &mut [Value])
         return Ok(true);
     }
     Ok(false)
+}
+
+/// A loaded object (of `info`'s model) as a typed handle.
+fn typed<T: Model>(info: &ModelInfo, obj: Arc<dyn AnyObject>) -> Result<Handle<T>> {
+    Handle::from_erased_owned(obj).ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "identity map holds another type under {}'s key",
+            info.short_name()
+        ))
+    })
 }
 
 pub(crate) fn same_object(a: &Arc<dyn AnyObject>, b: &Arc<dyn AnyObject>) -> bool {
@@ -170,7 +178,7 @@ impl Session {
             deleted: crate::plan::ObjSet::default(),
             flushed_deleted: Vec::new(),
             inserted_in_tx: Vec::new(),
-            link: SessionLink::new(SESSION_IDS.fetch_add(1, Ordering::Relaxed)),
+            link: SessionLink::new(),
             autoflush: true,
             expire_on_commit: true,
         }
@@ -511,12 +519,7 @@ impl Session {
     pub(crate) fn load_row<T: Model>(&mut self, mut values: Vec<Value>) -> Result<Handle<T>> {
         let info = model_info::<T>()?;
         let obj = self.load_erased(info, &mut values)?;
-        Handle::from_erased(&obj).ok_or_else(|| {
-            Error::InvalidRequest(format!(
-                "identity map holds another type under {}'s key",
-                info.short_name()
-            ))
-        })
+        typed(info, obj)
     }
 
     /// Run an ORM select and return its objects (`session.scalars(stmt).all()`).
@@ -530,14 +533,7 @@ impl Session {
         self.apply_loaders(info, &objs, stmt.load_paths(), &mut visited, &joined)?;
         let handles = objs
             .into_iter()
-            .map(|o| {
-                Handle::from_erased_owned(o).ok_or_else(|| {
-                    Error::InvalidRequest(format!(
-                        "identity map holds another type under {}'s key",
-                        info.short_name()
-                    ))
-                })
-            })
+            .map(|o| typed(info, o))
             .collect::<Result<Vec<_>>>()?;
         Ok(ScalarResult::new(handles))
     }
@@ -594,12 +590,7 @@ impl Session {
         let mut handles = Vec::with_capacity(rows.len());
         for mut ordered in rows {
             let obj = self.load_erased(info, &mut ordered)?;
-            handles.push(Handle::from_erased_owned(obj).ok_or_else(|| {
-                Error::InvalidRequest(format!(
-                    "identity map holds another type under {}'s key",
-                    info.short_name()
-                ))
-            })?);
+            handles.push(typed(info, obj)?);
         }
         Ok(ScalarResult::new(handles))
     }
@@ -659,7 +650,7 @@ impl Session {
         self.conn = None;
         if detach && !wrote && self.pending.is_empty() && self.inserted_in_tx.is_empty() {
             self.link.close();
-            self.link = SessionLink::new(SESSION_IDS.fetch_add(1, Ordering::Relaxed));
+            self.link = SessionLink::new();
             self.deleted.clear();
             self.identity.clear();
             self.flushed_deleted.clear();

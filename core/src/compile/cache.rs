@@ -48,9 +48,6 @@ thread_local! {
 }
 
 impl Front {
-    /// Count a hit of cache `id` (whose counter `register` makes on first use). Only
-    /// this thread writes its counter, so a plain load and store do (no locked
-    /// instruction on the hit path).
     /// This thread's hit counter for cache `id`, registered with the cache on first use.
     fn counter(&mut self, id: u64, register: impl FnOnce() -> Arc<AtomicU64>) -> Arc<AtomicU64> {
         if let Some((_, counter)) = self.counters.iter().find(|(c, _)| *c == id) {

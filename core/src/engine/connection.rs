@@ -78,8 +78,7 @@ impl Connection {
     }
 
     /// [`Connection::exec_driver_sql`] for SQL text kept in an `Arc` (text run over and
-    /// over, as the ORM's statements for `get` and flushes): a result with rows refers
-    /// to the text instead of copying it.
+    /// over): a result with rows refers to the text instead of copying it.
     pub fn exec_shared_sql(
         &mut self,
         sql: &Arc<str>,

@@ -119,9 +119,13 @@ impl BlockingClient {
         self.io.block_on(self.client.prepare(sql))
     }
 
-    /// Send `stmt` with `params` and wait for the response to start.
+    /// Send `stmt` with `params` and wait for the response to start. With `first`
+    /// (simple query protocol, e.g. `BEGIN`), that goes out just before the statement,
+    /// without waiting in between, so both take one round trip; its error is returned
+    /// before the statement's.
     pub(crate) fn query_raw<P, I>(
         &mut self,
+        first: Option<&str>,
         stmt: &Statement,
         params: I,
     ) -> Result<Pin<Box<RowStream>>, Failure>
@@ -130,29 +134,13 @@ impl BlockingClient {
         I: IntoIterator<Item = P>,
         I::IntoIter: ExactSizeIterator,
     {
-        self.io
-            .block_on(self.client.query_raw(stmt, params))
-            .map(Box::pin)
-    }
-
-    /// Send `first` (simple query protocol, e.g. `BEGIN`) and then `stmt` with
-    /// `params` without waiting in between, so both take one round trip, and wait for
-    /// the response to start. An error of `first` is returned before the statement's.
-    pub(crate) fn query_raw_after<P, I>(
-        &mut self,
-        first: &str,
-        stmt: &Statement,
-        params: I,
-    ) -> Result<Pin<Box<RowStream>>, Failure>
-    where
-        P: BorrowToSql,
-        I: IntoIterator<Item = P>,
-        I::IntoIter: ExactSizeIterator,
-    {
-        let first = self.client.batch_execute(first);
+        let first = first.map(|sql| self.client.batch_execute(sql));
         let query = self.client.query_raw(stmt, params);
         self.io.block_on(async move {
-            let (first, query) = futures_util::future::join(first, query).await;
+            let (first, query) = match first {
+                Some(first) => futures_util::future::join(first, query).await,
+                None => (Ok(()), query.await),
+            };
             first?;
             query.map(Box::pin)
         })

@@ -182,7 +182,7 @@ struct PgConnection {
     statements: FxHashMap<String, (Statement, Arc<[String]>)>,
     /// A BEGIN not sent yet: it goes out with the transaction's first statement, in
     /// the same round trip (a transaction that runs nothing sends nothing).
-    pending_begin: Option<String>,
+    pending_begin: Option<Cow<'static, str>>,
 }
 
 impl PgConnection {
@@ -218,7 +218,7 @@ impl PgConnection {
 
 impl DriverConnection for PgConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
-        if !self.statements.contains_key(sql) {
+        if self.pending_begin.is_some() && !self.statements.contains_key(sql) {
             // Preparing is a round trip of its own: BEGIN goes first.
             self.flush_begin()?;
         }
@@ -237,11 +237,8 @@ impl DriverConnection for PgConnection {
             }
         }
         let args = params.iter().map(PgParam);
-        let sent = match self.pending_begin.take() {
-            Some(begin) => self.client.query_raw_after(&begin, &stmt, args),
-            None => self.client.query_raw(&stmt, args),
-        };
-        let mut stream = match sent {
+        let begin = self.pending_begin.take();
+        let mut stream = match self.client.query_raw(begin.as_deref(), &stmt, args) {
             Ok(stream) => stream,
             Err(e) => {
                 // The server may refuse the prepared statement for good, e.g. "cached
@@ -293,8 +290,8 @@ impl DriverConnection for PgConnection {
     fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
         self.flush_begin()?;
         self.pending_begin = Some(match isolation {
-            None => "BEGIN".to_string(),
-            Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.sql()),
+            None => Cow::Borrowed("BEGIN"),
+            Some(level) => Cow::Owned(format!("BEGIN ISOLATION LEVEL {}", level.sql())),
         });
         Ok(())
     }

@@ -113,14 +113,7 @@ impl Driver for SqliteDriver {
     }
 
     fn connect(&self) -> Result<Box<dyn DriverConnection>> {
-        let shared_cache = matches!(self.target, Target::Memory(_));
-        Ok(Box::new(SqliteConnection {
-            conn: open(&self.target)?,
-            columns: FxHashMap::default(),
-            shared_cache,
-            // As `open` set it.
-            read_uncommitted: Some(shared_cache),
-        }))
+        Ok(Box::new(SqliteConnection::open(&self.target)?))
     }
 
     fn describe(&self) -> String {
@@ -248,6 +241,18 @@ impl ColumnNames {
 }
 
 impl SqliteConnection {
+    /// A new connection to `target`.
+    fn open(target: &Target) -> Result<Self> {
+        let shared_cache = matches!(target, Target::Memory(_));
+        Ok(SqliteConnection {
+            conn: open(target)?,
+            columns: FxHashMap::default(),
+            shared_cache,
+            // As `open` set it.
+            read_uncommitted: Some(shared_cache),
+        })
+    }
+
     /// The connection's current `read_uncommitted` setting (reading it, unlike setting
     /// it, does not expire prepared statements); `None` if it cannot be read.
     fn read_uncommitted(&self) -> Option<bool> {
@@ -257,9 +262,10 @@ impl SqliteConnection {
             .map(|v| v != 0)
     }
 
-    /// Forget the known `read_uncommitted` setting if `sql` may run a PRAGMA.
-    fn note_pragma(&mut self, sql: &str) {
-        if self.read_uncommitted.is_some() && mentions_pragma(sql) {
+    /// Forget the known `read_uncommitted` setting if `sql` may run a PRAGMA, as
+    /// `may_be_pragma` tells.
+    fn note_pragma(&mut self, sql: &str, may_be_pragma: fn(&str) -> bool) {
+        if self.read_uncommitted.is_some() && may_be_pragma(sql) {
             self.read_uncommitted = None;
         }
     }
@@ -309,9 +315,7 @@ fn is_insert(sql: &str) -> bool {
 
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
-        if self.read_uncommitted.is_some() && is_pragma(sql) {
-            self.read_uncommitted = None;
-        }
+        self.note_pragma(sql, is_pragma);
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_error)?;
         let expected = stmt.parameter_count();
         if expected != params.len() {
@@ -362,7 +366,7 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        self.note_pragma(sql);
+        self.note_pragma(sql, mentions_pragma);
         self.conn
             .execute_batch(sql)
             .map_err(|e| db_error(e).with_sql(sql))
@@ -473,12 +477,7 @@ mod tests {
     #[test]
     fn begin_sets_the_isolation_without_expiring_cached_statements() {
         let d = SqliteDriver::memory().unwrap();
-        let mut c = SqliteConnection {
-            conn: open(&d.target).unwrap(),
-            columns: FxHashMap::default(),
-            shared_cache: true,
-            read_uncommitted: Some(true),
-        };
+        let mut c = SqliteConnection::open(&d.target).unwrap();
         c.batch("CREATE TABLE t (x INTEGER)").unwrap();
         let sql = "SELECT x FROM t";
         for iso in [
@@ -503,12 +502,7 @@ mod tests {
     #[test]
     fn begin_sees_the_setting_changed_by_a_pragma_of_the_user() {
         let d = SqliteDriver::memory().unwrap();
-        let mut c = SqliteConnection {
-            conn: open(&d.target).unwrap(),
-            columns: FxHashMap::default(),
-            shared_cache: true,
-            read_uncommitted: Some(true),
-        };
+        let mut c = SqliteConnection::open(&d.target).unwrap();
         // As a statement, and inside a batch.
         for sql in [
             "PRAGMA read_uncommitted = 0",
