@@ -6,9 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::hash::BuildHasher;
+
+use hashlink::linked_hash_map::RawEntryMut;
+use hashlink::LinkedHashMap;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{CachedStatement, OpenFlags, StatementStatus, ToSql};
-use rustc_hash::FxHashMap;
+use rusqlite::{OpenFlags, PrepFlags, StatementStatus, ToSql};
+use rustc_hash::FxBuildHasher;
 use strata_core::compile::Bound;
 use strata_core::engine::{
     DatabaseUrl, Driver, DriverConnection, IsolationLevel, Outcome, RowStream,
@@ -95,7 +99,9 @@ fn open(target: &Target) -> Result<rusqlite::Connection> {
         Target::File(p) => rusqlite::Connection::open(p),
     }
     .map_err(|e| Error::Connection(format!("cannot open SQLite database {target:?}: {e}")))?;
-    conn.set_prepared_statement_cache_capacity(256);
+    // strata keeps its own statements (see `Statements`); rusqlite's cache only holds
+    // the rare PRAGMA the driver reads.
+    conn.set_prepared_statement_cache_capacity(8);
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(db_error)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
@@ -200,20 +206,100 @@ fn read_value(v: ValueRef<'_>) -> Result<Value> {
     })
 }
 
+/// Prepared statements kept per connection; past this many the least recently used is
+/// finalized.
+const STATEMENT_CACHE: usize = 256;
+
 struct SqliteConnection {
-    conn: rusqlite::Connection,
+    /// The connection's prepared statements. Declared before `conn`: they are finalized
+    /// before the connection closes (see [`Statements`]).
+    statements: Statements,
+    /// Boxed so that its address, which the statements hold, never changes.
+    conn: Box<rusqlite::Connection>,
     /// An in-memory database shared by the engine's connections (shared-cache mode).
     /// There, readers would hold table locks that make writers fail at once with
     /// SQLITE_LOCKED (busy timeouts do not apply), so transactions read uncommitted
     /// data by default, as SQLite recommends for shared cache.
     shared_cache: bool,
-    /// Result column names per SQL text, shared by every row of every execution, with
-    /// the statement's re-prepare count when they were read (see [`ColumnNames`]).
-    columns: FxHashMap<String, ColumnNames>,
     /// The `read_uncommitted` setting as last set or read; `None` once a PRAGMA ran
     /// that may have changed it. Reading it from SQLite costs a statement that SQLite
     /// re-prepares every time, which would double the cost of a short transaction.
     read_uncommitted: Option<bool>,
+}
+
+/// A statement prepared on the connection, with its result column names.
+struct Prepared {
+    /// Borrows the connection's `rusqlite::Connection`, which outlives it (the
+    /// `'static` is a promise [`Statements`] keeps, never handed out).
+    stmt: rusqlite::Statement<'static>,
+    columns: ColumnNames,
+}
+
+/// The connection's prepared statements by SQL text, least recently used first.
+///
+/// rusqlite's own statement cache moves a statement out of its LRU map and back on
+/// every execution, hashing the text twice, copying it into a new `Arc<str>` and
+/// clearing the bindings; for a point query that is a quarter of the whole execution.
+/// Here a statement stays in place and is lent out for one execution (its rows borrow
+/// it, and the connection, until they are dropped, which resets it).
+#[derive(Default)]
+struct Statements(LinkedHashMap<Box<str>, Prepared, FxBuildHasher>);
+
+// SAFETY: the statements are only used through `&mut SqliteConnection`, which owns them
+// together with the connection they borrow: they move to another thread only with that
+// connection, never apart from it and never shared, as rusqlite's own statement cache
+// (`unsafe impl Send for StatementCache`) moves with its `Connection`.
+unsafe impl Send for Statements {}
+
+impl Statements {
+    /// The prepared statement for `sql`, prepared on `conn` if new.
+    fn get(&mut self, conn: &rusqlite::Connection, sql: &str) -> Result<&mut Prepared> {
+        let hash = self.0.hasher().hash_one(sql);
+        if self
+            .0
+            .raw_entry()
+            .from_key_hashed_nocheck(hash, sql)
+            .is_none()
+        {
+            let prepared = Self::prepare(conn, sql)?;
+            if self.0.len() >= STATEMENT_CACHE {
+                self.0.pop_front();
+            }
+            self.0.insert(sql.into(), prepared);
+        }
+        let RawEntryMut::Occupied(mut entry) =
+            self.0.raw_entry_mut().from_key_hashed_nocheck(hash, sql)
+        else {
+            // Found or inserted just above.
+            return Err(Error::Connection(format!(
+                "the SQLite statement cache lost the statement {sql:?}"
+            )));
+        };
+        entry.to_back();
+        let p = entry.into_mut();
+        if !p.columns.still_of(&p.stmt) {
+            // Re-prepared (the schema changed) since its names were read.
+            p.columns = ColumnNames::of(&p.stmt);
+        }
+        Ok(p)
+    }
+
+    /// Prepare `sql` on `conn`, for the cache.
+    fn prepare(conn: &rusqlite::Connection, sql: &str) -> Result<Prepared> {
+        let stmt = conn
+            .prepare_with_flags(sql, PrepFlags::SQLITE_PREPARE_PERSISTENT)
+            .map_err(|e| db_error(e).with_sql(sql))?;
+        // SAFETY: the statement borrows `*conn`, the `rusqlite::Connection` boxed in the
+        // `SqliteConnection` that owns the cache (`get` is only called with that pair). The
+        // box never moves or is replaced, and `SqliteConnection` declares `statements`
+        // before `conn`, so every statement is finalized before the connection is
+        // dropped. The `'static` never leaves this module's borrows of `self`.
+        let stmt = unsafe {
+            std::mem::transmute::<rusqlite::Statement<'_>, rusqlite::Statement<'static>>(stmt)
+        };
+        let columns = ColumnNames::of(&stmt);
+        Ok(Prepared { stmt, columns })
+    }
 }
 
 /// A cached statement's result column names. SQLite re-prepares a statement after a
@@ -245,8 +331,8 @@ impl SqliteConnection {
     fn open(target: &Target) -> Result<Self> {
         let shared_cache = matches!(target, Target::Memory(_));
         Ok(SqliteConnection {
-            conn: open(target)?,
-            columns: FxHashMap::default(),
+            statements: Statements::default(),
+            conn: Box::new(open(target)?),
             shared_cache,
             // As `open` set it.
             read_uncommitted: Some(shared_cache),
@@ -273,11 +359,10 @@ impl SqliteConnection {
     /// Run a statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) through the
     /// statement cache, so it is parsed once per connection.
     fn simple(&mut self, sql: &'static str) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| db_error(e).with_sql(sql))?;
-        stmt.raw_execute()
+        self.statements
+            .get(&self.conn, sql)?
+            .stmt
+            .raw_execute()
             .map(drop)
             .map_err(|e| db_error(e).with_sql(sql))
     }
@@ -316,7 +401,7 @@ fn is_insert(sql: &str) -> bool {
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         self.note_pragma(sql, is_pragma);
-        let mut stmt = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let Prepared { stmt, columns } = self.statements.get(&self.conn, sql)?;
         let expected = stmt.parameter_count();
         if expected != params.len() {
             return Err(Error::Parameter(format!(
@@ -329,37 +414,14 @@ impl DriverConnection for SqliteConnection {
         }
         if stmt.column_count() == 0 {
             let n = stmt.raw_execute().map_err(db_error)?;
-            drop(stmt);
             let last = is_insert(sql).then(|| self.conn.last_insert_rowid());
             return Ok(Outcome::Done {
                 rows_affected: n as u64,
                 last_insert_id: last,
             });
         }
-        let ran_before = stmt.get_status(StatementStatus::Run) > 0;
-        let columns = match self.columns.get(sql) {
-            Some(c) if ran_before && c.still_of(&stmt) => c.clone(),
-            _ => {
-                let c = ColumnNames::of(&stmt);
-                if self.columns.len() > 512 {
-                    self.columns.clear();
-                }
-                self.columns.insert(sql.to_string(), c.clone());
-                c
-            }
-        };
-        let mut stmt = Box::new(stmt);
-        let rows = stmt.raw_query();
-        // SAFETY: `rows` borrows the statement inside the Box, whose heap address does not
-        // change when the Box is moved into `SqliteRows`. `SqliteRows` declares `rows`
-        // before `_stmt`, so the rows are dropped (resetting the statement) before the
-        // statement, and it never hands out access to `_stmt`. The statement itself
-        // borrows the connection for 'c, which bounds the whole struct.
-        let rows: rusqlite::Rows<'c> =
-            unsafe { std::mem::transmute::<rusqlite::Rows<'_>, rusqlite::Rows<'c>>(rows) };
         Ok(Outcome::Rows(Box::new(SqliteRows {
-            rows,
-            _stmt: stmt,
+            rows: stmt.raw_query(),
             columns,
             checked: false,
         })))
@@ -426,10 +488,10 @@ impl DriverConnection for SqliteConnection {
 }
 
 struct SqliteRows<'c> {
-    // Field order matters: `rows` borrows `*_stmt` and must be dropped first.
+    /// Borrows the cached statement; dropping them resets it.
     rows: rusqlite::Rows<'c>,
-    _stmt: Box<CachedStatement<'c>>,
-    columns: ColumnNames,
+    /// The cached statement's column names, refreshed here if SQLite re-prepared it.
+    columns: &'c mut ColumnNames,
     /// Whether the columns were checked against the statement after its first step
     /// (where SQLite re-prepares it if the schema changed since it was cached).
     checked: bool,
@@ -449,7 +511,7 @@ impl RowStream for SqliteRows<'_> {
             self.checked = true;
             let stmt: &rusqlite::Statement<'_> = AsRef::as_ref(r);
             if !self.columns.still_of(stmt) {
-                self.columns = ColumnNames::of(stmt);
+                *self.columns = ColumnNames::of(stmt);
             }
         }
         for i in 0..self.columns.names.len() {
@@ -495,7 +557,7 @@ mod tests {
             c.rollback().unwrap();
         }
         // Re-prepared after the two changes of the setting only, not after every BEGIN.
-        let stmt = c.conn.prepare_cached(sql).unwrap();
+        let stmt = &c.statements.get(&c.conn, sql).unwrap().stmt;
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 2);
     }
 
@@ -524,7 +586,45 @@ mod tests {
             c.begin(None).unwrap();
             c.commit().unwrap();
         }
-        let begin = c.conn.prepare_cached("BEGIN").unwrap();
+        let begin = &c.statements.get(&c.conn, "BEGIN").unwrap().stmt;
         assert!(begin.get_status(StatementStatus::Run) >= 3);
+    }
+
+    #[test]
+    fn statements_stay_prepared_up_to_the_cache_size_and_the_least_used_go_first() {
+        let d = SqliteDriver::memory().unwrap();
+        let mut c = SqliteConnection::open(&d.target).unwrap();
+        c.batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let sql = |i: usize| format!("SELECT x + {i} FROM t");
+        for i in 0..STATEMENT_CACHE {
+            read_all(&mut c, &sql(i));
+            read_all(&mut c, &sql(i));
+        }
+        // Statement 0 is used again, so 1 to 10 are the least recently used.
+        read_all(&mut c, &sql(0));
+        for i in STATEMENT_CACHE..STATEMENT_CACHE + 10 {
+            read_all(&mut c, &sql(i));
+        }
+        assert_eq!(c.statements.0.len(), STATEMENT_CACHE);
+        let runs = |c: &SqliteConnection, i: usize| {
+            let p = c.statements.0.get(sql(i).as_str())?;
+            Some(p.stmt.get_status(StatementStatus::Run))
+        };
+        assert_eq!(runs(&c, 0), Some(3));
+        assert_eq!(runs(&c, 1), None);
+        assert_eq!(runs(&c, 10), None);
+        assert_eq!(runs(&c, 11), Some(2));
+        // A statement that fails to prepare is reported and not kept.
+        let err = c.run("SELEC 1", &Bound::Values(&[])).err().unwrap();
+        assert!(err.to_string().contains("syntax error"), "{err}");
+        assert_eq!(c.statements.0.len(), STATEMENT_CACHE);
+        // Rows left unread reset the statement: it runs again at once.
+        c.batch("INSERT INTO t VALUES (1), (2)").unwrap();
+        for _ in 0..2 {
+            if let Outcome::Rows(mut rows) = c.run(&sql(20), &Bound::Values(&[])).unwrap() {
+                assert!(rows.next_row().unwrap().is_some());
+            }
+        }
+        assert_eq!(read_all(&mut c, &sql(20)).len(), 2);
     }
 }
