@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use strata::orm::{select, Handle, Model, ObjectState, Registry, Session};
+use strata::orm::{select, ColumnSet, Embeddable, Handle, Model, ObjectState, Registry, Session};
 use strata::{func, insert, text, update, Engine, Value};
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -63,12 +63,32 @@ struct Stamped {
     touches: Option<i64>,
 }
 
+/// Columns embedded between a model's own, for the in-place dirty check.
+#[derive(Embeddable, Debug, Clone, Default, PartialEq)]
+struct Dimensions {
+    width: f64,
+    height: Option<f64>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(table = "prints")]
+struct Print {
+    #[column(primary_key)]
+    id: Option<i64>,
+    title: String,
+    #[column(flatten)]
+    size: Dimensions,
+    scan: Option<Vec<u8>>,
+    copies: i32,
+}
+
 fn registry() -> Registry {
     Registry::new()
         .map::<Author>()
         .and_then(|r| r.map::<Book>())
         .and_then(|r| r.map::<ShelfSlot>())
         .and_then(|r| r.map::<Stamped>())
+        .and_then(|r| r.map::<Print>())
         .and_then(|r| r.configure())
         .expect("mapping is valid")
 }
@@ -124,6 +144,7 @@ on_both!(
     identity_map_returns_the_same_object,
     query_does_not_overwrite_pending_changes,
     update_sets_only_changed_columns_and_nothing_when_unchanged,
+    dirty_check_compares_fields_in_place_across_embedded_columns,
     delete_removes_the_row,
     inserts_parents_first_and_deletes_children_first,
     autoflush_before_queries,
@@ -239,6 +260,74 @@ fn update_sets_only_changed_columns_and_nothing_when_unchanged(engine: &Engine) 
         .scalar_one()
         .unwrap();
     assert_eq!(email, "new@email.com");
+}
+
+fn dirty_check_compares_fields_in_place_across_embedded_columns(engine: &Engine) {
+    setup(engine);
+    let print = Print {
+        id: None,
+        title: "Dunes".into(),
+        size: Dimensions {
+            width: 30.0,
+            height: Some(f64::NAN),
+        },
+        scan: Some(vec![1, 2, 3]),
+        copies: 5,
+    };
+    // The column walk the derive generates, embedded columns included.
+    assert_eq!(Print::column_count(), 6);
+    let mut values = Vec::new();
+    print.write_values(&mut values);
+    assert_eq!(print.column_value(2), Some(Value::Double(30.0)));
+    assert_eq!(print.column_value(4), Some(Value::Bytes(vec![1, 2, 3])));
+    assert_eq!(print.column_value(6), None);
+    let diff = |p: &Print, values: &[Value]| {
+        let mut changed = Vec::new();
+        p.diff_values(values, &mut |i| changed.push(i));
+        changed
+    };
+    // NaN is the same as itself, as `Value::same_as` says.
+    assert_eq!(diff(&print, &values), Vec::<usize>::new());
+    let mut other = print.clone();
+    other.size.width = 31.0;
+    other.scan = None;
+    assert_eq!(diff(&other, &values), vec![2, 4]);
+    // Columns past the given values count as changed.
+    assert_eq!(diff(&other, &values[..3]), vec![2, 3, 4, 5]);
+
+    let mut s = Session::new(engine);
+    let p = s.add(print).unwrap();
+    s.commit().unwrap();
+    let log = recorder(engine);
+    assert!(!p.is_modified());
+    {
+        let mut w = p.write();
+        w.size.height = Some(12.5);
+        w.copies = 6;
+        w.title = "Dunes".to_string();
+    }
+    assert!(p.is_modified());
+    s.commit().unwrap();
+    let updates: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("UPDATE"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert!(
+        updates[0].contains("SET \"height\" = ") && updates[0].contains("\"copies\" = "),
+        "{}",
+        updates[0]
+    );
+    assert!(!updates[0].contains("\"title\" ="), "{}", updates[0]);
+    assert!(!updates[0].contains("\"width\" ="), "{}", updates[0]);
+    assert!(!p.is_modified());
+    // What the database holds, read through a new session.
+    let mut s = Session::new(engine);
+    let back = s.get::<Print>(p.read().id.unwrap()).unwrap().unwrap();
+    let back = back.read().clone();
+    assert_eq!(back.size.height, Some(12.5));
+    assert_eq!((back.copies, back.size.width), (6, 30.0));
+    assert_eq!(back.scan, Some(vec![1, 2, 3]));
 }
 
 fn delete_removes_the_row(engine: &Engine) {

@@ -20,6 +20,11 @@ pub trait SqlField: Sized {
     fn to_value(&self) -> Value;
     /// Read the value back; a NULL or a value of the wrong kind is an error.
     fn from_value(v: Value) -> Result<Self>;
+    /// Whether `v` is this field's value (`self.to_value().same_as(v)`), for the dirty
+    /// check; types that own memory compare without building a `Value`.
+    fn same_as_value(&self, v: &Value) -> bool {
+        self.to_value().same_as(v)
+    }
 }
 
 fn wrong(want: &str, v: &Value) -> Error {
@@ -116,6 +121,9 @@ impl SqlField for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
+    fn same_as_value(&self, v: &Value) -> bool {
+        matches!(v, Value::Text(s) if s == self)
+    }
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Text(s) => Ok(s),
@@ -132,6 +140,9 @@ impl SqlField for Vec<u8> {
     }
     fn to_value(&self) -> Value {
         Value::Bytes(self.clone())
+    }
+    fn same_as_value(&self, v: &Value) -> bool {
+        matches!(v, Value::Bytes(b) if b == self)
     }
     fn from_value(v: Value) -> Result<Self> {
         match v {
@@ -157,6 +168,12 @@ impl<T: SqlField> SqlField for Option<T> {
         match v {
             Value::Null => Ok(None),
             other => T::from_value(other).map(Some),
+        }
+    }
+    fn same_as_value(&self, v: &Value) -> bool {
+        match self {
+            Some(x) => x.same_as_value(v),
+            None => v.is_null(),
         }
     }
 }

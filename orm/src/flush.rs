@@ -33,6 +33,9 @@ struct Dirty {
     old: Vec<Value>,
     /// `values` are the object's own current values.
     own: bool,
+    /// `values` holds the changed columns only (NULL elsewhere): they are moved into
+    /// the statement's parameters.
+    sparse: bool,
 }
 
 impl Dirty {
@@ -74,9 +77,44 @@ impl Dirty {
             changed,
             old,
             own,
+            sparse: false,
         })
     }
 }
+
+impl Dirty {
+    /// What to write for `obj`, whose values are its own and only its changed columns
+    /// are needed (no version counter, no onupdate column, no other row reads them):
+    /// the changes are found in place, and only changed values are copied (`values`
+    /// holds NULL elsewhere).
+    fn changed_columns(info: &ModelInfo, obj: &Arc<dyn AnyObject>) -> Option<Self> {
+        let (changed, values) = obj.changes()?;
+        if changed.is_empty() {
+            return None;
+        }
+        let mut old = vec![Value::Null; values.len()];
+        {
+            let m = obj.meta();
+            let Snapshot::Values(snapshot) = &m.snapshot else {
+                return None;
+            };
+            for &i in &info.pk {
+                old[i] = snapshot[i].clone();
+            }
+        }
+        Some(Dirty {
+            obj: obj.clone(),
+            values,
+            changed,
+            old,
+            own: true,
+            sparse: true,
+        })
+    }
+}
+
+/// An UPDATE's parameters, inline when few.
+type Params = smallvec::SmallVec<[Value; 6]>;
 
 /// An object with its column values at flush time.
 type Row = (Arc<dyn AnyObject>, Vec<Value>);
@@ -457,7 +495,16 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
         {
             work.sync(o);
             let own = !work.values.contains_key(&ptr(o));
-            let Some(d) = Dirty::new(info, o, work.get(o), own) else {
+            let d = if own
+                && info.version.is_none()
+                && info.onupdate.is_empty()
+                && !work.read.contains(&ptr(o))
+            {
+                Dirty::changed_columns(info, o)
+            } else {
+                Dirty::new(info, o, work.get(o), own)
+            };
+            let Some(d) = d else {
                 continue;
             };
             let start = applied.updated.len();
@@ -750,6 +797,7 @@ fn update_object(
         changed,
         old,
         mut own,
+        sparse,
     } = d;
     let onupdate: Cols = info
         .onupdate
@@ -779,7 +827,16 @@ fn update_object(
     }
     let version_is_null = info.version.map(|v| old[v].is_null());
     // The parameters in statement order: SET values, then the WHERE clause's.
-    let mut params: Vec<Value> = set.iter().map(|&i| values[i].clone()).collect();
+    let mut params: Params = set
+        .iter()
+        .map(|&i| {
+            if sparse {
+                std::mem::take(&mut values[i])
+            } else {
+                values[i].clone()
+            }
+        })
+        .collect();
     params.extend(info.pk.iter().map(|&i| old[i].clone()));
     if let (Some(v), Some(false)) = (info.version, version_is_null) {
         params.push(old[v].clone());
@@ -801,8 +858,8 @@ fn update_object(
     let build = || {
         let table = &info.table;
         let mut stmt = update(table);
-        for &i in set {
-            stmt = stmt.set(info.names[i], values[i].clone());
+        for (&i, v) in set.iter().zip(&params) {
+            stmt = stmt.set(info.names[i], v.clone());
         }
         let mut conds = pk_where(info, &old);
         if let Some(v) = info.version {

@@ -11,6 +11,7 @@ use strata_core::Value;
 use crate::info::{model_info, IdentityKey, ModelInfo};
 use crate::model::Model;
 use crate::relationship::{ObjectRef, RelationField};
+use crate::statements::Cols;
 use crate::Result;
 
 /// An object's life-cycle state (SQLAlchemy's object states).
@@ -127,6 +128,11 @@ pub(crate) trait AnyObject: Send + Sync {
     /// Whether no `read()`/`write()` guard is alive.
     fn is_free(&self) -> bool;
     fn meta(&self) -> MutexGuard<'_, Meta>;
+    /// With a snapshot of values: the columns whose current values differ from it
+    /// (compared in place, without copying the object's values) and those columns'
+    /// current values, at their positions in an otherwise NULL row. `None` without
+    /// such a snapshot.
+    fn changes(&self) -> Option<(Cols, Vec<Value>)>;
     fn take_touched(&self) -> bool;
     fn touch(&self);
     fn validate(&self) -> std::result::Result<(), String>;
@@ -273,6 +279,24 @@ impl<T: Model> AnyObject for Cell<T> {
 
     fn meta(&self) -> MutexGuard<'_, Meta> {
         self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn changes(&self) -> Option<(Cols, Vec<Value>)> {
+        // The data lock before the meta lock, as everywhere.
+        let data = self.data.read().unwrap_or_else(|p| p.into_inner());
+        let m = self.meta();
+        let Snapshot::Values(snapshot) = &m.snapshot else {
+            return None;
+        };
+        let mut changed = Cols::new();
+        data.diff_values(snapshot, &mut |i| changed.push(i));
+        let mut values = vec![Value::Null; snapshot.len()];
+        for &i in &changed {
+            if let Some(v) = data.column_value(i) {
+                values[i] = v;
+            }
+        }
+        Some((changed, values))
     }
 
     fn take_touched(&self) -> bool {
@@ -444,9 +468,13 @@ impl<T: Model> Handle<T> {
 
     /// Whether the object's column values differ from what was last loaded or flushed.
     pub fn is_modified(&self) -> bool {
-        let values = self.cell.values();
+        let data = self.read();
         match &self.cell.meta().snapshot {
-            Snapshot::Values(s) => !same_values(s, &values),
+            Snapshot::Values(s) => {
+                let mut changed = false;
+                data.diff_values(s, &mut |_| changed = true);
+                changed
+            }
             Snapshot::Current => false,
             Snapshot::None => true,
         }

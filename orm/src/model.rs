@@ -124,6 +124,31 @@ pub trait ColumnSet: Sized {
     /// Overwrite the column fields from values in the same order (taken out as by
     /// `read_values`), leaving other fields.
     fn update_values(&mut self, values: &mut std::slice::IterMut<'_, Value>) -> Result<()>;
+
+    /// How many columns this struct has (the length of `write_values`' output).
+    fn column_count() -> usize {
+        column_defs::<Self>().len()
+    }
+
+    /// Call `changed(i)` for each column `i` whose value differs from `values[i]`
+    /// (values in `write_values` order, as `Value::same_as` compares them), without
+    /// copying the values that are the same. The derive compares field by field.
+    fn diff_values(&self, values: &[Value], changed: &mut dyn FnMut(usize)) {
+        let mut mine = Vec::new();
+        self.write_values(&mut mine);
+        for (i, v) in mine.iter().enumerate() {
+            if !values.get(i).is_some_and(|old| v.same_as(old)) {
+                changed(i);
+            }
+        }
+    }
+
+    /// The value of column `index` (in `write_values` order), `None` past the last.
+    fn column_value(&self, index: usize) -> Option<Value> {
+        let mut mine = Vec::new();
+        self.write_values(&mut mine);
+        mine.into_iter().nth(index)
+    }
 }
 
 /// A struct mapped onto a table. Derive it with `#[derive(Model)]`.

@@ -413,9 +413,89 @@ fn column_set(krate: &TokenStream, input: &DeriveInput, fields: &[FieldSpec]) ->
         }
     }
 
+    // column_count, diff_values and column_value walk the columns in the same order.
+    let counts = fields.iter().map(|f| {
+        let ty = &f.ty;
+        match &f.kind {
+            Kind::Column(_) => quote!(+ 1),
+            Kind::Flatten => {
+                quote_spanned!(ty.span()=> + <#ty as #krate::ColumnSet>::column_count())
+            }
+            Kind::Skip | Kind::Relationship(_) => quote!(),
+        }
+    });
+    let diffs = fields.iter().map(|f| {
+        let (fi, ty) = (&f.ident, &f.ty);
+        match &f.kind {
+            Kind::Column(_) => {
+                let same = quote_spanned!(ty.span()=> <#ty as #krate::SqlField>::same_as_value);
+                quote! {
+                    if !__strata_values.get(__strata_at).is_some_and(|__strata_v| #same(&self.#fi, __strata_v)) {
+                        __strata_changed(__strata_at);
+                    }
+                    __strata_at += 1;
+                }
+            }
+            Kind::Flatten => {
+                let inner = quote_spanned!(ty.span()=> <#ty as #krate::ColumnSet>);
+                quote! {
+                    #inner::diff_values(
+                        &self.#fi,
+                        __strata_values.get(__strata_at..).unwrap_or(&[]),
+                        &mut |__strata_i| __strata_changed(__strata_at + __strata_i),
+                    );
+                    __strata_at += #inner::column_count();
+                }
+            }
+            Kind::Skip | Kind::Relationship(_) => quote!(),
+        }
+    });
+    let gets = fields.iter().map(|f| {
+        let (fi, ty) = (&f.ident, &f.ty);
+        match &f.kind {
+            Kind::Column(_) => {
+                let to = quote_spanned!(ty.span()=> <#ty as #krate::SqlField>::to_value);
+                quote! {
+                    if __strata_at == 0 {
+                        return ::core::option::Option::Some(#to(&self.#fi));
+                    }
+                    __strata_at -= 1;
+                }
+            }
+            Kind::Flatten => {
+                let inner = quote_spanned!(ty.span()=> <#ty as #krate::ColumnSet>);
+                quote! {
+                    let __strata_n = #inner::column_count();
+                    if __strata_at < __strata_n {
+                        return #inner::column_value(&self.#fi, __strata_at);
+                    }
+                    __strata_at -= __strata_n;
+                }
+            }
+            Kind::Skip | Kind::Relationship(_) => quote!(),
+        }
+    });
+
     quote! {
         #[automatically_derived]
         impl #krate::ColumnSet for #ident {
+            fn column_count() -> usize {
+                0 #(#counts)*
+            }
+
+            #[allow(unused_variables, unused_mut, unused_assignments)]
+            fn diff_values(&self, __strata_values: &[#value], __strata_changed: &mut dyn FnMut(usize)) {
+                let mut __strata_at = 0usize;
+                #(#diffs)*
+            }
+
+            #[allow(unused_variables, unused_mut, unused_assignments)]
+            fn column_value(&self, __strata_index: usize) -> ::core::option::Option<#value> {
+                let mut __strata_at = __strata_index;
+                #(#gets)*
+                ::core::option::Option::None
+            }
+
             fn column_defs(__strata_out: &mut ::std::vec::Vec<#krate::ColumnDef>) {
                 #(#defs)*
             }

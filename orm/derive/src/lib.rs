@@ -68,7 +68,10 @@
 //!   them as they were; an embedded struct updates itself in place, in order.
 //!   Relationship fields are no columns: nothing in `column_defs` / `write_values`,
 //!   `Default::default()` (an empty, loaded `Many` / `One`) from `read_values`, left
-//!   alone by `update_values`.
+//!   alone by `update_values`. `column_count`, `diff_values` (the dirty check: each
+//!   field compared in place with `SqlField::same_as_value`, no value copied) and
+//!   `column_value` (one column's value) walk the columns in the same order, embedded
+//!   columns included.
 //! - `Model` (Model only): `TABLE`, `SCHEMA`, `table()` (built once by
 //!   `build_table::<Self>()`), and `validate` when `validate = ...` is given. With
 //!   relationship fields: `relationships()`, one `RelationshipDef` per relationship
