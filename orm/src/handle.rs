@@ -116,6 +116,8 @@ pub(crate) type Obj = Arc<dyn AnyObject>;
 pub(crate) trait AnyObject: Send + Sync {
     fn info(&self) -> &'static ModelInfo;
     fn values(&self) -> Vec<Value>;
+    /// The value of column `index` alone (`ColumnSet::column_value`).
+    fn column_value(&self, index: usize) -> Option<Value>;
     /// Overwrite the column fields; `Ok(false)` when a `read()`/`write()` guard is alive.
     fn set_values(&self, values: Vec<Value>) -> Result<bool> {
         Ok(self.try_set_values(values)?.is_none())
@@ -253,6 +255,13 @@ impl<T: Model> AnyObject for Cell<T> {
             .unwrap_or_else(|p| p.into_inner())
             .write_values(&mut v);
         v
+    }
+
+    fn column_value(&self, index: usize) -> Option<Value> {
+        self.data
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .column_value(index)
     }
 
     fn try_set_values(&self, mut values: Vec<Value>) -> Result<Option<Vec<Value>>> {

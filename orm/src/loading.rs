@@ -196,20 +196,22 @@ pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'sta
     Ok(*w.entry((source.type_id, index)).or_insert(leaked))
 }
 
-fn col_values(info: &ModelInfo, values: &[Value], cols: &[impl AsRef<str>]) -> Option<Vec<Value>> {
-    let mut out = Vec::with_capacity(cols.len());
-    for c in cols {
-        let i = info.names.iter().position(|n| *n == c.as_ref())?;
-        if values[i].is_null() {
-            return None;
-        }
-        out.push(values[i].clone());
-    }
-    Some(out)
+/// The values of `obj`'s columns `cols` (`None` when one is NULL), read one by one
+/// without copying the object's other values.
+fn col_values(info: &ModelInfo, obj: &Obj, cols: &[impl AsRef<str>]) -> Option<Vec<Value>> {
+    cols.iter()
+        .map(|c| {
+            let i = info.names.iter().position(|n| *n == c.as_ref())?;
+            obj.column_value(i).filter(|v| !v.is_null())
+        })
+        .collect()
 }
 
+/// Key column values of a row, inline (a key has one or two columns as a rule).
+type RowKey = smallvec::SmallVec<[KeyPart; 2]>;
+
 /// Column values as a hashable key (integers of every width compare equal).
-fn value_key(values: &[Value]) -> Vec<KeyPart> {
+fn value_key(values: &[Value]) -> RowKey {
     values.iter().map(KeyPart::from).collect()
 }
 
@@ -355,8 +357,8 @@ impl Session {
         info: &'static ModelInfo,
         stmt: &strata_core::Select,
         key_cols: &[usize],
-    ) -> Result<Vec<(Obj, Option<Vec<KeyPart>>)>> {
-        let key = |values: &[Value]| -> Option<Vec<KeyPart>> {
+    ) -> Result<Vec<(Obj, Option<RowKey>)>> {
+        let key = |values: &[Value]| -> Option<RowKey> {
             key_cols
                 .iter()
                 .map(|&i| match values.get(i) {
@@ -416,10 +418,10 @@ impl Session {
         match &ri.join {
             Join::ToChildren { local, remote } => {
                 // Parents by key, and the distinct keys in parent order.
-                let mut by_key: HashMap<Vec<KeyPart>, Vec<usize>, KeyHash> = HashMap::default();
+                let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
                 for p in parents {
-                    if let Some(k) = col_values(source, &p.values(), local) {
+                    if let Some(k) = col_values(source, p, local) {
                         let owners = by_key.entry(value_key(&k)).or_default();
                         if owners.is_empty() {
                             distinct.push(k);
@@ -444,13 +446,13 @@ impl Session {
                 }
             }
             Join::ToParent { local, remote } => {
-                let mut wanted: Vec<(usize, Vec<KeyPart>)> = Vec::new();
+                let mut wanted: Vec<(usize, RowKey)> = Vec::new();
                 // Targets already in the identity map need no SQL.
                 let mut missing: Vec<Vec<Value>> = Vec::new();
-                let mut found: HashMap<Vec<KeyPart>, Option<Arc<dyn AnyObject>>, KeyHash> =
+                let mut found: HashMap<RowKey, Option<Arc<dyn AnyObject>>, KeyHash> =
                     HashMap::default();
                 for p in parents {
-                    let Some(k) = col_values(source, &p.values(), local) else {
+                    let Some(k) = col_values(source, p, local) else {
                         continue;
                     };
                     let vk = value_key(&k);
@@ -492,10 +494,10 @@ impl Session {
                 assoc_remote,
             } => {
                 let assoc = FromItem::Table(table.clone());
-                let mut by_key: HashMap<Vec<KeyPart>, Vec<usize>, KeyHash> = HashMap::default();
+                let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
                 for p in parents {
-                    if let Some(k) = col_values(source, &p.values(), local) {
+                    if let Some(k) = col_values(source, p, local) {
                         by_key
                             .entry(value_key(&k))
                             .or_default()
