@@ -7,7 +7,7 @@ use std::sync::Arc;
 use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
-use crate::handle::{AnyObject, ObjectState, Snapshot};
+use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
 use crate::info::{KeyHash, KeyPart, ModelInfo};
 use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
@@ -80,27 +80,19 @@ impl Dirty {
             sparse: false,
         })
     }
-}
 
-impl Dirty {
     /// What to write for `obj`, whose values are its own and only its changed columns
     /// are needed (no version counter, no onupdate column, no other row reads them):
     /// the changes are found in place, and only changed values are copied (`values`
     /// holds NULL elsewhere).
-    fn changed_columns(info: &ModelInfo, obj: &Arc<dyn AnyObject>) -> Option<Self> {
-        let (changed, values) = obj.changes()?;
+    fn changed_columns(obj: &Arc<dyn AnyObject>) -> Option<Self> {
+        let Changes {
+            changed,
+            values,
+            old,
+        } = obj.changes()?;
         if changed.is_empty() {
             return None;
-        }
-        let mut old = vec![Value::Null; values.len()];
-        {
-            let m = obj.meta();
-            let Snapshot::Values(snapshot) = &m.snapshot else {
-                return None;
-            };
-            for &i in &info.pk {
-                old[i] = snapshot[i].clone();
-            }
         }
         Some(Dirty {
             obj: obj.clone(),
@@ -500,7 +492,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
                 && info.onupdate.is_empty()
                 && !work.read.contains(&ptr(o))
             {
-                Dirty::changed_columns(info, o)
+                Dirty::changed_columns(o)
             } else {
                 Dirty::new(info, o, work.get(o), own)
             };

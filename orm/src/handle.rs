@@ -101,6 +101,16 @@ pub(crate) struct Meta {
     pub raise: u64,
 }
 
+/// What changed in an object since its snapshot ([`AnyObject::changes`]).
+pub(crate) struct Changes {
+    /// The columns whose values differ from the snapshot's.
+    pub changed: Cols,
+    /// The changed columns' current values, NULL elsewhere.
+    pub values: Vec<Value>,
+    /// The snapshot's primary key values, NULL elsewhere.
+    pub old: Vec<Value>,
+}
+
 pub(crate) struct Cell<T> {
     data: RwLock<T>,
     meta: Mutex<Meta>,
@@ -130,11 +140,9 @@ pub(crate) trait AnyObject: Send + Sync {
     /// Whether no `read()`/`write()` guard is alive.
     fn is_free(&self) -> bool;
     fn meta(&self) -> MutexGuard<'_, Meta>;
-    /// With a snapshot of values: the columns whose current values differ from it
-    /// (compared in place, without copying the object's values) and those columns'
-    /// current values, at their positions in an otherwise NULL row. `None` without
-    /// such a snapshot.
-    fn changes(&self) -> Option<(Cols, Vec<Value>)>;
+    /// With a snapshot of values: what changed since, compared in place without
+    /// copying the object's values. `None` without such a snapshot.
+    fn changes(&self) -> Option<Changes>;
     fn take_touched(&self) -> bool;
     fn touch(&self);
     fn validate(&self) -> std::result::Result<(), String>;
@@ -290,7 +298,7 @@ impl<T: Model> AnyObject for Cell<T> {
         self.meta.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn changes(&self) -> Option<(Cols, Vec<Value>)> {
+    fn changes(&self) -> Option<Changes> {
         // The data lock before the meta lock, as everywhere.
         let data = self.data.read().unwrap_or_else(|p| p.into_inner());
         let m = self.meta();
@@ -305,7 +313,15 @@ impl<T: Model> AnyObject for Cell<T> {
                 values[i] = v;
             }
         }
-        Some((changed, values))
+        let mut old = vec![Value::Null; snapshot.len()];
+        for &i in &self.info.pk {
+            old[i] = snapshot[i].clone();
+        }
+        Some(Changes {
+            changed,
+            values,
+            old,
+        })
     }
 
     fn take_touched(&self) -> bool {
