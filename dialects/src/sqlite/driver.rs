@@ -1,12 +1,11 @@
 //! The SQLite driver: rusqlite connections with prepared-statement reuse and rows
 //! streamed as SQLite produces them.
 
+use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use std::hash::BuildHasher;
 
 use hashlink::linked_hash_map::RawEntryMut;
 use hashlink::LinkedHashMap;
@@ -99,7 +98,7 @@ fn open(target: &Target) -> Result<rusqlite::Connection> {
         Target::File(p) => rusqlite::Connection::open(p),
     }
     .map_err(|e| Error::Connection(format!("cannot open SQLite database {target:?}: {e}")))?;
-    // strata keeps its own statements (see `Statements`); rusqlite's cache only holds
+    // strata keeps its own statements (see `PreparedConnection`); rusqlite's cache only holds
     // the rare PRAGMA the driver reads.
     conn.set_prepared_statement_cache_capacity(8);
     conn.busy_timeout(Duration::from_secs(5))
@@ -211,11 +210,8 @@ fn read_value(v: ValueRef<'_>) -> Result<Value> {
 const STATEMENT_CACHE: usize = 256;
 
 struct SqliteConnection {
-    /// The connection's prepared statements. Declared before `conn`: they are finalized
-    /// before the connection closes (see [`Statements`]).
-    statements: Statements,
-    /// Boxed so that its address, which the statements hold, never changes.
-    conn: Box<rusqlite::Connection>,
+    /// The rusqlite connection with its prepared statements.
+    db: PreparedConnection,
     /// An in-memory database shared by the engine's connections (shared-cache mode).
     /// There, readers would hold table locks that make writers fail at once with
     /// SQLITE_LOCKED (busy timeouts do not apply), so transactions read uncommitted
@@ -229,46 +225,68 @@ struct SqliteConnection {
 
 /// A statement prepared on the connection, with its result column names.
 struct Prepared {
-    /// Borrows the connection's `rusqlite::Connection`, which outlives it (the
-    /// `'static` is a promise [`Statements`] keeps, never handed out).
+    /// Borrows the `rusqlite::Connection` of its [`PreparedConnection`], which outlives
+    /// it (the `'static` is a promise `PreparedConnection` keeps, never handed out).
     stmt: rusqlite::Statement<'static>,
     columns: ColumnNames,
 }
 
-/// The connection's prepared statements by SQL text, least recently used first.
+/// A rusqlite connection and its prepared statements by SQL text, least recently used
+/// first.
 ///
 /// rusqlite's own statement cache moves a statement out of its LRU map and back on
 /// every execution, hashing the text twice, copying it into a new `Arc<str>` and
 /// clearing the bindings; for a point query that is a quarter of the whole execution.
 /// Here a statement stays in place and is lent out for one execution (its rows borrow
-/// it, and the connection, until they are dropped, which resets it).
-#[derive(Default)]
-struct Statements(LinkedHashMap<Box<str>, Prepared, FxBuildHasher>);
+/// it, and the connection, until they are dropped, which resets it). The statements
+/// borrow the connection they were prepared on, so both live in this one struct.
+struct PreparedConnection {
+    /// Declared before `conn`: the statements are finalized before the connection
+    /// closes.
+    prepared: LinkedHashMap<Box<str>, Prepared, FxBuildHasher>,
+    /// Boxed so that its address, which the statements hold, never changes.
+    conn: Box<rusqlite::Connection>,
+}
 
-// SAFETY: the statements are only used through `&mut SqliteConnection`, which owns them
-// together with the connection they borrow: they move to another thread only with that
-// connection, never apart from it and never shared, as rusqlite's own statement cache
-// (`unsafe impl Send for StatementCache`) moves with its `Connection`.
-unsafe impl Send for Statements {}
+// SAFETY: the statements are only used through `&mut PreparedConnection`, which owns
+// them together with the connection they borrow: they move to another thread only with
+// that connection, never apart from it and never shared, as rusqlite's own statement
+// cache (`unsafe impl Send for StatementCache`) moves with its `Connection`.
+unsafe impl Send for PreparedConnection {}
 
-impl Statements {
-    /// The prepared statement for `sql`, prepared on `conn` if new.
-    fn get(&mut self, conn: &rusqlite::Connection, sql: &str) -> Result<&mut Prepared> {
-        let hash = self.0.hasher().hash_one(sql);
+impl PreparedConnection {
+    /// `conn` with no statement prepared yet.
+    fn new(conn: rusqlite::Connection) -> Self {
+        PreparedConnection {
+            prepared: LinkedHashMap::default(),
+            conn: Box::new(conn),
+        }
+    }
+
+    /// The connection, for what does not go through the cache.
+    fn conn(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+
+    /// The prepared statement for `sql` (prepared now if new), and the connection.
+    fn get(&mut self, sql: &str) -> Result<(&mut Prepared, &rusqlite::Connection)> {
+        let hash = self.prepared.hasher().hash_one(sql);
         if self
-            .0
+            .prepared
             .raw_entry()
             .from_key_hashed_nocheck(hash, sql)
             .is_none()
         {
-            let prepared = Self::prepare(conn, sql)?;
-            if self.0.len() >= STATEMENT_CACHE {
-                self.0.pop_front();
+            let prepared = self.prepare(sql)?;
+            if self.prepared.len() >= STATEMENT_CACHE {
+                self.prepared.pop_front();
             }
-            self.0.insert(sql.into(), prepared);
+            self.prepared.insert(sql.into(), prepared);
         }
-        let RawEntryMut::Occupied(mut entry) =
-            self.0.raw_entry_mut().from_key_hashed_nocheck(hash, sql)
+        let RawEntryMut::Occupied(mut entry) = self
+            .prepared
+            .raw_entry_mut()
+            .from_key_hashed_nocheck(hash, sql)
         else {
             // Found or inserted just above.
             return Err(Error::Connection(format!(
@@ -281,19 +299,19 @@ impl Statements {
             // Re-prepared (the schema changed) since its names were read.
             p.columns = ColumnNames::of(&p.stmt);
         }
-        Ok(p)
+        Ok((p, &self.conn))
     }
 
-    /// Prepare `sql` on `conn`, for the cache.
-    fn prepare(conn: &rusqlite::Connection, sql: &str) -> Result<Prepared> {
-        let stmt = conn
+    /// Prepare `sql` on the connection, for the cache.
+    fn prepare(&self, sql: &str) -> Result<Prepared> {
+        let stmt = self
+            .conn
             .prepare_with_flags(sql, PrepFlags::SQLITE_PREPARE_PERSISTENT)
             .map_err(|e| db_error(e).with_sql(sql))?;
-        // SAFETY: the statement borrows `*conn`, the `rusqlite::Connection` boxed in the
-        // `SqliteConnection` that owns the cache (`get` is only called with that pair). The
-        // box never moves or is replaced, and `SqliteConnection` declares `statements`
-        // before `conn`, so every statement is finalized before the connection is
-        // dropped. The `'static` never leaves this module's borrows of `self`.
+        // SAFETY: the statement borrows `*self.conn`, whose box never moves or is
+        // replaced; `prepared` is declared before `conn`, so every statement is
+        // finalized before the connection is dropped. The `'static` never leaves the
+        // borrows of `self` that `get` hands out.
         let stmt = unsafe {
             std::mem::transmute::<rusqlite::Statement<'_>, rusqlite::Statement<'static>>(stmt)
         };
@@ -331,8 +349,7 @@ impl SqliteConnection {
     fn open(target: &Target) -> Result<Self> {
         let shared_cache = matches!(target, Target::Memory(_));
         Ok(SqliteConnection {
-            statements: Statements::default(),
-            conn: Box::new(open(target)?),
+            db: PreparedConnection::new(open(target)?),
             shared_cache,
             // As `open` set it.
             read_uncommitted: Some(shared_cache),
@@ -342,7 +359,11 @@ impl SqliteConnection {
     /// The connection's current `read_uncommitted` setting (reading it, unlike setting
     /// it, does not expire prepared statements); `None` if it cannot be read.
     fn read_uncommitted(&self) -> Option<bool> {
-        let mut stmt = self.conn.prepare_cached("PRAGMA read_uncommitted").ok()?;
+        let mut stmt = self
+            .db
+            .conn()
+            .prepare_cached("PRAGMA read_uncommitted")
+            .ok()?;
         stmt.query_row([], |r| r.get::<_, i64>(0))
             .ok()
             .map(|v| v != 0)
@@ -359,8 +380,9 @@ impl SqliteConnection {
     /// Run a statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) through the
     /// statement cache, so it is parsed once per connection.
     fn simple(&mut self, sql: &'static str) -> Result<()> {
-        self.statements
-            .get(&self.conn, sql)?
+        self.db
+            .get(sql)?
+            .0
             .stmt
             .raw_execute()
             .map(drop)
@@ -401,7 +423,7 @@ fn is_insert(sql: &str) -> bool {
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         self.note_pragma(sql, is_pragma);
-        let Prepared { stmt, columns } = self.statements.get(&self.conn, sql)?;
+        let (Prepared { stmt, columns }, conn) = self.db.get(sql)?;
         let expected = stmt.parameter_count();
         if expected != params.len() {
             return Err(Error::Parameter(format!(
@@ -414,7 +436,7 @@ impl DriverConnection for SqliteConnection {
         }
         if stmt.column_count() == 0 {
             let n = stmt.raw_execute().map_err(db_error)?;
-            let last = is_insert(sql).then(|| self.conn.last_insert_rowid());
+            let last = is_insert(sql).then(|| conn.last_insert_rowid());
             return Ok(Outcome::Done {
                 rows_affected: n as u64,
                 last_insert_id: last,
@@ -429,7 +451,8 @@ impl DriverConnection for SqliteConnection {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         self.note_pragma(sql, mentions_pragma);
-        self.conn
+        self.db
+            .conn()
             .execute_batch(sql)
             .map_err(|e| db_error(e).with_sql(sql))
     }
@@ -483,7 +506,7 @@ impl DriverConnection for SqliteConnection {
     }
 
     fn in_transaction(&self) -> Option<bool> {
-        Some(!self.conn.is_autocommit())
+        Some(!self.db.conn().is_autocommit())
     }
 }
 
@@ -557,7 +580,7 @@ mod tests {
             c.rollback().unwrap();
         }
         // Re-prepared after the two changes of the setting only, not after every BEGIN.
-        let stmt = &c.statements.get(&c.conn, sql).unwrap().stmt;
+        let stmt = &c.db.get(sql).unwrap().0.stmt;
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 2);
     }
 
@@ -586,7 +609,7 @@ mod tests {
             c.begin(None).unwrap();
             c.commit().unwrap();
         }
-        let begin = &c.statements.get(&c.conn, "BEGIN").unwrap().stmt;
+        let begin = &c.db.get("BEGIN").unwrap().0.stmt;
         assert!(begin.get_status(StatementStatus::Run) >= 3);
     }
 
@@ -605,9 +628,9 @@ mod tests {
         for i in STATEMENT_CACHE..STATEMENT_CACHE + 10 {
             read_all(&mut c, &sql(i));
         }
-        assert_eq!(c.statements.0.len(), STATEMENT_CACHE);
+        assert_eq!(c.db.prepared.len(), STATEMENT_CACHE);
         let runs = |c: &SqliteConnection, i: usize| {
-            let p = c.statements.0.get(sql(i).as_str())?;
+            let p = c.db.prepared.get(sql(i).as_str())?;
             Some(p.stmt.get_status(StatementStatus::Run))
         };
         assert_eq!(runs(&c, 0), Some(3));
@@ -617,7 +640,7 @@ mod tests {
         // A statement that fails to prepare is reported and not kept.
         let err = c.run("SELEC 1", &Bound::Values(&[])).err().unwrap();
         assert!(err.to_string().contains("syntax error"), "{err}");
-        assert_eq!(c.statements.0.len(), STATEMENT_CACHE);
+        assert_eq!(c.db.prepared.len(), STATEMENT_CACHE);
         // Rows left unread reset the statement: it runs again at once.
         c.batch("INSERT INTO t VALUES (1), (2)").unwrap();
         for _ in 0..2 {
