@@ -29,7 +29,8 @@ struct Dirty {
     values: Vec<Value>,
     /// The columns that differ from the snapshot.
     changed: Cols,
-    /// The snapshot's primary key and version values (other columns NULL).
+    /// The snapshot's primary key and version values (other columns NULL, see
+    /// `ModelInfo::key_row`).
     old: Vec<Value>,
     /// `values` are the object's own current values.
     own: bool,
@@ -54,11 +55,7 @@ impl Dirty {
             if changed.is_empty() {
                 return None;
             }
-            let mut old = vec![Value::Null; snapshot.len()];
-            for &i in info.pk.iter().chain(&info.version) {
-                old[i] = snapshot[i].clone();
-            }
-            Some((changed, old))
+            Some((changed, info.key_row(snapshot)))
         };
         let m = obj.meta();
         let (changed, old) = match &m.snapshot {

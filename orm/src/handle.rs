@@ -107,7 +107,7 @@ pub(crate) struct Changes {
     pub changed: Cols,
     /// The changed columns' current values, NULL elsewhere.
     pub values: Vec<Value>,
-    /// The snapshot's primary key values, NULL elsewhere.
+    /// The snapshot's primary key and version values, NULL elsewhere.
     pub old: Vec<Value>,
 }
 
@@ -313,14 +313,10 @@ impl<T: Model> AnyObject for Cell<T> {
                 values[i] = v;
             }
         }
-        let mut old = vec![Value::Null; snapshot.len()];
-        for &i in &self.info.pk {
-            old[i] = snapshot[i].clone();
-        }
         Some(Changes {
             changed,
             values,
-            old,
+            old: self.info.key_row(snapshot),
         })
     }
 

@@ -89,6 +89,16 @@ impl ModelInfo {
         Some(IdentityKey::new(self.type_id, parts))
     }
 
+    /// A row holding `values`' primary key and version values, NULL elsewhere: what an
+    /// UPDATE or DELETE matches the row by.
+    pub fn key_row(&self, values: &[Value]) -> Vec<Value> {
+        let mut row = vec![Value::Null; values.len()];
+        for &i in self.pk.iter().chain(&self.version) {
+            row[i] = values[i].clone();
+        }
+        row
+    }
+
     /// The primary key as text, for messages.
     pub fn key_text(&self, values: &[Value]) -> String {
         let parts: Vec<String> = self
