@@ -476,7 +476,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             }
             waiting = rest;
         }
-        let mut last_text = LastText::default();
+        let mut last_text = LastText::new(info, conn.dialect());
         for o in plan
             .updates
             .iter()
@@ -872,9 +872,7 @@ fn update_object(
         }
     };
     let wrap = |e: Error| flush_error(info, &old, e);
-    let sql = last_text
-        .get(info, conn.dialect(), &shape, &params, build)
-        .map_err(wrap)?;
+    let sql = last_text.get(&shape, &params, build).map_err(wrap)?;
     let result = match &sql {
         Some(sql) => conn.exec_shared_sql(sql, &params),
         None => conn.execute(&build()),

@@ -80,30 +80,39 @@ pub(crate) fn reusable_sql<S: Compilable>(
     Ok(text)
 }
 
-/// The text of the statement looked up last, for a run of statements of one model,
-/// dialect and (mostly) one shape, as a flush's UPDATEs: the same shape again is
+/// The text of the statement looked up last, for a run of statements of one model and
+/// dialect of (mostly) one shape, as a flush's UPDATEs: the same shape again is
 /// answered without locking and hashing.
-#[derive(Default)]
-pub(crate) struct LastText(Option<(Shape, Option<Arc<str>>)>);
+pub(crate) struct LastText {
+    info: &'static ModelInfo,
+    dialect: &'static dyn Dialect,
+    last: Option<(Shape, Option<Arc<str>>)>,
+}
 
 impl LastText {
-    /// [`reusable_sql`] for one model and dialect, from the last lookup when `shape` is
-    /// the same.
+    /// Nothing looked up yet, for statements of `info` in `dialect`.
+    pub(crate) fn new(info: &'static ModelInfo, dialect: &'static dyn Dialect) -> Self {
+        LastText {
+            info,
+            dialect,
+            last: None,
+        }
+    }
+
+    /// [`reusable_sql`], from the last lookup when `shape` is the same.
     pub(crate) fn get<S: Compilable>(
         &mut self,
-        info: &ModelInfo,
-        dialect: &dyn Dialect,
         shape: &Shape,
         params: &[Value],
         build: impl FnOnce() -> S,
     ) -> Result<Option<Arc<str>>> {
-        if let Some((last, text)) = &self.0 {
+        if let Some((last, text)) = &self.last {
             if last == shape {
                 return Ok(text.clone());
             }
         }
-        let text = reusable_sql(info, dialect, shape, params, build)?;
-        self.0 = Some((shape.clone(), text.clone()));
+        let text = reusable_sql(self.info, self.dialect, shape, params, build)?;
+        self.last = Some((shape.clone(), text.clone()));
         Ok(text)
     }
 }
