@@ -8,7 +8,7 @@ use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
 use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
-use crate::info::{KeyHash, KeyPart, ModelInfo};
+use crate::info::{KeyHash, KeyPart, ModelInfo, ValueRow};
 use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
 use crate::statements::{reusable_sql, Cols, LastText, Shape};
@@ -26,12 +26,12 @@ struct Applied {
 struct Dirty {
     obj: Arc<dyn AnyObject>,
     /// The values to write.
-    values: Vec<Value>,
+    values: ValueRow,
     /// The columns that differ from the snapshot.
     changed: Cols,
     /// The snapshot's primary key and version values (other columns NULL, see
     /// `ModelInfo::key_row`).
-    old: Vec<Value>,
+    old: ValueRow,
     /// `values` are the object's own current values.
     own: bool,
     /// `values` holds the changed columns only (NULL elsewhere): they are moved into
@@ -48,7 +48,7 @@ impl Dirty {
         values: Vec<Value>,
         own: bool,
     ) -> Option<Self> {
-        let diff = |snapshot: &[Value]| -> Option<(Cols, Vec<Value>)> {
+        let diff = |snapshot: &[Value]| -> Option<(Cols, ValueRow)> {
             let changed: Cols = (0..values.len())
                 .filter(|&i| !values[i].same_as(&snapshot[i]))
                 .collect();
@@ -70,7 +70,7 @@ impl Dirty {
         };
         Some(Dirty {
             obj: obj.clone(),
-            values,
+            values: ValueRow::from_vec(values),
             changed,
             old,
             own,
@@ -254,8 +254,7 @@ impl Session {
     }
 
     fn apply(&mut self, applied: Applied, plan: &Plan) -> Result<()> {
-        // Objects that leave `pending` (and `deleted`), removed in one pass each.
-        let mut flushed = PtrSet::default();
+        // Objects leave `pending` (and `deleted`) by their new state, in one pass each.
         let mut failed = None;
         self.identity.reserve(applied.inserted.len());
         for (obj, values, server_unknown) in applied.inserted {
@@ -279,15 +278,13 @@ impl Session {
                 };
                 m.key = key.clone();
             }
-            flushed.insert(ptr(&obj));
             if let Some(k) = key {
                 self.identity.insert(k, obj.clone());
             }
             self.inserted_in_tx.push(obj);
         }
-        if !flushed.is_empty() {
-            self.pending.retain(|p| !flushed.contains(&ptr(p)));
-        }
+        self.pending
+            .retain(|p| p.meta().state() == ObjectState::Pending);
         if let Some(e) = failed {
             return Err(e);
         }
@@ -303,7 +300,7 @@ impl Session {
             obj.take_touched();
             obj.meta().snapshot = snapshot;
         }
-        flushed.clear();
+        let any_deleted = !applied.deleted.is_empty();
         for obj in applied.deleted {
             let key = {
                 let mut m = obj.meta();
@@ -313,11 +310,11 @@ impl Session {
             if let Some(k) = key {
                 self.identity.remove(&k);
             }
-            flushed.insert(ptr(&obj));
             self.flushed_deleted.push(obj);
         }
-        if !flushed.is_empty() {
-            self.deleted.retain(|d| !flushed.contains(&ptr(d)));
+        if any_deleted {
+            self.deleted
+                .retain(|d| d.meta().state() != ObjectState::Deleted);
         }
         if !plan.expunge.is_empty() {
             let expunged: PtrSet = plan.expunge.iter().map(ptr).collect();
@@ -447,16 +444,20 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             .cloned()
             .collect();
         while !waiting.is_empty() {
-            let waiting_set: PtrSet = waiting.iter().map(ptr).collect();
-            let blocked = |o: &Arc<dyn AnyObject>| {
-                work.links_of(o).iter().any(|l| {
-                    l.parent
-                        .as_ref()
-                        .is_some_and(|p| !same_object(p, o) && waiting_set.contains(&ptr(p)))
-                })
+            let (ready, rest): (Vec<_>, Vec<_>) = if work.links.is_empty() {
+                // No row waits for another.
+                (std::mem::take(&mut waiting), Vec::new())
+            } else {
+                let waiting_set: PtrSet = waiting.iter().map(ptr).collect();
+                let blocked = |o: &Arc<dyn AnyObject>| {
+                    work.links_of(o).iter().any(|l| {
+                        l.parent
+                            .as_ref()
+                            .is_some_and(|p| !same_object(p, o) && waiting_set.contains(&ptr(p)))
+                    })
+                };
+                waiting.iter().cloned().partition(|o| !blocked(o))
             };
-            let (ready, rest): (Vec<_>, Vec<_>) =
-                waiting.iter().cloned().partition(|o| !blocked(o));
             if ready.is_empty() {
                 return Err(Error::InvalidRequest(format!(
                     "{} objects of {} refer to each other in a cycle; flush them in two steps",
@@ -899,6 +900,13 @@ fn update_object(
             expected: 1,
         });
     }
+    // Sparse values are the object's own (no version, onupdate or RETURNING) and no
+    // other row reads them: they are not needed after the statement.
+    let values = if sparse && own {
+        Vec::new()
+    } else {
+        values.into_vec()
+    };
     applied.updated.push((obj, values, own));
     Ok(())
 }

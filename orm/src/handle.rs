@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use strata_core::Value;
 
-use crate::info::{model_info, IdentityKey, ModelInfo};
+use crate::info::{model_info, IdentityKey, ModelInfo, ValueRow};
 use crate::model::Model;
 use crate::relationship::{ObjectRef, RelationField};
 use crate::statements::Cols;
@@ -106,9 +106,9 @@ pub(crate) struct Changes {
     /// The columns whose values differ from the snapshot's.
     pub changed: Cols,
     /// The changed columns' current values, NULL elsewhere.
-    pub values: Vec<Value>,
+    pub values: ValueRow,
     /// The snapshot's primary key and version values, NULL elsewhere.
-    pub old: Vec<Value>,
+    pub old: ValueRow,
 }
 
 pub(crate) struct Cell<T> {
@@ -307,7 +307,7 @@ impl<T: Model> AnyObject for Cell<T> {
         };
         let mut changed = Cols::new();
         data.diff_values(snapshot, &mut |i| changed.push(i));
-        let mut values = vec![Value::Null; snapshot.len()];
+        let mut values = ValueRow::from_elem(Value::Null, snapshot.len());
         for &i in &changed {
             if let Some(v) = data.column_value(i) {
                 values[i] = v;

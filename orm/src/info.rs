@@ -37,6 +37,10 @@ pub(crate) struct ModelInfo {
 
 /// Builds a tracked object of one model from its column values (taken out of the
 /// slice), with its relationships unloaded and the given session state.
+/// One object's column values for a statement, inline for models of up to eight
+/// columns (a flush builds two for every UPDATE).
+pub(crate) type ValueRow = smallvec::SmallVec<[Value; 8]>;
+
 pub(crate) type MakeObject =
     fn(&mut [Value], &'static ModelInfo, Meta) -> Result<Arc<dyn AnyObject>>;
 
@@ -91,8 +95,8 @@ impl ModelInfo {
 
     /// A row holding `values`' primary key and version values, NULL elsewhere: what an
     /// UPDATE or DELETE matches the row by.
-    pub fn key_row(&self, values: &[Value]) -> Vec<Value> {
-        let mut row = vec![Value::Null; values.len()];
+    pub fn key_row(&self, values: &[Value]) -> ValueRow {
+        let mut row = ValueRow::from_elem(Value::Null, values.len());
         for &i in self.pk.iter().chain(&self.version) {
             row[i] = values[i].clone();
         }

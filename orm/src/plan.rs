@@ -104,6 +104,14 @@ pub(crate) struct ObjSet {
 }
 
 impl ObjSet {
+    /// An empty set with room for `n` objects.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        ObjSet {
+            list: Vec::with_capacity(n),
+            seen: PtrSet::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
     pub(crate) fn contains(&self, o: &Arc<dyn AnyObject>) -> bool {
         self.seen.contains(&ptr(o))
     }
@@ -185,11 +193,11 @@ impl Session {
     /// Work out the flush: cascades (which may load relationships), links, association rows.
     pub(crate) fn plan(&mut self, touched: &[Arc<dyn AnyObject>]) -> Result<Plan> {
         let mut plan = Plan::default();
-        let mut holders = ObjSet::default();
+        let mut holders = ObjSet::with_capacity(self.pending.len() + touched.len());
         for o in self.pending.iter().chain(touched) {
             holders.push(o);
         }
-        let mut updates = ObjSet::default();
+        let mut updates = ObjSet::with_capacity(touched.len());
         for t in touched {
             updates.push(t);
         }
@@ -207,12 +215,12 @@ impl Session {
                 let Some(members) = h.rel_members(idx) else {
                     continue;
                 };
-                let ri = rel_info(info, idx)?;
                 let original = h.rel_original(idx);
                 if members.is_empty() && original.is_empty() {
                     // Empty before and after: no cascade, link or association row.
                     continue;
                 }
+                let ri = rel_info(info, idx)?;
                 if ri.def.cascade.save_update {
                     for m in &members {
                         if m.0.meta().state() == ObjectState::Transient {

@@ -150,6 +150,8 @@ pub struct Session {
     pub(crate) inserted_in_tx: Vec<Arc<dyn AnyObject>>,
     /// The tie to this session's objects, with its "something was written" flag.
     pub(crate) link: Arc<SessionLink>,
+    /// The text of the last model's `get` statement (`None`: not reusable).
+    get_text: Option<(std::any::TypeId, Option<Arc<str>>)>,
     autoflush: bool,
     expire_on_commit: bool,
 }
@@ -179,6 +181,7 @@ impl Session {
             flushed_deleted: Vec::new(),
             inserted_in_tx: Vec::new(),
             link: SessionLink::new(),
+            get_text: None,
             autoflush: true,
             expire_on_commit: true,
         }
@@ -470,9 +473,18 @@ impl Session {
             }
             stmt.into_core()
         };
-        // The statement differs only in its parameters: its text is compiled once.
-        let dialect = self.engine.dialect();
-        let Some(sql) = reusable_sql(info, dialect, &Shape::Get, &pk, select_by_pk)? else {
+        // The statement differs only in its parameters: its text is compiled once, and
+        // the last model's is kept at hand for a run of gets.
+        let text = match &self.get_text {
+            Some((model, text)) if *model == info.type_id => text.clone(),
+            _ => {
+                let dialect = self.engine.dialect();
+                let text = reusable_sql(info, dialect, &Shape::Get, &pk, select_by_pk)?;
+                self.get_text = Some((info.type_id, text.clone()));
+                text
+            }
+        };
+        let Some(sql) = text else {
             return Ok(self.run_select::<T>(&select_by_pk())?.into_iter().next());
         };
         self.autoflush()?;
@@ -480,7 +492,7 @@ impl Session {
             let conn = self.connection()?;
             let mut result = conn.exec_shared_sql(&sql, &pk)?;
             // The primary key matches one row at most.
-            let mut values = Vec::new();
+            let mut values = Vec::with_capacity(info.columns.len());
             result.fetch_into(&mut values)?.then_some(values)
         };
         row.map(|values| self.load_row::<T>(values)).transpose()
