@@ -163,6 +163,7 @@ on_both!(
     legacy_query_api,
     composite_primary_key,
     server_defaults_and_onupdate_are_read_back,
+    gets_of_models_in_turn_each_send_their_own_select,
 );
 
 fn add_commit_assigns_keys_in_one_batched_insert(engine: &Engine) {
@@ -894,4 +895,48 @@ fn server_defaults_and_onupdate_are_read_back(engine: &Engine) {
         .scalar_one()
         .unwrap();
     assert_eq!(v.to_string(), "7");
+}
+
+fn gets_of_models_in_turn_each_send_their_own_select(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let a = s.add_all([author("Ann"), author("Bob")]).unwrap();
+    s.commit().unwrap();
+    let b = s.add(book(a[1].read().id.unwrap(), "Two")).unwrap();
+    s.commit().unwrap();
+    let (ann, bob, two) = (
+        a[0].read().id.unwrap(),
+        a[1].read().id.unwrap(),
+        b.read().id.unwrap(),
+    );
+    drop((a, b));
+    let log = recorder(engine);
+    // A fresh session: every get below is a SELECT, alternating between models, so
+    // the statement text kept from the last get must follow the model.
+    let mut s = Session::new(engine);
+    assert_eq!(s.get::<Author>(ann).unwrap().unwrap().read().name, "Ann");
+    assert_eq!(s.get::<Book>(two).unwrap().unwrap().read().title, "Two");
+    assert_eq!(s.get::<Author>(bob).unwrap().unwrap().read().name, "Bob");
+    assert!(s.get::<Book>(two + 1).unwrap().is_none());
+    let selects: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("SELECT"))
+        .collect();
+    let tables: Vec<&str> = selects
+        .iter()
+        .map(|q| {
+            if q.contains("FROM \"books\"") {
+                "books"
+            } else if q.contains("FROM \"authors\"") {
+                "authors"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    assert_eq!(
+        tables,
+        ["authors", "books", "authors", "books"],
+        "{selects:?}"
+    );
 }
