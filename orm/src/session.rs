@@ -11,7 +11,7 @@ use crate::handle::{AnyObject, Handle, ObjectState, SessionLink, Snapshot};
 use crate::info::{model_info, IdentityKey, IdentityMap, ModelInfo, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
-use crate::statements::{reusable_sql, Shape};
+use crate::statements::{LastText, Shape};
 use crate::{Error, Result};
 
 /// Expire an object: columns reload on its next load, relationships are unloaded now
@@ -150,8 +150,8 @@ pub struct Session {
     pub(crate) inserted_in_tx: Vec<Arc<dyn AnyObject>>,
     /// The tie to this session's objects, with its "something was written" flag.
     pub(crate) link: Arc<SessionLink>,
-    /// The text of the last model's `get` statement (`None`: not reusable).
-    get_text: Option<(std::any::TypeId, Option<Arc<str>>)>,
+    /// The `get` statement text of the model fetched last.
+    get_text: Option<LastText>,
     autoflush: bool,
     expire_on_commit: bool,
 }
@@ -475,16 +475,11 @@ impl Session {
         };
         // The statement differs only in its parameters: its text is compiled once, and
         // the last model's is kept at hand for a run of gets.
-        let text = match &self.get_text {
-            Some((model, text)) if *model == info.type_id => text.clone(),
-            _ => {
-                let dialect = self.engine.dialect();
-                let text = reusable_sql(info, dialect, &Shape::Get, &pk, select_by_pk)?;
-                self.get_text = Some((info.type_id, text.clone()));
-                text
-            }
+        let last = match &mut self.get_text {
+            Some(last) if last.is_for(info) => last,
+            slot => slot.insert(LastText::new(info, self.engine.dialect())),
         };
-        let Some(sql) = text else {
+        let Some(sql) = last.get(&Shape::Get, &pk, select_by_pk)? else {
             return Ok(self.run_select::<T>(&select_by_pk())?.into_iter().next());
         };
         self.autoflush()?;

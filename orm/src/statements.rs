@@ -99,6 +99,11 @@ impl LastText {
         }
     }
 
+    /// Whether this is made for `info`'s statements.
+    pub(crate) fn is_for(&self, info: &ModelInfo) -> bool {
+        std::ptr::eq(self.info, info)
+    }
+
     /// [`reusable_sql`], from the last lookup when `shape` is the same.
     pub(crate) fn get<S: Compilable>(
         &mut self,
