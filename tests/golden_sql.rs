@@ -903,6 +903,13 @@ golden!(insert_value_rows, |f| insert(&f.users)
         vec![Value::from("b"), Value::Null],
     ]));
 
+golden!(insert_value_after_rows, |f| insert(&f.users)
+    .columns(["name", "fullname"])
+    .row(("sandy", "Sandy Cheeks"))
+    .row(("patrick", "Patrick Star"))
+    .value("age", 7)
+    .value("fullname", "(hidden)"));
+
 golden!(insert_from_select, |f| insert(&f.addresses).from_select(
     ["user_id", "email_address"],
     select((f.users.c("id"), f.users.c("name").concat("@example.com")))

@@ -589,7 +589,7 @@ impl<'a> KeyWriter<'a> {
                         self.params.reserve(values);
                         self.key.reserve(rows.len() * 4 + values * 2);
                     }
-                    for row in rows {
+                    for row in rows.iter() {
                         self.n(row.len());
                         for e in row {
                             self.value_expr(e)?;

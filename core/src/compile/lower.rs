@@ -904,7 +904,7 @@ impl<'d> Lowerer<'d> {
                     Self::check_column(t, c)?;
                 }
                 if cols.is_empty() || rows.is_empty() {
-                    if !rows.iter().all(|r| r.is_empty()) {
+                    if !rows.values().is_empty() {
                         return Err(Error::InvalidStatement(
                             "INSERT row values given without column names".into(),
                         ));

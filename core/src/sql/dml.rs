@@ -6,8 +6,8 @@ use crate::{Table, Value};
 /// Where an INSERT's rows come from.
 #[derive(Debug, Clone)]
 pub enum InsertSource {
-    /// `VALUES (...), (...)`: column names, then one list of expressions per row.
-    Values(Vec<String>, Vec<Vec<Expr>>),
+    /// `VALUES (...), (...)`: column names, then the rows' expressions.
+    Values(Vec<String>, InsertRows),
     /// `INSERT ... SELECT`.
     Select(Vec<String>, Box<Select>),
 }
@@ -30,21 +30,116 @@ pub struct OnConflict {
     pub action: ConflictAction,
 }
 
+/// The rows of an `INSERT ... VALUES`, stored back to back: one allocation for all
+/// rows rather than one per row.
+///
+/// ```
+/// use strata_core::sql::InsertRows;
+/// use strata_core::Expr;
+/// let mut rows = InsertRows::default();
+/// rows.push(("sandy", 5));
+/// rows.push(["patrick"]);
+/// let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+/// assert_eq!(lens, [2, 1]);
+/// assert!(matches!(rows.get(0), Some([Expr::Param(_), Expr::Param(_)])));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct InsertRows {
+    exprs: Vec<Expr>,
+    /// Where each row ends in `exprs`.
+    ends: Vec<usize>,
+}
+
+impl InsertRows {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Row `i`'s expressions.
+    pub fn get(&self, i: usize) -> Option<&[Expr]> {
+        (i < self.len()).then(|| self.row(i))
+    }
+
+    /// Row `i` (which exists).
+    fn row(&self, i: usize) -> &[Expr] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.exprs[start..self.ends[i]]
+    }
+
+    /// The rows in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[Expr]> + '_ {
+        (0..self.len()).map(|i| self.row(i))
+    }
+
+    /// The expressions of all rows, one row after the other.
+    pub fn values(&self) -> &[Expr] {
+        &self.exprs
+    }
+
+    /// Add a row.
+    pub fn push(&mut self, row: impl IntoRow) {
+        row.push_into(&mut self.exprs);
+        self.ends.push(self.exprs.len());
+    }
+
+    /// Make room for `rows` more rows of `width` expressions each.
+    pub fn reserve(&mut self, rows: usize, width: usize) {
+        self.ends.reserve(rows);
+        self.exprs.reserve(rows.saturating_mul(width));
+    }
+
+    /// Set column `i` of every row that has it to `v`.
+    fn set_column(&mut self, i: usize, v: &Expr) {
+        let mut start = 0;
+        for &end in &self.ends {
+            if start + i < end {
+                self.exprs[start + i] = v.clone();
+            }
+            start = end;
+        }
+    }
+
+    /// Append `v` to every row.
+    fn push_column(&mut self, v: &Expr) {
+        if let [end] = self.ends.as_mut_slice() {
+            // One row (`insert(t).value(..).value(..)`): it ends where the list does.
+            self.exprs.push(v.clone());
+            *end = self.exprs.len();
+            return;
+        }
+        let mut exprs = Vec::with_capacity(self.exprs.len() + self.ends.len());
+        let mut start = 0;
+        for end in &mut self.ends {
+            exprs.extend(self.exprs.drain(..*end - start));
+            exprs.push(v.clone());
+            start = *end;
+            *end = exprs.len();
+        }
+        self.exprs = exprs;
+    }
+}
+
 /// Anything usable as one row of values: arrays, vectors and tuples of values.
 pub trait IntoRow {
-    /// The row's expressions.
-    fn into_row(self) -> Vec<Expr>;
+    /// Append the row's expressions to `out`.
+    fn push_into(self, out: &mut Vec<Expr>);
 }
 
 impl<T: Into<Expr>, const N: usize> IntoRow for [T; N] {
-    fn into_row(self) -> Vec<Expr> {
-        self.into_iter().map(Into::into).collect()
+    fn push_into(self, out: &mut Vec<Expr>) {
+        out.extend(self.into_iter().map(Into::into))
     }
 }
 
 impl<T: Into<Expr>> IntoRow for Vec<T> {
-    fn into_row(self) -> Vec<Expr> {
-        self.into_iter().map(Into::into).collect()
+    fn push_into(self, out: &mut Vec<Expr>) {
+        out.extend(self.into_iter().map(Into::into))
     }
 }
 
@@ -52,9 +147,9 @@ macro_rules! row_tuple {
     ($($n:ident),+) => {
         impl<$($n: Into<Expr>),+> IntoRow for ($($n,)+) {
             #[allow(non_snake_case)]
-            fn into_row(self) -> Vec<Expr> {
+            fn push_into(self, out: &mut Vec<Expr>) {
                 let ($($n,)+) = self;
-                vec![$($n.into()),+]
+                $(out.push($n.into());)+
             }
         }
     };
@@ -99,16 +194,16 @@ pub struct Insert {
 pub fn insert(table: &Table) -> Insert {
     Insert {
         table: table.clone(),
-        source: InsertSource::Values(Vec::new(), Vec::new()),
+        source: InsertSource::Values(Vec::new(), InsertRows::default()),
         on_conflict: None,
         returning: Vec::new(),
     }
 }
 
 impl Insert {
-    fn values_mut(&mut self) -> (&mut Vec<String>, &mut Vec<Vec<Expr>>) {
+    fn values_mut(&mut self) -> (&mut Vec<String>, &mut InsertRows) {
         if !matches!(self.source, InsertSource::Values(..)) {
-            self.source = InsertSource::Values(Vec::new(), Vec::new());
+            self.source = InsertSource::Values(Vec::new(), InsertRows::default());
         }
         match &mut self.source {
             InsertSource::Values(c, r) => (c, r),
@@ -120,22 +215,14 @@ impl Insert {
     pub fn value(mut self, column: &str, v: impl Into<Expr>) -> Self {
         let (cols, rows) = self.values_mut();
         if rows.is_empty() {
-            rows.push(Vec::new());
+            rows.push(Vec::<Expr>::new());
         }
         let v = v.into();
         match cols.iter().position(|c| c == column) {
-            Some(i) => {
-                for r in rows.iter_mut() {
-                    if let Some(slot) = r.get_mut(i) {
-                        *slot = v.clone();
-                    }
-                }
-            }
+            Some(i) => rows.set_column(i, &v),
             None => {
                 cols.push(column.to_string());
-                for r in rows.iter_mut() {
-                    r.push(v.clone());
-                }
+                rows.push_column(&v);
             }
         }
         self
@@ -164,26 +251,24 @@ impl Insert {
     /// Add a row of values for the columns named by [`Insert::columns`].
     pub fn row(mut self, row: impl IntoRow) -> Self {
         let (_, rows) = self.values_mut();
-        rows.push(row.into_row());
+        rows.push(row);
         self
     }
 
     /// Add many rows.
     pub fn rows<I: IntoIterator<Item = R>, R: IntoRow>(mut self, rows: I) -> Self {
+        let (cols, out) = self.values_mut();
+        let rows = rows.into_iter();
+        out.reserve(rows.size_hint().0, cols.len());
         for r in rows {
-            self = self.row(r);
+            out.push(r);
         }
         self
     }
 
     /// Add rows of plain values (the fastest path for bulk inserts).
-    pub fn value_rows(mut self, rows: impl IntoIterator<Item = Vec<Value>>) -> Self {
-        let (_, out) = self.values_mut();
-        out.extend(
-            rows.into_iter()
-                .map(|r| r.into_iter().map(Expr::Param).collect()),
-        );
-        self
+    pub fn value_rows(self, rows: impl IntoIterator<Item = Vec<Value>>) -> Self {
+        self.rows(rows)
     }
 
     /// `INSERT INTO table (columns) SELECT ...`
@@ -202,7 +287,7 @@ impl Insert {
     /// A row of defaults only: client-side defaults are sent, and `DEFAULT VALUES`
     /// is written when the table has none (the same as an insert with no values).
     pub fn default_values(mut self) -> Self {
-        self.source = InsertSource::Values(Vec::new(), Vec::new());
+        self.source = InsertSource::Values(Vec::new(), InsertRows::default());
         self
     }
 

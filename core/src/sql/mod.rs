@@ -8,8 +8,8 @@ mod select;
 mod text;
 
 pub use dml::{
-    delete, insert, update, ConflictAction, Delete, Insert, InsertSource, IntoRow, OnConflict,
-    Update,
+    delete, insert, update, ConflictAction, Delete, Insert, InsertRows, InsertSource, IntoRow,
+    OnConflict, Update,
 };
 pub use expr::{
     and_, case, cast, column, escape_like, excluded, exists, false_, literal, literal_column, not_,
