@@ -902,7 +902,7 @@ fn update_object(
     }
     // Sparse values are the object's own (no version, onupdate or RETURNING) and no
     // other row reads them: they are not needed after the statement.
-    let values = if sparse && own {
+    let values = if sparse {
         Vec::new()
     } else {
         values.into_vec()

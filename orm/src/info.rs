@@ -35,12 +35,12 @@ pub(crate) struct ModelInfo {
     pub sql_texts: crate::statements::Texts,
 }
 
-/// Builds a tracked object of one model from its column values (taken out of the
-/// slice), with its relationships unloaded and the given session state.
 /// One object's column values for a statement, inline for models of up to eight
 /// columns (a flush builds two for every UPDATE).
 pub(crate) type ValueRow = smallvec::SmallVec<[Value; 8]>;
 
+/// Builds a tracked object of one model from its column values (taken out of the
+/// slice), with its relationships unloaded and the given session state.
 pub(crate) type MakeObject =
     fn(&mut [Value], &'static ModelInfo, Meta) -> Result<Arc<dyn AnyObject>>;
 

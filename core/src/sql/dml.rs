@@ -266,7 +266,7 @@ impl Insert {
         self
     }
 
-    /// Add rows of plain values (the fastest path for bulk inserts).
+    /// Add rows of plain values ([`Insert::rows`] for rows that are `Vec<Value>`).
     pub fn value_rows(self, rows: impl IntoIterator<Item = Vec<Value>>) -> Self {
         self.rows(rows)
     }
