@@ -281,6 +281,7 @@ on_both!(
     nested_loader_options,
     joined_many_to_one,
     selectin_chunks_large_key_sets,
+    selectin_with_repeated_parents,
     relationship_order_by,
 );
 
@@ -789,6 +790,36 @@ fn selectin_chunks_large_key_sets(engine: &Engine) {
     assert_eq!(users.len(), 1200);
     let sel = drain(&log);
     assert_eq!(sel.len(), 1 + 3, "1200 keys in chunks of 500");
+}
+
+/// A query whose rows repeat a parent (a join to its two tasks) gives each parent
+/// once, as SQLAlchemy's ORM results do, with its children once.
+fn selectin_with_repeated_parents(engine: &Engine) {
+    setup(engine);
+    hundred_users(engine);
+    let mut s = Session::new(engine);
+    let rows = s
+        .scalars(
+            &select::<User>()
+                .join(UserTask::table().unwrap())
+                .filter(User::id.le(3))
+                .options(selectinload(User::tasks).selectinload(UserTask::notes)),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(rows.len(), 3, "3 users, each once, from 6 rows");
+    for u in &rows {
+        let u = u.read();
+        let titles: Vec<String> = u
+            .tasks
+            .get()
+            .unwrap()
+            .iter()
+            .map(|t| t.read().title.clone())
+            .collect();
+        let n = u.name[1..].parse::<usize>().unwrap();
+        assert_eq!(titles, [format!("t{n}-0"), format!("t{n}-1")]);
+    }
 }
 
 fn relationship_order_by(engine: &Engine) {

@@ -413,20 +413,21 @@ impl Session {
         let all_cols = |t: &FromItem, info: &ModelInfo| -> Vec<Expr> {
             info.names.iter().map(|n| t.c(n)).collect()
         };
-        let mut assigned: PtrMap<Vec<Arc<dyn AnyObject>>> = PtrMap::default();
+        // The related objects of each parent, by the parent's position.
+        let mut assigned: Vec<Vec<Arc<dyn AnyObject>>> = vec![Vec::new(); parents.len()];
         let mut loaded = Vec::new();
         match &ri.join {
             Join::ToChildren { local, remote } => {
-                // Parents by key, and the distinct keys in parent order.
+                // Parents (positions) by key, and the distinct keys in parent order.
                 let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
-                for p in parents {
+                for (at, p) in parents.iter().enumerate() {
                     if let Some(k) = col_values(source, p, local) {
                         let owners = by_key.entry(value_key(&k)).or_default();
                         if owners.is_empty() {
                             distinct.push(k);
                         }
-                        owners.push(crate::plan::ptr(p));
+                        owners.push(at);
                     }
                 }
                 let fk_cols = col_indexes(target, remote)?;
@@ -437,8 +438,8 @@ impl Session {
                         .order_by(order_items(target, &ttable, &ri.def));
                     for (child, fk) in self.select_objects_keyed(target, &stmt, &fk_cols)? {
                         if let Some(owners) = fk.and_then(|f| by_key.get(&f)) {
-                            for pk in owners {
-                                assigned.entry(*pk).or_default().push(child.clone());
+                            for &at in owners {
+                                assigned[at].push(child.clone());
                             }
                         }
                         loaded.push(child);
@@ -451,7 +452,7 @@ impl Session {
                 let mut missing: Vec<Vec<Value>> = Vec::new();
                 let mut found: HashMap<RowKey, Option<Arc<dyn AnyObject>>, KeyHash> =
                     HashMap::default();
-                for p in parents {
+                for (at, p) in parents.iter().enumerate() {
                     let Some(k) = col_values(source, p, local) else {
                         continue;
                     };
@@ -463,7 +464,7 @@ impl Session {
                         }
                         found.insert(vk.clone(), hit);
                     }
-                    wanted.push((crate::plan::ptr(p), vk));
+                    wanted.push((at, vk));
                 }
                 let key_cols = col_indexes(target, remote)?;
                 for chunk in missing.chunks(SELECTIN_CHUNK) {
@@ -479,9 +480,9 @@ impl Session {
                         }
                     }
                 }
-                for (pk, k) in &wanted {
+                for (at, k) in &wanted {
                     if let Some(Some(t)) = found.get(k) {
-                        assigned.entry(*pk).or_default().push(t.clone());
+                        assigned[*at].push(t.clone());
                         loaded.push(t.clone());
                     }
                 }
@@ -496,12 +497,9 @@ impl Session {
                 let assoc = FromItem::Table(table.clone());
                 let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
-                for p in parents {
+                for (at, p) in parents.iter().enumerate() {
                     if let Some(k) = col_values(source, p, local) {
-                        by_key
-                            .entry(value_key(&k))
-                            .or_default()
-                            .push(crate::plan::ptr(p));
+                        by_key.entry(value_key(&k)).or_default().push(at);
                         distinct.push(k);
                     }
                 }
@@ -524,8 +522,8 @@ impl Session {
                         .order_by(order_items(target, &ttable, &ri.def));
                     for (t, tail) in self.select_objects(target, &stmt, assoc_local.len())? {
                         if let Some(owners) = by_key.get(&value_key(&tail)) {
-                            for pk in owners {
-                                assigned.entry(*pk).or_default().push(t.clone());
+                            for &at in owners {
+                                assigned[at].push(t.clone());
                             }
                         }
                         loaded.push(t);
@@ -533,12 +531,8 @@ impl Session {
                 }
             }
         }
-        for p in parents {
-            let members: Vec<ObjectRef> = assigned
-                .get(&crate::plan::ptr(p))
-                .map(|v| v.iter().cloned().map(ObjectRef).collect())
-                .unwrap_or_default();
-            self.set_relation(p, ri, &members)?;
+        for (p, members) in parents.iter().zip(assigned) {
+            self.set_relation(p, ri, members.into_iter().map(ObjectRef).collect())?;
         }
         Ok(loaded)
     }
@@ -548,26 +542,29 @@ impl Session {
         &mut self,
         obj: &Arc<dyn AnyObject>,
         ri: &RelInfo,
-        members: &[ObjectRef],
+        members: Vec<ObjectRef>,
     ) -> Result<()> {
-        if !obj.rel_update(ri.index, &mut |r| r.set_loaded(members))? {
+        // A copy of the members is kept only for the mirror.
+        let mirror = ri.back.map(|back| (back, members.clone()));
+        let mut members = Some(members);
+        let set = obj.rel_update(ri.index, &mut |r| {
+            if let Some(m) = members.take() {
+                r.set_loaded(m)
+            }
+        })?;
+        let Some((back, members)) = mirror.filter(|_| set) else {
             return Ok(());
-        }
-        if let Some(back) = ri.back {
-            let me = ObjectRef(obj.clone());
-            let back_is_collection = ri.target.relationships[back].collection;
-            for m in members {
-                if back_is_collection {
-                    // Only a collection already in memory gains the object.
-                    if m.0.rel_loaded(back) {
-                        m.0.rel_update(back, &mut |r| {
-                            r.add(&me);
-                            r.mark_flushed();
-                        })?;
-                    }
-                } else {
-                    m.0.rel_update(back, &mut |r| r.set_loaded(std::slice::from_ref(&me)))?;
-                }
+        };
+        let me = ObjectRef(obj.clone());
+        let back_is_collection = ri.target.relationships[back].collection;
+        for m in members {
+            // Only a collection already in memory gains the object; a reference is
+            // set. Either way the mirror is loaded state, not a change to flush.
+            if !back_is_collection || m.0.rel_loaded(back) {
+                m.0.rel_update(back, &mut |r| {
+                    r.add(&me);
+                    r.mark_flushed();
+                })?;
             }
         }
         Ok(())
@@ -941,11 +938,12 @@ impl Session {
         }
         for (j, ri) in joined.iter().enumerate() {
             for p in &parents {
+                // The parents are distinct: each takes its own children.
                 let members: Vec<ObjectRef> = children[j]
-                    .get(&crate::plan::ptr(p))
-                    .map(|v| v.iter().cloned().map(ObjectRef).collect())
+                    .remove(&crate::plan::ptr(p))
+                    .map(|v| v.into_iter().map(ObjectRef).collect())
                     .unwrap_or_default();
-                self.set_relation(p, ri, &members)?;
+                self.set_relation(p, ri, members)?;
             }
         }
         Ok((parents, joined.iter().map(|r| r.index).collect()))

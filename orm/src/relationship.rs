@@ -179,7 +179,7 @@ pub trait RelationField: Send + Sync {
     /// The related objects as last loaded or flushed.
     fn original(&self) -> Vec<ObjectRef>;
     /// Replace the related objects and mark them loaded (and as the original state).
-    fn set_loaded(&mut self, objs: &[ObjectRef]);
+    fn set_loaded(&mut self, objs: Vec<ObjectRef>);
     /// Add one related object (a reference is replaced).
     fn add(&mut self, obj: &ObjectRef);
     /// Remove one related object.
@@ -201,7 +201,10 @@ fn downcast<T: Model>(o: &ObjectRef) -> Option<Handle<T>> {
 /// Reading an unloaded collection is an error, never a hidden query.
 pub struct Many<T: Model> {
     items: Option<Vec<Handle<T>>>,
-    original: Vec<Handle<T>>,
+    /// The members as last loaded or flushed; `None` while they are the current items
+    /// (none when unloaded). The first change copies them here, so loading a
+    /// collection copies nothing.
+    original: Option<Vec<Handle<T>>>,
     name: &'static str,
 }
 
@@ -209,7 +212,7 @@ impl<T: Model> Default for Many<T> {
     fn default() -> Self {
         Many {
             items: Some(Vec::new()),
-            original: Vec::new(),
+            original: None,
             name: "",
         }
     }
@@ -274,20 +277,35 @@ impl<T: Model> Many<T> {
     /// Append an object (a loaded collection only). Prefer
     /// `Handle::append(&parent, Model::rel, &child)`, which also sets the back reference.
     pub fn push(&mut self, h: Handle<T>) -> Result<()> {
-        let name = self.name;
-        let v = self.items.as_mut().ok_or_else(|| not_loaded::<T>(name))?;
+        let v = self
+            .items
+            .as_ref()
+            .ok_or_else(|| not_loaded::<T>(self.name))?;
         if !v.iter().any(|x| Handle::ptr_eq(x, &h)) {
-            v.push(h);
+            self.changing().push(h);
         }
         Ok(())
     }
 
     /// Remove an object (a loaded collection only).
     pub fn remove(&mut self, h: &Handle<T>) -> Result<()> {
-        let name = self.name;
-        let v = self.items.as_mut().ok_or_else(|| not_loaded::<T>(name))?;
-        v.retain(|x| !Handle::ptr_eq(x, h));
+        let v = self
+            .items
+            .as_ref()
+            .ok_or_else(|| not_loaded::<T>(self.name))?;
+        if v.iter().any(|x| Handle::ptr_eq(x, h)) {
+            self.changing().retain(|x| !Handle::ptr_eq(x, h));
+        }
         Ok(())
+    }
+
+    /// The items, about to change: the original members are copied first if they are
+    /// still the items themselves. An unloaded collection becomes an empty, loaded one.
+    fn changing(&mut self) -> &mut Vec<Handle<T>> {
+        if self.original.is_none() {
+            self.original = Some(self.items.clone().unwrap_or_default());
+        }
+        self.items.get_or_insert_with(Vec::new)
     }
 }
 
@@ -306,41 +324,51 @@ impl<T: Model> RelationField for Many<T> {
 
     fn original(&self) -> Vec<ObjectRef> {
         self.original
-            .iter()
+            .as_ref()
+            .or(self.items.as_ref())
+            .into_iter()
+            .flatten()
             .map(|h| ObjectRef(h.erased()))
             .collect()
     }
 
-    fn set_loaded(&mut self, objs: &[ObjectRef]) {
-        let v: Vec<Handle<T>> = objs.iter().filter_map(downcast::<T>).collect();
-        self.original = v.clone();
+    fn set_loaded(&mut self, objs: Vec<ObjectRef>) {
+        let v: Vec<Handle<T>> = objs
+            .into_iter()
+            .filter_map(|o| Handle::from_erased_owned(o.0))
+            .collect();
         self.items = Some(v);
+        self.original = None;
     }
 
     fn add(&mut self, obj: &ObjectRef) {
         if let Some(h) = downcast::<T>(obj) {
-            let v = self.items.get_or_insert_with(Vec::new);
-            if !v.iter().any(|x| Handle::ptr_eq(x, &h)) {
-                v.push(h);
+            let present = self
+                .items
+                .as_ref()
+                .is_some_and(|v| v.iter().any(|x| Handle::ptr_eq(x, &h)));
+            if !present {
+                self.changing().push(h);
             }
         }
     }
 
     fn remove(&mut self, obj: &ObjectRef) {
-        if let (Some(v), Some(h)) = (self.items.as_mut(), downcast::<T>(obj)) {
-            v.retain(|x| !Handle::ptr_eq(x, &h));
+        if let Some(h) = downcast::<T>(obj) {
+            // An unloaded collection has nothing to remove: its error is not one here.
+            let _ = Many::remove(self, &h);
         }
     }
 
     fn mark_flushed(&mut self) {
-        if let Some(v) = &self.items {
-            self.original = v.clone();
+        if self.items.is_some() {
+            self.original = None;
         }
     }
 
     fn unload(&mut self) {
         self.items = None;
-        self.original.clear();
+        self.original = None;
     }
 }
 
@@ -444,10 +472,11 @@ impl<T: Model> RelationField for One<T> {
             .unwrap_or_default()
     }
 
-    fn set_loaded(&mut self, objs: &[ObjectRef]) {
+    fn set_loaded(&mut self, objs: Vec<ObjectRef>) {
         let w = objs
-            .first()
-            .and_then(downcast::<T>)
+            .into_iter()
+            .next()
+            .and_then(|o| Handle::<T>::from_erased_owned(o.0))
             .map(|h| Arc::downgrade(&h.cell));
         self.original = w.clone();
         self.target = Some(w);
