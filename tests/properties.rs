@@ -1768,6 +1768,10 @@ fn cache_key_differs_when_structure_differs() {
             let al = u.alias("u2");
             select(al.c("id")).where_(al.c("name").eq("x"))
         }),
+        (
+            "unqualified column",
+            select(u.c("id")).where_(column("name").eq("x")),
+        ),
         ("other schema", {
             let t = Table::build("users")
                 .schema("other")

@@ -146,7 +146,7 @@ impl<'a> KeyWriter<'a> {
 
     /// Where a column comes from: the kind of item and what names it. A column of a
     /// named subquery or CTE marks the select as not simple (see `select`).
-    fn qualifier(&mut self, f: &Option<FromItem>) -> Result<()> {
+    fn qualifier(&mut self, f: Option<&FromItem>) -> Result<()> {
         match f {
             Some(f @ (FromItem::Table(_) | FromItem::Alias(..))) => self.table_item(f)?,
             Some(f) => {
@@ -174,11 +174,19 @@ impl<'a> KeyWriter<'a> {
 
     pub(crate) fn expr(&mut self, e: &'a Expr) -> Result<()> {
         match e {
-            Expr::Column(c) => {
-                self.tag(b'c');
-                self.qualifier(&c.from)?;
-                self.str(&c.name);
-            }
+            Expr::Column(c) => match c.position() {
+                // The table's id in the qualifier makes the position unambiguous.
+                Some(p) => {
+                    self.tag(b'p');
+                    self.qualifier(c.from())?;
+                    self.n(p as usize);
+                }
+                None => {
+                    self.tag(b'c');
+                    self.qualifier(c.from())?;
+                    self.str(c.name());
+                }
+            },
             Expr::Param(v) => self.param(Cow::Borrowed(v)),
             Expr::Null => self.tag(b'N'),
             Expr::Bool(b) => self.tag(if *b { b'T' } else { b'F' }),
@@ -188,7 +196,7 @@ impl<'a> KeyWriter<'a> {
             }
             Expr::Star(f) => {
                 self.tag(b'*');
-                self.qualifier(f)?;
+                self.qualifier(f.as_ref())?;
             }
             Expr::Binary(a, op, b) => {
                 self.tag(b'b');

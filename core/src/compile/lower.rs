@@ -237,7 +237,7 @@ impl<'d> Lowerer<'d> {
     /// Lower an expression.
     pub fn expr(&mut self, e: &Expr) -> Result<SeaExpr> {
         Ok(match e {
-            Expr::Column(c) => self.column_ref(c.from.as_ref(), &c.name),
+            Expr::Column(c) => self.column_ref(c.from(), c.name()),
             Expr::Param(v) => self.param(v),
             Expr::Null => SeaExpr::Keyword(Keyword::Null),
             Expr::Bool(b) => SeaExpr::Custom(if *b { "TRUE" } else { "FALSE" }.into()),

@@ -12,7 +12,7 @@ fn collect<F: FnMut(&FromItem)>(e: &Expr, out: &mut F) {
     let push = |f: &FromItem, out: &mut F| out(f);
     match e {
         Expr::Column(c) => {
-            if let Some(f) = &c.from {
+            if let Some(f) = c.from() {
                 push(f, out)
             }
         }

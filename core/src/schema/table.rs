@@ -19,8 +19,6 @@ pub(crate) struct TableData {
     pub(crate) name: String,
     pub(crate) schema: Option<String>,
     pub(crate) columns: IndexMap<String, Column>,
-    /// The column names again, in order, shared by every column reference made.
-    pub(crate) column_names: Vec<Arc<str>>,
     /// Unique in the process: statement cache keys name the table by it.
     pub(crate) id: u64,
     /// Whether any column has a client-side default / an onupdate.
@@ -131,11 +129,7 @@ impl Table {
 
     /// A reference to the column at `index` (which exists).
     fn column_ref(&self, index: usize) -> Expr {
-        Expr::Column(ColumnRef {
-            from: Some(FromItem::Table(self.clone())),
-            name: self.0.column_names[index].clone(),
-            sql_type: Some(self.0.columns[index].sql_type.clone()),
-        })
+        Expr::Column(ColumnRef::of_table(FromItem::Table(self.clone()), index))
     }
 
     /// The table's process-unique id (tables are immutable once built, so the id
@@ -164,10 +158,14 @@ impl Table {
         (0..self.0.columns.len()).map(|i| self.column_ref(i))
     }
 
-    /// The column called `name` with its position and shared name, if any.
-    pub(crate) fn column_entry(&self, name: &str) -> Option<(&Column, &Arc<str>)> {
-        let (i, _, column) = self.0.columns.get_full(name)?;
-        Some((column, &self.0.column_names[i]))
+    /// The position of the column called `name`, if any.
+    pub(crate) fn column_position(&self, name: &str) -> Option<usize> {
+        self.0.columns.get_index_of(name)
+    }
+
+    /// The column at `index`, if any.
+    pub(crate) fn column_at(&self, index: usize) -> Option<&Column> {
+        self.0.columns.get_index(index).map(|(_, c)| c)
     }
 
     /// The primary key column names.
@@ -474,7 +472,6 @@ impl TableBuilder {
         Ok(Table(Arc::new(TableData {
             name,
             schema,
-            column_names: columns.keys().map(|n| Arc::from(n.as_str())).collect(),
             id: NEXT_TABLE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             has_client_defaults: columns.values().any(|c| c.default_value().is_some()),
             has_onupdates: columns.values().any(|c| c.onupdate_value().is_some()),

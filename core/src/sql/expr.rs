@@ -7,14 +7,101 @@ use super::{FromItem, Select};
 use crate::{Error, SqlType, Value};
 
 /// A reference to a column of a table, alias, subquery or CTE.
+///
+/// ```
+/// use strata_core::{Column, Expr, SqlType, Table};
+/// let users = Table::build("users")
+///     .column(Column::new("id", SqlType::Integer).primary_key())
+///     .column(Column::new("name", SqlType::Text))
+///     .finish()
+///     .unwrap();
+/// let Expr::Column(c) = users.c("name") else { unreachable!() };
+/// assert_eq!(c.name(), "name");
+/// assert_eq!(c.sql_type(), Some(&SqlType::Text));
+/// assert_eq!(c.from().and_then(|f| f.name()), Some("users"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct ColumnRef {
     /// Where the column comes from (`None` for an unqualified `column("x")`).
-    pub from: Option<FromItem>,
+    from: Option<FromItem>,
+    /// Which column of `from`.
+    column: ColumnId,
+}
+
+/// How a column reference names its column.
+#[derive(Debug, Clone)]
+enum ColumnId {
+    /// The column at this position of the table that `from` is or aliases: its name
+    /// and type are the table's, so a reference copies neither.
+    Position(u32),
+    /// A column by name, with its type where known (columns of subqueries and CTEs,
+    /// unqualified columns).
+    Named {
+        name: Arc<str>,
+        sql_type: Option<SqlType>,
+    },
+}
+
+impl ColumnRef {
+    /// Column `position` of `from`, a table or an alias of one.
+    pub(crate) fn of_table(from: FromItem, position: usize) -> ColumnRef {
+        debug_assert!(matches!(from, FromItem::Table(_) | FromItem::Alias(..)));
+        ColumnRef {
+            from: Some(from),
+            column: ColumnId::Position(position as u32),
+        }
+    }
+
+    /// The column called `name` of `from` (`None`: unqualified), of type `sql_type`.
+    pub(crate) fn named(
+        from: Option<FromItem>,
+        name: Arc<str>,
+        sql_type: Option<SqlType>,
+    ) -> ColumnRef {
+        ColumnRef {
+            from,
+            column: ColumnId::Named { name, sql_type },
+        }
+    }
+
+    /// Where the column comes from (`None` for an unqualified `column("x")`).
+    pub fn from(&self) -> Option<&FromItem> {
+        self.from.as_ref()
+    }
+
+    /// The table column this refers to, for a column of a table or alias.
+    fn table_column(&self) -> Option<&crate::Column> {
+        match (&self.column, &self.from) {
+            (ColumnId::Position(p), Some(FromItem::Table(t) | FromItem::Alias(t, _))) => {
+                t.column_at(*p as usize)
+            }
+            _ => None,
+        }
+    }
+
     /// The column's name.
-    pub name: Arc<str>,
+    pub fn name(&self) -> &str {
+        match &self.column {
+            ColumnId::Named { name, .. } => name,
+            ColumnId::Position(_) => self.table_column().map_or("", |c| c.name()),
+        }
+    }
+
     /// The column's type, where known.
-    pub sql_type: Option<SqlType>,
+    pub fn sql_type(&self) -> Option<&SqlType> {
+        match &self.column {
+            ColumnId::Named { sql_type, .. } => sql_type.as_ref(),
+            ColumnId::Position(_) => self.table_column().map(|c| c.sql_type()),
+        }
+    }
+
+    /// The column's position in its table, for a column of a table or alias.
+    pub(crate) fn position(&self) -> Option<u32> {
+        match self.column {
+            ColumnId::Position(p) => Some(p),
+            ColumnId::Named { .. } => None,
+        }
+    }
 }
 
 /// Binary operators.
@@ -530,7 +617,7 @@ impl Expr {
     /// The name this expression has in a result row, if it has one.
     pub fn output_name(&self) -> Option<&str> {
         match self {
-            Expr::Column(c) => Some(&c.name),
+            Expr::Column(c) => Some(c.name()),
             Expr::Label(_, n) => Some(n),
             _ => None,
         }
@@ -549,11 +636,7 @@ impl Expr {
 /// An unqualified column by name (`column("x")` renders `"x"`).
 pub fn column(name: &str) -> Expr {
     match crate::ident::check_identifier(name) {
-        Ok(()) => Expr::Column(ColumnRef {
-            from: None,
-            name: Arc::from(name),
-            sql_type: None,
-        }),
+        Ok(()) => Expr::Column(ColumnRef::named(None, Arc::from(name), None)),
         Err(e) => Expr::Invalid(e),
     }
 }

@@ -146,21 +146,17 @@ impl FromItem {
     pub fn try_c(&self, name: &str) -> Result<Expr> {
         match self {
             FromItem::Table(t) => t.try_c(name),
-            FromItem::Alias(t, _) => match t.column_entry(name) {
-                Some((col, shared_name)) => Ok(Expr::Column(ColumnRef {
-                    from: Some(self.clone()),
-                    name: shared_name.clone(),
-                    sql_type: Some(col.sql_type().clone()),
-                })),
+            FromItem::Alias(t, _) => match t.column_position(name) {
+                Some(i) => Ok(Expr::Column(ColumnRef::of_table(self.clone(), i))),
                 None => Err(self.unknown(name)),
             },
             FromItem::Named(n) => {
                 if n.select.output_names().iter().any(|c| c == name) {
-                    Ok(Expr::Column(ColumnRef {
-                        from: Some(self.clone()),
-                        name: Arc::from(name),
-                        sql_type: n.select.output_type(name),
-                    }))
+                    Ok(Expr::Column(ColumnRef::named(
+                        Some(self.clone()),
+                        Arc::from(name),
+                        n.select.output_type(name),
+                    )))
                 } else {
                     Err(self.unknown(name))
                 }

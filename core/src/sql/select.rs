@@ -548,9 +548,9 @@ impl Select {
             .iter()
             .find(|e| e.output_name() == Some(name))
             .and_then(|e| match e {
-                Expr::Column(c) => c.sql_type.clone(),
+                Expr::Column(c) => c.sql_type().cloned(),
                 Expr::Label(inner, _) => match inner.as_ref() {
-                    Expr::Column(c) => c.sql_type.clone(),
+                    Expr::Column(c) => c.sql_type().cloned(),
                     Expr::Cast(_, t) => Some(t.clone()),
                     _ => None,
                 },
