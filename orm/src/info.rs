@@ -82,13 +82,13 @@ impl ModelInfo {
 
     /// The identity key of an object with these column values.
     pub fn key(&self, values: &[Value]) -> Option<IdentityKey> {
-        let part = |i: usize| match values.get(i) {
-            Some(v) if !v.is_null() => Some(KeyPart::from(v)),
-            _ => None,
-        };
         let parts = match self.pk.as_slice() {
-            &[i] => KeyParts::One(part(i)?),
-            pk => KeyParts::Many(pk.iter().map(|&i| part(i)).collect::<Option<_>>()?),
+            &[i] => KeyParts::One(key_part(values, i)?),
+            pk => KeyParts::Many(
+                pk.iter()
+                    .map(|&i| key_part(values, i))
+                    .collect::<Option<_>>()?,
+            ),
         };
         Some(IdentityKey::new(self.type_id, parts))
     }
@@ -197,6 +197,11 @@ pub(crate) enum KeyPart {
     Bytes(Vec<u8>),
     Bool(bool),
     Float(u64),
+}
+
+/// Value `i` of `values` as a key part; `None` when it is NULL or missing.
+pub(crate) fn key_part(values: &[Value], i: usize) -> Option<KeyPart> {
+    values.get(i).filter(|v| !v.is_null()).map(KeyPart::from)
 }
 
 impl From<&Value> for KeyPart {

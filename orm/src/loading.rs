@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 
 use crate::handle::{AnyObject, Handle, Meta, Obj, SessionLink};
-use crate::info::{model_info, IdentityMap, KeyHash, KeyPart, ModelInfo};
+use crate::info::{key_part, model_info, IdentityMap, KeyHash, KeyPart, ModelInfo};
 use crate::model::Model;
 use crate::plan::{col_indexes, PairSet, PtrMap, PtrSet};
 use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
@@ -196,14 +196,11 @@ pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'sta
     Ok(*w.entry((source.type_id, index)).or_insert(leaked))
 }
 
-/// The values of `obj`'s columns `cols` (`None` when one is NULL), read one by one
-/// without copying the object's other values.
-fn col_values(info: &ModelInfo, obj: &Obj, cols: &[impl AsRef<str>]) -> Option<Vec<Value>> {
+/// The values of `obj`'s columns at positions `cols` (`None` when one is NULL), read
+/// one by one without copying the object's other values.
+fn col_values(obj: &Obj, cols: &[usize]) -> Option<Vec<Value>> {
     cols.iter()
-        .map(|c| {
-            let i = info.names.iter().position(|n| *n == c.as_ref())?;
-            obj.column_value(i).filter(|v| !v.is_null())
-        })
+        .map(|&i| obj.column_value(i).filter(|v| !v.is_null()))
         .collect()
 }
 
@@ -359,13 +356,7 @@ impl Session {
         key_cols: &[usize],
     ) -> Result<Vec<(Obj, Option<RowKey>)>> {
         let key = |values: &[Value]| -> Option<RowKey> {
-            key_cols
-                .iter()
-                .map(|&i| match values.get(i) {
-                    Some(v) if !v.is_null() => Some(KeyPart::from(v)),
-                    _ => None,
-                })
-                .collect()
+            key_cols.iter().map(|&i| key_part(values, i)).collect()
         };
         let mut out = Vec::new();
         self.stream_rows(stmt, |loader, row| {
@@ -421,8 +412,9 @@ impl Session {
                 // Parents (positions) by key, and the distinct keys in parent order.
                 let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
+                let local = col_indexes(source, local)?;
                 for (at, p) in parents.iter().enumerate() {
-                    if let Some(k) = col_values(source, p, local) {
+                    if let Some(k) = col_values(p, &local) {
                         let owners = by_key.entry(value_key(&k)).or_default();
                         if owners.is_empty() {
                             distinct.push(k);
@@ -452,8 +444,9 @@ impl Session {
                 let mut missing: Vec<Vec<Value>> = Vec::new();
                 let mut found: HashMap<RowKey, Option<Arc<dyn AnyObject>>, KeyHash> =
                     HashMap::default();
+                let local = col_indexes(source, local)?;
                 for (at, p) in parents.iter().enumerate() {
-                    let Some(k) = col_values(source, p, local) else {
+                    let Some(k) = col_values(p, &local) else {
                         continue;
                     };
                     let vk = value_key(&k);
@@ -497,8 +490,9 @@ impl Session {
                 let assoc = FromItem::Table(table.clone());
                 let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
+                let local = col_indexes(source, local)?;
                 for (at, p) in parents.iter().enumerate() {
-                    if let Some(k) = col_values(source, p, local) {
+                    if let Some(k) = col_values(p, &local) {
                         by_key.entry(value_key(&k)).or_default().push(at);
                         distinct.push(k);
                     }

@@ -174,19 +174,17 @@ impl<'a> KeyWriter<'a> {
 
     pub(crate) fn expr(&mut self, e: &'a Expr) -> Result<()> {
         match e {
-            Expr::Column(c) => match c.position() {
-                // The table's id in the qualifier makes the position unambiguous.
-                Some(p) => {
-                    self.tag(b'p');
-                    self.qualifier(c.from())?;
-                    self.n(p as usize);
+            Expr::Column(c) => {
+                // A table's column by position (the table's id in the qualifier makes
+                // it unambiguous), any other column by name.
+                let position = c.position();
+                self.tag(if position.is_some() { b'p' } else { b'c' });
+                self.qualifier(c.from())?;
+                match position {
+                    Some(p) => self.n(p as usize),
+                    None => self.str(c.name()),
                 }
-                None => {
-                    self.tag(b'c');
-                    self.qualifier(c.from())?;
-                    self.str(c.name());
-                }
-            },
+            }
             Expr::Param(v) => self.param(Cow::Borrowed(v)),
             Expr::Null => self.tag(b'N'),
             Expr::Bool(b) => self.tag(if *b { b'T' } else { b'F' }),
