@@ -11,7 +11,9 @@
 //!   executions of a prepared point query in one transaction.
 //! - `orm_update`: load 1000 users, change one column of each and commit. The raw side
 //!   runs, in a transaction, the same SELECT into `Vec<User>`, then one prepared UPDATE
-//!   per user. Load, change and commit are all timed, on both sides.
+//!   per user. Load, change and commit are all timed, on both sides. The ORM sends
+//!   one UPDATE per user too, but on PostgreSQL pipelined (all sent before any answer
+//!   is read, one round trip), which the sync `postgres` crate of the raw side cannot do.
 //! - `orm_insert`: add 1000 new users and commit (the ORM sends one multi-row INSERT
 //!   ... RETURNING id and sets the generated ids on the objects). Two raw baselines,
 //!   both in a transaction and both setting the generated ids on the structs:

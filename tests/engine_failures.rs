@@ -269,6 +269,7 @@ on_both!(
     violation_reported_while_reading_returning_rows,
     wrong_parameter_type,
     execute_many_failure_writes_nothing,
+    each_run_stops_at_the_first_failure,
 );
 
 fn syntax_error(e: &Engine) -> Result<()> {
@@ -771,4 +772,67 @@ fn postgres_serialization_failure_is_a_transaction_conflict() {
     let mut fresh = e.connect().unwrap();
     assert_eq!(count(&mut fresh, &f.people).unwrap(), PEOPLE);
     drop(c1);
+}
+
+/// `exec_driver_sql_each` (pipelined on PostgreSQL): the counts of every run, then a
+/// unique violation in the middle ends the runs, reports the SQL, and leaves nothing
+/// written; rows after it do not run.
+fn each_run_stops_at_the_first_failure(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let sql = if is_pg(e) {
+        "UPDATE accounts SET balance = balance + $1 WHERE id = $2"
+    } else {
+        "UPDATE accounts SET balance = balance + ? WHERE id = ?"
+    };
+    let mut c = e.connect()?;
+    let rows: Vec<Vec<strata::Value>> = vec![
+        vec![1.into(), 1.into()],
+        vec![1.into(), 99.into()],
+        vec![(-1).into(), 1.into()],
+    ];
+    let rows: Vec<&[strata::Value]> = rows.iter().map(Vec::as_slice).collect();
+    let before = e.statements_executed();
+    let mut affected = Vec::new();
+    c.exec_driver_sql_each(sql, &rows, &mut affected)?;
+    check_eq("rows affected", affected, vec![1, 0, 1])?;
+    check_eq("statements", e.statements_executed() - before, 5)?; // BEGIN, 3 runs, COMMIT
+    committed_rows_intact(&mut c, &f)?;
+    // A statement that returns rows is refused before anything runs.
+    let mut affected = Vec::new();
+    let select = if is_pg(e) {
+        "SELECT id FROM accounts WHERE id = $1"
+    } else {
+        "SELECT id FROM accounts WHERE id = ?"
+    };
+    let refused = c.exec_driver_sql_each(select, &rows[..1], &mut affected);
+    ensure(matches!(refused, Err(Error::InvalidStatement(_))), || {
+        format!("a SELECT should be refused: {refused:?}")
+    })?;
+
+    let sql = if is_pg(e) {
+        "UPDATE accounts SET email = $1, balance = balance + 1000 WHERE id = $2"
+    } else {
+        "UPDATE accounts SET email = ?, balance = balance + 1000 WHERE id = ?"
+    };
+    let want = Expect {
+        kind: DbErrorKind::IntegrityError,
+        pg_code: "23505",
+        sqlite_code: "2067",
+        sql_contains: "UPDATE accounts SET email",
+    };
+    fails_and_recovers(e, &f, &want, &|c| {
+        let rows: Vec<Vec<strata::Value>> = vec![
+            vec!["new@example.com".into(), 1.into()],
+            vec!["bob@example.com".into(), 3.into()],
+            vec!["later@example.com".into(), 2.into()],
+        ];
+        let rows: Vec<&[strata::Value]> = rows.iter().map(Vec::as_slice).collect();
+        let mut affected = Vec::new();
+        let err = c
+            .exec_driver_sql_each(sql, &rows, &mut affected)
+            .err()
+            .ok_or_else(|| fail("the failing runs succeeded".into()))?;
+        check_eq("counts before the failure", affected, vec![1])?;
+        Err(err)
+    })
 }

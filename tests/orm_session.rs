@@ -151,6 +151,7 @@ on_both!(
     expire_on_commit_reloads_on_next_get,
     failed_flush_writes_nothing_and_keeps_object_states,
     failed_second_flush_keeps_the_first,
+    updates_of_one_shape_run_together_and_fail_as_one,
     rollback_discards_pending_and_changes,
     states_through_the_life_cycle,
     close_detaches_objects_and_expires_only_after_writes,
@@ -497,6 +498,88 @@ fn failed_second_flush_keeps_the_first(engine: &Engine) {
         .scalar_one()
         .unwrap();
     assert_eq!(n, 1, "the first flush survives inside the transaction");
+}
+
+/// The names of the authors in the database, by id.
+fn author_names(engine: &Engine) -> Vec<String> {
+    let mut c = engine.connect().unwrap();
+    c.execute(&text("SELECT name FROM authors ORDER BY id"))
+        .unwrap()
+        .scalars::<String>()
+        .unwrap()
+}
+
+/// Many UPDATEs of one shape run together (pipelined on PostgreSQL): each is still a
+/// statement of its own, checked on its own, and a failure in the middle names its
+/// object and leaves nothing written.
+fn updates_of_one_shape_run_together_and_fail_as_one(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let all = s.add_all((0..6).map(|i| author(&format!("a{i}")))).unwrap();
+    s.commit().unwrap();
+    let before: Vec<String> = (0..6).map(|i| format!("a{i}")).collect();
+
+    // A unique violation in the middle: a2 takes a5's name.
+    for (i, a) in all.iter().enumerate() {
+        a.write().name = if i == 2 { "a5".into() } else { format!("b{i}") };
+    }
+    all[5].write().name = "a5".into();
+    let err = s.flush().unwrap_err();
+    assert_eq!(
+        err.db_kind(),
+        Some(strata::DbErrorKind::IntegrityError),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("Author") && msg.contains("UPDATE"), "{msg}");
+    assert!(
+        msg.contains("(3)"),
+        "names the failing object (id 3): {msg}"
+    );
+    assert_eq!(author_names(engine), before, "nothing of the flush stays");
+    assert!(all.iter().all(|a| a.is_modified() || a.read().name == "a5"));
+    assert_eq!(
+        all[0].read().name,
+        "b0",
+        "changes are kept for the next flush"
+    );
+
+    // Fixed, the same changes flush: one UPDATE statement per changed object.
+    all[2].write().name = "b2".into();
+    let log = recorder(engine);
+    s.commit().unwrap();
+    let updates = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("UPDATE"))
+        .count();
+    assert_eq!(updates, 5, "a5 kept its name: no UPDATE for it");
+    assert_eq!(author_names(engine), ["b0", "b1", "b2", "b3", "b4", "a5"]);
+
+    // A row deleted behind the session's back: its UPDATE matches nothing.
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text("DELETE FROM authors WHERE id = 4"))
+        .unwrap();
+    for (i, a) in all.iter().enumerate() {
+        a.write().name = format!("c{i}");
+    }
+    let err = s.commit().unwrap_err();
+    match &err {
+        strata::orm::Error::StaleData {
+            model,
+            key,
+            matched,
+            expected,
+            ..
+        } => {
+            assert_eq!((model.as_str(), key.as_str()), ("Author", "(4)"), "{err}");
+            assert_eq!((*matched, *expected), (0, 1));
+        }
+        other => panic!("expected StaleData, got {other}"),
+    }
+    s.rollback().unwrap();
+    assert_eq!(author_names(engine), ["b0", "b1", "b2", "b4", "a5"]);
 }
 
 fn rollback_discards_pending_and_changes(engine: &Engine) {
@@ -864,6 +947,46 @@ fn composite_primary_key(engine: &Engine) {
         s.get::<ShelfSlot>((1, 2)).unwrap().unwrap().read().label,
         "c"
     );
+
+    // One DELETE per object (run together); a row gone behind the session's back
+    // is stale data, named, and nothing of the flush stays.
+    s.add(ShelfSlot {
+        shelf: 3,
+        slot: 3,
+        label: "d".into(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    let slots = s.scalars(&select::<ShelfSlot>()).unwrap().all();
+    assert_eq!(slots.len(), 3);
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text("DELETE FROM shelf_slots WHERE shelf = 2"))
+        .unwrap();
+    for slot in &slots {
+        s.delete(slot).unwrap();
+    }
+    match s.flush().unwrap_err() {
+        strata::orm::Error::StaleData {
+            key,
+            statement,
+            matched,
+            ..
+        } => assert_eq!(
+            (key.as_str(), statement.as_str(), matched),
+            ("(2, 1)", "DELETE", 0)
+        ),
+        other => panic!("expected StaleData, got {other}"),
+    }
+    s.rollback().unwrap();
+    assert_eq!(count(engine, "shelf_slots"), 2);
+    for key in [(1, 2), (3, 3)] {
+        let slot = s.get::<ShelfSlot>(key).unwrap().unwrap();
+        s.delete(&slot).unwrap();
+    }
+    s.commit().unwrap();
+    assert_eq!(count(engine, "shelf_slots"), 0);
 }
 
 fn server_defaults_and_onupdate_are_read_back(engine: &Engine) {

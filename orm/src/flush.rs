@@ -160,6 +160,20 @@ fn pk_where(info: &ModelInfo, values: &[Value]) -> Vec<Expr> {
         .collect()
 }
 
+/// The conditions that match the row of `values`: its primary key and its version.
+fn row_where(info: &ModelInfo, values: &[Value]) -> Expr {
+    let mut conds = pk_where(info, values);
+    if let Some(v) = info.version {
+        let c = info.table.c(info.names[v]);
+        conds.push(if values[v].is_null() {
+            c.is_null()
+        } else {
+            c.eq(values[v].clone())
+        });
+    }
+    strata_core::and_(conds)
+}
+
 impl Session {
     /// Write every pending change: INSERTs of new objects (parents first, batched per
     /// table with generated keys read back, foreign keys taken from related objects),
@@ -478,18 +492,17 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             waiting = rest;
         }
         let mut last_text = LastText::new(info, conn.dialect());
+        // UPDATEs of one text whose values no other row reads run together, in order.
+        let mut queue: Vec<PreparedUpdate> = Vec::new();
         for o in plan
             .updates
             .iter()
             .filter(|o| o.info().type_id == info.type_id)
         {
             work.sync(o);
+            let read = work.read.contains(&ptr(o));
             let own = !work.values.contains_key(&ptr(o));
-            let d = if own
-                && info.version.is_none()
-                && info.onupdate.is_empty()
-                && !work.read.contains(&ptr(o))
-            {
+            let d = if own && info.version.is_none() && info.onupdate.is_empty() && !read {
                 Dirty::changed_columns(o)
             } else {
                 Dirty::new(info, o, work.get(o), own)
@@ -497,12 +510,22 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             let Some(d) = d else {
                 continue;
             };
+            let p = prepare_update(info, d, returning, &mut last_text)?;
+            if !read && p.batchable() {
+                if queue.first().is_some_and(|q| q.sql != p.sql) {
+                    run_updates(conn, info, &mut queue, &mut applied)?;
+                }
+                queue.push(p);
+                continue;
+            }
+            run_updates(conn, info, &mut queue, &mut applied)?;
             let start = applied.updated.len();
-            update_object(conn, info, d, returning, &mut last_text, &mut applied)?;
+            update_object(conn, info, p, &mut applied)?;
             for (o, v, _) in &applied.updated[start..] {
                 work.written(o, v);
             }
         }
+        run_updates(conn, info, &mut queue, &mut applied)?;
     }
     write_association_rows(conn, plan, &work)?;
     for info in order.iter().rev() {
@@ -773,14 +796,30 @@ fn insert_chunk(
     Ok(())
 }
 
-fn update_object(
-    conn: &mut Connection,
+/// An UPDATE ready to run: its text, parameters, and what the flush keeps of it.
+struct PreparedUpdate {
+    obj: Arc<dyn AnyObject>,
+    values: ValueRow,
+    /// The snapshot's primary key and version values (see `Dirty::old`).
+    old: ValueRow,
+    own: bool,
+    sparse: bool,
+    /// The columns SET, then the version bump.
+    set: Cols,
+    /// The columns read back by RETURNING.
+    returned: Cols,
+    /// The parameters in statement order: SET values, then the WHERE clause's.
+    params: Params,
+    /// The SQL text, when it can be run with `params` as they are.
+    sql: Option<Arc<str>>,
+}
+
+fn prepare_update(
     info: &'static ModelInfo,
     d: Dirty,
     returning: bool,
     last_text: &mut LastText,
-    applied: &mut Applied,
-) -> Result<()> {
+) -> Result<PreparedUpdate> {
     let Dirty {
         obj,
         mut values,
@@ -816,7 +855,6 @@ fn update_object(
         }
     }
     let version_is_null = info.version.map(|v| old[v].is_null());
-    // The parameters in statement order: SET values, then the WHERE clause's.
     let mut params: Params = set
         .iter()
         .map(|&i| {
@@ -831,83 +869,152 @@ fn update_object(
     if let (Some(v), Some(false)) = (info.version, version_is_null) {
         params.push(old[v].clone());
     }
-    // The statement's shape owns the column lists; the statement is built from them.
     let shape = Shape::Update {
         set,
         version: version_is_null,
         returning: returned,
     };
+    let sql = {
+        let Shape::Update { set, returning, .. } = &shape else {
+            unreachable!("built just above")
+        };
+        last_text
+            .get(&shape, &params, || {
+                update_statement(info, set, returning, &params, &old)
+            })
+            .map_err(|e| flush_error(info, &old, e))?
+    };
+    // The statement's shape owned the column lists until the text was found.
     let Shape::Update {
         set,
         returning: returned,
         ..
-    } = &shape
+    } = shape
     else {
         unreachable!("built just above")
     };
-    let build = || {
-        let table = &info.table;
-        let mut stmt = update(table);
-        for (&i, v) in set.iter().zip(&params) {
-            stmt = stmt.set(info.names[i], v.clone());
-        }
-        let mut conds = pk_where(info, &old);
-        if let Some(v) = info.version {
-            let c = table.c(info.names[v]);
-            conds.push(if old[v].is_null() {
-                c.is_null()
-            } else {
-                c.eq(old[v].clone())
+    Ok(PreparedUpdate {
+        obj,
+        values,
+        old,
+        own,
+        sparse,
+        set,
+        returned,
+        params,
+        sql,
+    })
+}
+
+/// The Core UPDATE of `set` (values: the first of `params`) for the row of `old`'s
+/// primary key (and version), returning `returned`.
+fn update_statement(
+    info: &ModelInfo,
+    set: &[usize],
+    returned: &[usize],
+    params: &[Value],
+    old: &[Value],
+) -> strata_core::Update {
+    let table = &info.table;
+    let mut stmt = update(table);
+    for (&i, v) in set.iter().zip(params) {
+        stmt = stmt.set(info.names[i], v.clone());
+    }
+    let stmt = stmt.where_(row_where(info, old));
+    if returned.is_empty() {
+        stmt
+    } else {
+        stmt.returning(
+            returned
+                .iter()
+                .map(|&i| table.c(info.names[i]))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+impl PreparedUpdate {
+    /// The Core statement (for a text that cannot be reused).
+    fn statement(&self, info: &ModelInfo) -> strata_core::Update {
+        update_statement(info, &self.set, &self.returned, &self.params, &self.old)
+    }
+
+    /// Whether it can run with others of the same text (`run_updates`).
+    fn batchable(&self) -> bool {
+        self.sql.is_some() && self.returned.is_empty()
+    }
+
+    /// Record the UPDATE as done, given the rows it matched.
+    fn finish(self, info: &ModelInfo, matched: u64, applied: &mut Applied) -> Result<()> {
+        if matched != 1 {
+            return Err(Error::StaleData {
+                model: info.short_name().to_string(),
+                key: info.key_text(&self.old),
+                statement: "UPDATE".into(),
+                matched,
+                expected: 1,
             });
         }
-        let stmt = stmt.where_(strata_core::and_(conds));
-        if returned.is_empty() {
-            stmt
+        // Sparse values are the object's own (no version, onupdate or RETURNING) and
+        // no other row reads them: they are not needed after the statement.
+        let values = if self.sparse {
+            Vec::new()
         } else {
-            stmt.returning(
-                returned
-                    .iter()
-                    .map(|&i| table.c(info.names[i]))
-                    .collect::<Vec<_>>(),
-            )
-        }
+            self.values.into_vec()
+        };
+        applied.updated.push((self.obj, values, self.own));
+        Ok(())
+    }
+}
+
+/// Run one UPDATE on its own.
+fn update_object(
+    conn: &mut Connection,
+    info: &'static ModelInfo,
+    mut p: PreparedUpdate,
+    applied: &mut Applied,
+) -> Result<()> {
+    let wrap = |e: strata_core::Error, old: &[Value]| flush_error(info, old, e.into());
+    let result = match &p.sql {
+        Some(sql) => conn.exec_shared_sql(sql, &p.params),
+        None => conn.execute(&p.statement(info)),
     };
-    let wrap = |e: Error| flush_error(info, &old, e);
-    let sql = last_text.get(&shape, &params, build).map_err(wrap)?;
-    let result = match &sql {
-        Some(sql) => conn.exec_shared_sql(sql, &params),
-        None => conn.execute(&build()),
-    };
-    let core = |e: strata_core::Error| wrap(e.into());
-    let matched = if returned.is_empty() {
-        result.map_err(core)?.rows_affected()
+    let matched = if p.returned.is_empty() {
+        result.map_err(|e| wrap(e, &p.old))?.rows_affected()
     } else {
-        let rows = result.map_err(core)?.all().map_err(core)?;
+        let rows = result.and_then(|r| r.all()).map_err(|e| wrap(e, &p.old))?;
         if let Some(r) = rows.first() {
-            for (&c, v) in returned.iter().zip(r.values()) {
-                values[c] = v.clone();
+            for (&c, v) in p.returned.iter().zip(r.values()) {
+                p.values[c] = v.clone();
             }
-            own = false;
+            p.own = false;
         }
         rows.len() as u64
     };
-    if matched != 1 {
-        return Err(Error::StaleData {
-            model: info.short_name().to_string(),
-            key: info.key_text(&old),
-            statement: "UPDATE".into(),
-            matched,
-            expected: 1,
-        });
-    }
-    // Sparse values are the object's own (no version, onupdate or RETURNING) and no
-    // other row reads them: they are not needed after the statement.
-    let values = if sparse {
-        Vec::new()
-    } else {
-        values.into_vec()
+    p.finish(info, matched, applied)
+}
+
+/// Run UPDATEs of one text together (pipelined on PostgreSQL), in order.
+fn run_updates(
+    conn: &mut Connection,
+    info: &'static ModelInfo,
+    queue: &mut Vec<PreparedUpdate>,
+    applied: &mut Applied,
+) -> Result<()> {
+    let Some(sql) = queue.first().and_then(|p| p.sql.clone()) else {
+        return Ok(());
     };
-    applied.updated.push((obj, values, own));
+    let rows: Vec<&[Value]> = queue.iter().map(|p| &p.params[..]).collect();
+    let mut affected = Vec::with_capacity(rows.len());
+    let ran = conn.exec_driver_sql_each(&sql, &rows, &mut affected);
+    drop(rows);
+    if let Err(e) = ran {
+        let failed = &queue[affected.len().min(queue.len() - 1)];
+        return Err(flush_error(info, &failed.old, e.into()));
+    }
+    for (p, matched) in queue.drain(..).zip(affected) {
+        p.finish(info, matched, applied)?;
+    }
     Ok(())
 }
 
@@ -940,25 +1047,47 @@ fn delete_objects(
             });
         }
     } else {
+        // One DELETE per object, those of one text run together (pipelined on
+        // PostgreSQL).
+        let mut compiled = Vec::with_capacity(snapshots.len());
         for s in &snapshots {
-            let mut conds = pk_where(info, s);
-            if let Some(v) = info.version {
-                conds.push(table.c(info.names[v]).eq(s[v].clone()));
+            let stmt = delete(table).where_(row_where(info, s));
+            let text = conn
+                .engine()
+                .cache()
+                .compile(&stmt, conn.dialect())
+                .map_err(|e| flush_error(info, s, e.into()))?;
+            compiled.push(text);
+        }
+        let mut start = 0;
+        while start < compiled.len() {
+            let sql = &compiled[start].0;
+            let end = start
+                + compiled[start..]
+                    .iter()
+                    .take_while(|(text, _)| text == sql)
+                    .count();
+            let rows: Vec<&[Value]> = compiled[start..end]
+                .iter()
+                .map(|(_, params)| params.as_slice())
+                .collect();
+            let mut affected = Vec::with_capacity(rows.len());
+            if let Err(e) = conn.exec_driver_sql_each(sql, &rows, &mut affected) {
+                let failed = start + affected.len().min(end - start - 1);
+                return Err(flush_error(info, &snapshots[failed], e.into()));
             }
-            let stmt = delete(table).where_(strata_core::and_(conds));
-            let n = conn
-                .execute(&stmt)
-                .map_err(|e| flush_error(info, s, e.into()))?
-                .rows_affected();
-            if n != 1 {
-                return Err(Error::StaleData {
-                    model: info.short_name().to_string(),
-                    key: info.key_text(s),
-                    statement: "DELETE".into(),
-                    matched: n,
-                    expected: 1,
-                });
+            for (s, n) in snapshots[start..end].iter().zip(affected) {
+                if n != 1 {
+                    return Err(Error::StaleData {
+                        model: info.short_name().to_string(),
+                        key: info.key_text(s),
+                        statement: "DELETE".into(),
+                        matched: n,
+                        expected: 1,
+                    });
+                }
             }
+            start = end;
         }
     }
     applied.deleted.extend(objs.iter().map(|o| (*o).clone()));

@@ -87,6 +87,46 @@ impl Connection {
         self.run_text(sql, params, || SqlText::Shared(sql.clone()))
     }
 
+    /// Run SQL written for the driver that returns no rows (an UPDATE, a DELETE, an
+    /// INSERT without RETURNING) once per parameter row, in order, and push each run's
+    /// rows affected onto `affected`. On PostgreSQL the runs are pipelined: all are sent
+    /// before any answer is read, one round trip for the lot. The first failure ends the
+    /// runs and is returned; `affected` then holds the counts of the rows before the
+    /// failing one. Outside a transaction they run in one, so either all are written or
+    /// none; inside one, a failure leaves the transaction to be rolled back.
+    ///
+    /// ```
+    /// # use strata_core::Value;
+    /// # fn demo(conn: &mut strata_core::engine::Connection) -> strata_core::Result<()> {
+    /// conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)", &[])?;
+    /// conn.exec_driver_sql("INSERT INTO t (id, n) VALUES (1, 0), (2, 0)", &[])?;
+    /// let rows: [&[Value]; 3] = [&[Value::Int(1)], &[Value::Int(2)], &[Value::Int(3)]];
+    /// let mut affected = Vec::new();
+    /// conn.exec_driver_sql_each("UPDATE t SET n = n + 1 WHERE id = ?", &rows, &mut affected)?;
+    /// assert_eq!(affected, [1, 1, 0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn exec_driver_sql_each(
+        &mut self,
+        sql: &str,
+        rows: &[&[Value]],
+        affected: &mut Vec<u64>,
+    ) -> Result<()> {
+        if self.depth == 0 {
+            let mut tx = self.begin()?;
+            tx.exec_driver_sql_each(sql, rows, affected)?;
+            return tx.commit();
+        }
+        for row in rows {
+            self.engine.before_execute(sql, &Bound::Values(row));
+        }
+        self.raw
+            .get_mut()
+            .run_each(sql, rows, affected)
+            .map_err(|e| e.with_sql(sql))
+    }
+
     fn run_text(
         &mut self,
         sql: &str,

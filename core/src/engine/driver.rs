@@ -88,6 +88,28 @@ pub trait DriverConnection: Send {
     /// Run one statement with positional parameters.
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>>;
 
+    /// Run one statement that returns no rows (an UPDATE, a DELETE, an INSERT without
+    /// RETURNING) once per parameter row, in order, pushing each run's rows affected
+    /// onto `affected`. The first failure ends the runs: `affected` then holds the
+    /// counts of the rows before the failing one. Meant for a transaction, where a
+    /// failure undoes them all.
+    ///
+    /// The default runs them one by one; a driver for a server may send them all
+    /// before reading any answer (pipelining), one round trip instead of one per row.
+    fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
+        for row in rows {
+            match self.run(sql, &Bound::Values(row))? {
+                Outcome::Done { rows_affected, .. } => affected.push(rows_affected),
+                Outcome::Rows(_) => {
+                    return Err(crate::Error::InvalidStatement(
+                        "run_each takes statements that return no rows".into(),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Run SQL without parameters that may hold several statements (DDL, BEGIN, ...).
     fn batch(&mut self, sql: &str) -> Result<()>;
 

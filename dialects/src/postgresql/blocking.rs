@@ -146,6 +146,59 @@ impl BlockingClient {
         })
     }
 
+    /// Run `stmt` (which returns no rows) once per parameter row, pipelined: every
+    /// request is written before any answer is awaited, so the lot takes one round
+    /// trip. With `first` (simple query protocol, e.g. `BEGIN`), that goes out before
+    /// them. Returns each run's rows affected or error, in order; an error of `first`
+    /// comes back as the error of every run.
+    pub(crate) fn execute_each<P, I, R>(
+        &mut self,
+        first: Option<&str>,
+        stmt: &Statement,
+        rows: R,
+    ) -> Result<Vec<Result<u64, tokio_postgres::Error>>, Failure>
+    where
+        P: BorrowToSql,
+        I: IntoIterator<Item = P>,
+        I::IntoIter: ExactSizeIterator,
+        R: IntoIterator<Item = I>,
+    {
+        let client = &*self.client;
+        let mut first = first.map(|sql| Box::pin(client.batch_execute(sql)));
+        let mut runs: Vec<_> = rows
+            .into_iter()
+            .map(|params| Some(Box::pin(client.execute_raw(stmt, params))))
+            .collect();
+        let mut answers: Vec<Option<Result<u64, tokio_postgres::Error>>> =
+            (0..runs.len()).map(|_| None).collect();
+        let mut waiting = runs.len();
+        self.io.block_on(poll_fn(|cx| {
+            // Polled in order: the requests are queued in this order, and answered so.
+            if let Some(f) = first.as_mut() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(Ok(())) => first = None,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+            for (run, answer) in runs.iter_mut().zip(answers.iter_mut()) {
+                if let Some(f) = run {
+                    if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                        *answer = Some(r);
+                        *run = None;
+                        waiting -= 1;
+                    }
+                }
+            }
+            if waiting == 0 && first.is_none() {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        }))?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
     /// Move every row of `stream` that has arrived (at least one, unless the stream
     /// ends) into `rows`, in order; an error ends the stream and is queued after the
     /// rows before it. Returns whether the stream has ended.

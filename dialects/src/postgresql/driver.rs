@@ -20,6 +20,9 @@ use super::blocking::{BlockingClient, Failure};
 use super::types::{check_param, is_texty, PgParam, PgValue};
 use super::PostgresDialect;
 
+/// Statements sent at most before their answers are read (`run_each`).
+const PIPELINE_DEPTH: usize = 1024;
+
 /// Opens connections to one PostgreSQL database.
 ///
 /// ```
@@ -223,19 +226,7 @@ impl DriverConnection for PgConnection {
             self.flush_begin()?;
         }
         let (stmt, columns) = self.prepare(sql)?;
-        let types = stmt.params();
-        if types.len() != params.len() {
-            return Err(Error::Parameter(format!(
-                "the statement has {} parameters but {} values were given",
-                types.len(),
-                params.len()
-            )));
-        }
-        for (i, (v, ty)) in params.iter().zip(types).enumerate() {
-            if !always_fits(v, ty) {
-                check_param(i + 1, v, ty)?;
-            }
-        }
+        check_params(stmt.params(), params.len(), params.iter())?;
         let args = params.iter().map(PgParam);
         let begin = self.pending_begin.take();
         let mut stream = match self.client.query_raw(begin.as_deref(), &stmt, args) {
@@ -274,6 +265,40 @@ impl DriverConnection for PgConnection {
             ended: false,
             columns,
         })))
+    }
+
+    fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if self.pending_begin.is_some() && !self.statements.contains_key(sql) {
+            self.flush_begin()?;
+        }
+        let (stmt, columns) = self.prepare(sql)?;
+        if !columns.is_empty() {
+            return Err(Error::InvalidStatement(
+                "run_each takes statements that return no rows".into(),
+            ));
+        }
+        // Every row is checked before any is sent.
+        for row in rows {
+            check_params(stmt.params(), row.len(), row.iter())?;
+        }
+        for chunk in rows.chunks(PIPELINE_DEPTH) {
+            let begin = self.pending_begin.take();
+            let answers = self
+                .client
+                .execute_each(
+                    begin.as_deref(),
+                    &stmt,
+                    chunk.iter().map(|row| row.iter().map(PgParam)),
+                )
+                .map_err(db_error)?;
+            for answer in answers {
+                affected.push(answer.map_err(|e| db_error(Failure::Pg(e)))?);
+            }
+        }
+        Ok(())
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
@@ -328,6 +353,26 @@ impl DriverConnection for PgConnection {
 
 /// Whether `v` can be sent as `ty` whatever its value: the common pairs, which
 /// `check_param` always accepts, checked without encoding into a scratch buffer.
+/// Check `count` values against the parameter types the server expects.
+fn check_params<'v>(
+    types: &[Type],
+    count: usize,
+    values: impl Iterator<Item = &'v Value>,
+) -> Result<()> {
+    if types.len() != count {
+        return Err(Error::Parameter(format!(
+            "the statement has {} parameters but {count} values were given",
+            types.len()
+        )));
+    }
+    for (i, (v, ty)) in values.zip(types).enumerate() {
+        if !always_fits(v, ty) {
+            check_param(i + 1, v, ty)?;
+        }
+    }
+    Ok(())
+}
+
 fn always_fits(v: &Value, ty: &Type) -> bool {
     match v {
         Value::Null => true,

@@ -420,20 +420,29 @@ fn is_insert(sql: &str) -> bool {
     starts_with_keyword(sql, b"INSERT")
 }
 
+/// Bind `count` values to the statement's parameters, which must be as many.
+fn bind_all<'v>(
+    stmt: &mut rusqlite::Statement<'_>,
+    count: usize,
+    values: impl Iterator<Item = &'v Value>,
+) -> Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != count {
+        return Err(Error::Parameter(format!(
+            "the statement has {expected} parameters but {count} values were given"
+        )));
+    }
+    for (i, v) in values.enumerate() {
+        stmt.raw_bind_parameter(i + 1, Param(v)).map_err(db_error)?;
+    }
+    Ok(())
+}
+
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         self.note_pragma(sql, is_pragma);
         let (Prepared { stmt, columns }, conn) = self.db.get(sql)?;
-        let expected = stmt.parameter_count();
-        if expected != params.len() {
-            return Err(Error::Parameter(format!(
-                "the statement has {expected} parameters but {} values were given",
-                params.len()
-            )));
-        }
-        for (i, v) in params.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, Param(v)).map_err(db_error)?;
-        }
+        bind_all(stmt, params.len(), params.iter())?;
         if stmt.column_count() == 0 {
             let n = stmt.raw_execute().map_err(db_error)?;
             let last = is_insert(sql).then(|| conn.last_insert_rowid());
@@ -447,6 +456,22 @@ impl DriverConnection for SqliteConnection {
             columns,
             checked: false,
         })))
+    }
+
+    fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
+        // One lookup of the prepared statement for all the rows.
+        self.note_pragma(sql, is_pragma);
+        let (Prepared { stmt, .. }, _) = self.db.get(sql)?;
+        if stmt.column_count() != 0 {
+            return Err(Error::InvalidStatement(
+                "run_each takes statements that return no rows".into(),
+            ));
+        }
+        for row in rows {
+            bind_all(stmt, row.len(), row.iter())?;
+            affected.push(stmt.raw_execute().map_err(db_error)? as u64);
+        }
+        Ok(())
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
