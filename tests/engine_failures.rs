@@ -808,6 +808,24 @@ fn each_run_stops_at_the_first_failure(e: &Engine) -> Result<()> {
     ensure(matches!(refused, Err(Error::InvalidStatement(_))), || {
         format!("a SELECT should be refused: {refused:?}")
     })?;
+    if is_pg(e) {
+        // A value the server's parameter type refuses ends the runs at its row.
+        let bad: Vec<Vec<strata::Value>> = vec![
+            vec![1.into(), 1.into()],
+            vec!["x".into(), 1.into()],
+            vec![1.into(), 2.into()],
+        ];
+        let bad: Vec<&[strata::Value]> = bad.iter().map(Vec::as_slice).collect();
+        let mut tx = c.begin()?;
+        let mut affected = Vec::new();
+        let refused = tx.exec_driver_sql_each(sql, &bad, &mut affected);
+        check_eq("runs before the refused row", affected, vec![1])?;
+        ensure(matches!(refused, Err(Error::TypeMismatch { .. })), || {
+            format!("a text for an integer should be refused: {refused:?}")
+        })?;
+        tx.rollback()?;
+        committed_rows_intact(&mut c, &f)?;
+    }
 
     let sql = if is_pg(e) {
         "UPDATE accounts SET email = $1, balance = balance + 1000 WHERE id = $2"

@@ -280,11 +280,17 @@ impl DriverConnection for PgConnection {
                 "run_each takes statements that return no rows".into(),
             ));
         }
-        // Every row is checked before any is sent.
-        for row in rows {
-            check_params(stmt.params(), row.len(), row.iter())?;
+        // The rows are checked before they are sent: those before a row that does not
+        // fit run, then its error ends the runs, as if it had been sent.
+        let mut refused = Ok(());
+        let mut fitting = rows.len();
+        for (k, row) in rows.iter().enumerate() {
+            if let Err(e) = check_params(stmt.params(), row.len(), row.iter()) {
+                (refused, fitting) = (Err(e), k);
+                break;
+            }
         }
-        for chunk in rows.chunks(PIPELINE_DEPTH) {
+        for chunk in rows[..fitting].chunks(PIPELINE_DEPTH) {
             let begin = self.pending_begin.take();
             let answers = self
                 .client
@@ -298,7 +304,7 @@ impl DriverConnection for PgConnection {
                 affected.push(answer.map_err(|e| db_error(Failure::Pg(e)))?);
             }
         }
-        Ok(())
+        refused
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
