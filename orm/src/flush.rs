@@ -160,6 +160,50 @@ fn pk_where(info: &ModelInfo, values: &[Value]) -> Vec<Expr> {
         .collect()
 }
 
+/// The parameters of `row_where(info, old)`, in its order: the primary key, then the
+/// version unless it is NULL (matched with `IS NULL`). Returns whether it is NULL
+/// (`None`: no version column), which the statement's text depends on.
+fn row_params(info: &ModelInfo, old: &[Value], params: &mut Params) -> Option<bool> {
+    params.extend(info.pk.iter().map(|&i| old[i].clone()));
+    let version_is_null = info.version.map(|v| old[v].is_null());
+    if let (Some(v), Some(false)) = (info.version, version_is_null) {
+        params.push(old[v].clone());
+    }
+    version_is_null
+}
+
+/// A row an UPDATE or DELETE was to change that it did not match exactly once.
+fn stale(info: &ModelInfo, old: &[Value], statement: &str, matched: u64) -> Error {
+    Error::StaleData {
+        model: info.short_name().to_string(),
+        key: info.key_text(old),
+        statement: statement.into(),
+        matched,
+        expected: 1,
+    }
+}
+
+/// Run `sql` once per row of `params` (pipelined on PostgreSQL); each run must match
+/// exactly one row, that of `olds` at the same position (which errors name).
+fn run_each_on_one_row(
+    conn: &mut Connection,
+    info: &ModelInfo,
+    statement: &str,
+    sql: &str,
+    params: &[&[Value]],
+    olds: &[&[Value]],
+) -> Result<()> {
+    let mut affected = Vec::with_capacity(params.len());
+    if let Err(e) = conn.exec_driver_sql_each(sql, params, &mut affected) {
+        let failed = olds[affected.len().min(olds.len() - 1)];
+        return Err(flush_error(info, failed, e.into()));
+    }
+    match affected.iter().zip(olds).find(|(&n, _)| n != 1) {
+        Some((&n, old)) => Err(stale(info, old, statement, n)),
+        None => Ok(()),
+    }
+}
+
 /// The conditions that match the row of `values`: its primary key and its version.
 fn row_where(info: &ModelInfo, values: &[Value]) -> Expr {
     let mut conds = pk_where(info, values);
@@ -854,7 +898,6 @@ fn prepare_update(
             own = false;
         }
     }
-    let version_is_null = info.version.map(|v| old[v].is_null());
     let mut params: Params = set
         .iter()
         .map(|&i| {
@@ -865,10 +908,7 @@ fn prepare_update(
             }
         })
         .collect();
-    params.extend(info.pk.iter().map(|&i| old[i].clone()));
-    if let (Some(v), Some(false)) = (info.version, version_is_null) {
-        params.push(old[v].clone());
-    }
+    let version_is_null = row_params(info, &old, &mut params);
     let shape = Shape::Update {
         set,
         version: version_is_null,
@@ -944,17 +984,8 @@ impl PreparedUpdate {
         self.sql.is_some() && self.returned.is_empty()
     }
 
-    /// Record the UPDATE as done, given the rows it matched.
-    fn finish(self, info: &ModelInfo, matched: u64, applied: &mut Applied) -> Result<()> {
-        if matched != 1 {
-            return Err(Error::StaleData {
-                model: info.short_name().to_string(),
-                key: info.key_text(&self.old),
-                statement: "UPDATE".into(),
-                matched,
-                expected: 1,
-            });
-        }
+    /// Record the UPDATE, which matched its row, as done.
+    fn finish(self, applied: &mut Applied) {
         // Sparse values are the object's own (no version, onupdate or RETURNING) and
         // no other row reads them: they are not needed after the statement.
         let values = if self.sparse {
@@ -963,7 +994,6 @@ impl PreparedUpdate {
             self.values.into_vec()
         };
         applied.updated.push((self.obj, values, self.own));
-        Ok(())
     }
 }
 
@@ -991,7 +1021,11 @@ fn update_object(
         }
         rows.len() as u64
     };
-    p.finish(info, matched, applied)
+    if matched != 1 {
+        return Err(stale(info, &p.old, "UPDATE", matched));
+    }
+    p.finish(applied);
+    Ok(())
 }
 
 /// Run UPDATEs of one text together (pipelined on PostgreSQL), in order.
@@ -1004,16 +1038,11 @@ fn run_updates(
     let Some(sql) = queue.first().and_then(|p| p.sql.clone()) else {
         return Ok(());
     };
-    let rows: Vec<&[Value]> = queue.iter().map(|p| &p.params[..]).collect();
-    let mut affected = Vec::with_capacity(rows.len());
-    let ran = conn.exec_driver_sql_each(&sql, &rows, &mut affected);
-    drop(rows);
-    if let Err(e) = ran {
-        let failed = &queue[affected.len().min(queue.len() - 1)];
-        return Err(flush_error(info, &failed.old, e.into()));
-    }
-    for (p, matched) in queue.drain(..).zip(affected) {
-        p.finish(info, matched, applied)?;
+    let params: Vec<&[Value]> = queue.iter().map(|p| &p.params[..]).collect();
+    let olds: Vec<&[Value]> = queue.iter().map(|p| &p.old[..]).collect();
+    run_each_on_one_row(conn, info, "UPDATE", &sql, &params, &olds)?;
+    for p in queue.drain(..) {
+        p.finish(applied);
     }
     Ok(())
 }
@@ -1049,42 +1078,40 @@ fn delete_objects(
     } else {
         // One DELETE per object, those of one text run together (pipelined on
         // PostgreSQL).
-        let mut compiled = Vec::with_capacity(snapshots.len());
+        let mut last_text = LastText::new(info, conn.dialect());
+        let mut runs: Vec<(Option<Arc<str>>, Params)> = Vec::with_capacity(snapshots.len());
         for s in &snapshots {
-            let stmt = delete(table).where_(row_where(info, s));
-            let text = conn
-                .engine()
-                .cache()
-                .compile(&stmt, conn.dialect())
-                .map_err(|e| flush_error(info, s, e.into()))?;
-            compiled.push(text);
+            let mut params = Params::new();
+            let version = row_params(info, s, &mut params);
+            let sql = last_text
+                .get(&Shape::Delete { version }, &params, || {
+                    delete(table).where_(row_where(info, s))
+                })
+                .map_err(|e| flush_error(info, s, e))?;
+            runs.push((sql, params));
         }
         let mut start = 0;
-        while start < compiled.len() {
-            let sql = &compiled[start].0;
-            let end = start
-                + compiled[start..]
-                    .iter()
-                    .take_while(|(text, _)| text == sql)
-                    .count();
-            let rows: Vec<&[Value]> = compiled[start..end]
-                .iter()
-                .map(|(_, params)| params.as_slice())
-                .collect();
-            let mut affected = Vec::with_capacity(rows.len());
-            if let Err(e) = conn.exec_driver_sql_each(sql, &rows, &mut affected) {
-                let failed = start + affected.len().min(end - start - 1);
-                return Err(flush_error(info, &snapshots[failed], e.into()));
-            }
-            for (s, n) in snapshots[start..end].iter().zip(affected) {
-                if n != 1 {
-                    return Err(Error::StaleData {
-                        model: info.short_name().to_string(),
-                        key: info.key_text(s),
-                        statement: "DELETE".into(),
-                        matched: n,
-                        expected: 1,
-                    });
+        while start < runs.len() {
+            let sql = runs[start].0.clone();
+            let end = start + runs[start..].iter().take_while(|(t, _)| *t == sql).count();
+            let olds: Vec<&[Value]> = snapshots[start..end].iter().map(Vec::as_slice).collect();
+            match sql {
+                Some(sql) => {
+                    let params: Vec<&[Value]> =
+                        runs[start..end].iter().map(|(_, p)| &p[..]).collect();
+                    run_each_on_one_row(conn, info, "DELETE", &sql, &params, &olds)?;
+                }
+                // A text that cannot be reused runs through Core, row by row.
+                None => {
+                    for old in olds {
+                        let n = conn
+                            .execute(&delete(table).where_(row_where(info, old)))
+                            .map_err(|e| flush_error(info, old, e.into()))?
+                            .rows_affected();
+                        if n != 1 {
+                            return Err(stale(info, old, "DELETE", n));
+                        }
+                    }
                 }
             }
             start = end;

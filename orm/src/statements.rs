@@ -1,5 +1,5 @@
 //! SQL text of the statements a session runs over and over (`get`, and the flush's
-//! INSERTs and UPDATEs), compiled once per model, dialect and statement shape and then
+//! INSERTs, UPDATEs and DELETEs), compiled once per model, dialect and statement shape and then
 //! run with new parameters, as SQLAlchemy's ORM caches its persistence statements per
 //! mapper. Building and looking up a Core statement tree for every object costs more
 //! than running the statement.
@@ -37,6 +37,9 @@ pub(crate) enum Shape {
         version: Option<bool>,
         returning: Cols,
     },
+    /// `DELETE` `WHERE` the primary key and, with `version`, the version column
+    /// (`Some(true)`: `IS NULL`).
+    Delete { version: Option<bool> },
 }
 
 /// Statement texts by shape, then dialect name; `None` marks a statement that cannot be

@@ -200,10 +200,13 @@ impl PgConnection {
         }
     }
 
+    /// The prepared statement for `sql`, prepared on the server the first time (after
+    /// a pending BEGIN, since preparing is a round trip of its own).
     fn prepare(&mut self, sql: &str) -> Result<(Statement, Arc<[String]>)> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
+        self.flush_begin()?;
         let stmt = self.client.prepare(sql).map_err(db_error)?;
         let cols: Arc<[String]> = stmt
             .columns()
@@ -221,10 +224,6 @@ impl PgConnection {
 
 impl DriverConnection for PgConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
-        if self.pending_begin.is_some() && !self.statements.contains_key(sql) {
-            // Preparing is a round trip of its own: BEGIN goes first.
-            self.flush_begin()?;
-        }
         let (stmt, columns) = self.prepare(sql)?;
         check_params(stmt.params(), params.len(), params.iter())?;
         let args = params.iter().map(PgParam);
@@ -271,9 +270,6 @@ impl DriverConnection for PgConnection {
         if rows.is_empty() {
             return Ok(());
         }
-        if self.pending_begin.is_some() && !self.statements.contains_key(sql) {
-            self.flush_begin()?;
-        }
         let (stmt, columns) = self.prepare(sql)?;
         if !columns.is_empty() {
             return Err(Error::InvalidStatement(
@@ -301,7 +297,14 @@ impl DriverConnection for PgConnection {
                 )
                 .map_err(db_error)?;
             for answer in answers {
-                affected.push(answer.map_err(|e| db_error(Failure::Pg(e)))?);
+                match answer {
+                    Ok(n) => affected.push(n),
+                    Err(e) => {
+                        // As in `run`: the server may refuse the statement for good.
+                        self.statements.remove(sql);
+                        return Err(db_error(Failure::Pg(e)));
+                    }
+                }
             }
         }
         refused
