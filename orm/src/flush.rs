@@ -315,6 +315,7 @@ impl Session {
         // Objects leave `pending` (and `deleted`) by their new state, in one pass each.
         let mut failed = None;
         self.identity.reserve(applied.inserted.len());
+        self.inserted_in_tx.reserve(applied.inserted.len());
         for (obj, values, server_unknown) in applied.inserted {
             let key = obj.info().key(&values);
             // The values come back when a guard kept the object from taking them.
@@ -366,7 +367,7 @@ impl Session {
                 m.key.clone()
             };
             if let Some(k) = key {
-                self.identity.remove(&k);
+                self.identity.swap_remove(&k);
             }
             self.flushed_deleted.push(obj);
         }
@@ -624,15 +625,15 @@ fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Re
     Ok(())
 }
 
-/// Which columns an INSERT sends: everything but NULLs the database or a default fills.
-fn sent_columns(info: &ModelInfo, values: &[Value]) -> Vec<usize> {
-    (0..values.len())
-        .filter(|&i| {
-            let c = &info.columns[i];
-            !(values[i].is_null()
-                && (Some(i) == info.autoinc || c.server_default.is_some() || c.default.is_some()))
-        })
-        .collect()
+/// Which columns an INSERT sends (into `cols`, cleared first): everything but NULLs the
+/// database or a default fills.
+fn sent_columns(info: &ModelInfo, values: &[Value], cols: &mut Vec<usize>) {
+    cols.clear();
+    cols.extend((0..values.len()).filter(|&i| {
+        let c = &info.columns[i];
+        !(values[i].is_null()
+            && (Some(i) == info.autoinc || c.server_default.is_some() || c.default.is_some()))
+    }));
 }
 
 fn insert_objects(
@@ -642,13 +643,20 @@ fn insert_objects(
     returning: bool,
     applied: &mut Applied,
 ) -> Result<()> {
-    // Batch rows that send the same columns, keeping the order they were added in.
+    // Batch rows that send the same columns, keeping the order they were added in. Most
+    // often all rows send the same columns: the first group has room for all.
     let mut groups: Vec<(Vec<usize>, Vec<Row>)> = Vec::new();
+    let mut cols = Vec::new();
+    let count = objs.len();
     for (o, v) in objs {
-        let cols = sent_columns(info, &v);
+        sent_columns(info, &v, &mut cols);
         match groups.iter_mut().find(|(c, _)| *c == cols) {
             Some((_, g)) => g.push((o, v)),
-            None => groups.push((cols, vec![(o, v)])),
+            None => {
+                let mut g = Vec::with_capacity(if groups.is_empty() { count } else { 1 });
+                g.push((o, v));
+                groups.push((cols.clone(), g));
+            }
         }
     }
     for (cols, mut rows) in groups {
@@ -685,7 +693,8 @@ fn insert_objects(
 
 /// What an INSERT gave back: the rows of its RETURNING clause, or the last inserted id.
 enum Inserted {
-    Returned(Vec<Vec<Value>>),
+    /// The rows, one after the other, as many values each as RETURNING names.
+    Returned(Vec<Value>),
     LastId(Option<i64>),
 }
 
@@ -748,10 +757,18 @@ fn insert_chunk(
         if !read_back {
             return Ok(Inserted::LastId(result.last_insert_id()));
         }
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut row = Vec::new();
+        // The rows one after the other in one buffer, not a vector each.
+        let width = ret_cols.len();
+        let mut rows = Vec::with_capacity(chunk.len() * width);
+        let mut row = Vec::with_capacity(width);
         while result.fetch_into(&mut row)? {
-            rows.push(std::mem::take(&mut row));
+            if row.len() != width {
+                return Err(Error::InvalidRequest(format!(
+                    "INSERT ... RETURNING gave a row of {} values for {width} columns",
+                    row.len()
+                )));
+            }
+            rows.append(&mut row);
         }
         Ok(Inserted::Returned(rows))
     })();
@@ -765,38 +782,41 @@ fn insert_chunk(
     let outcome = outcome.map_err(|e| flush_error(info, first, e))?;
     match outcome {
         Inserted::Returned(mut rows) => {
-            if rows.len() != chunk.len() {
+            let width = ret_cols.len();
+            let count = rows.len() / width.max(1);
+            if count != chunk.len() {
                 return Err(flush_error(
                     info,
                     first,
                     Error::InvalidRequest(format!(
-                        "INSERT returned {} rows for {} objects",
-                        rows.len(),
+                        "INSERT returned {count} rows for {} objects",
                         chunk.len()
                     )),
                 ));
             }
+            applied.inserted.reserve(count);
             let generated_key = info.autoinc.is_some_and(|a| back.contains(&a));
             if generated_key {
-                // Keys from one INSERT ascend in row order.
-                rows.sort_by_key(|r| {
-                    r.first().map(|v| match v {
-                        Value::SmallInt(i) => *i as i64,
-                        Value::Int(i) => *i as i64,
-                        Value::BigInt(i) => *i,
-                        _ => 0,
-                    })
+                // Keys from one INSERT ascend in row order (the key is the first value).
+                let mut order: Vec<usize> = (0..count).collect();
+                order.sort_by_key(|&r| match &rows[r * width] {
+                    Value::SmallInt(i) => *i as i64,
+                    Value::Int(i) => *i as i64,
+                    Value::BigInt(i) => *i,
+                    _ => 0,
                 });
-                for ((obj, values), row) in chunk.iter_mut().zip(rows) {
+                for ((obj, values), &r) in chunk.iter_mut().zip(&order) {
                     let mut v = std::mem::take(values);
+                    let row = &mut rows[r * width..(r + 1) * width];
                     for (&c, val) in ret_cols.iter().zip(row) {
-                        v[c] = val;
+                        v[c] = std::mem::take(val);
                     }
                     applied.inserted.push((obj.clone(), v, false));
                 }
             } else {
                 // Match returned rows to objects by primary key (the first row wins).
                 let npk = info.pk.len();
+                let rows: Vec<&[Value]> = rows.chunks(width).collect();
                 let mut by_key: HashMap<Vec<KeyPart>, usize, KeyHash> = HashMap::default();
                 for (r, row) in rows.iter().enumerate() {
                     if row.len() >= npk {

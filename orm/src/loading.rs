@@ -1,8 +1,8 @@
 //! Loading relationships: join inference, lazy loads through the session, select-in
 //! and joined eager loading, raise, and per-query loader options.
 
+use indexmap::map::Entry;
 use std::any::TypeId;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};

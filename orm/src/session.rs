@@ -1,6 +1,5 @@
 //! `Session`: identity map, unit of work, and queries through one transaction.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -175,7 +174,7 @@ impl Session {
             conn: None,
             in_tx: false,
             wrote_in_tx: false,
-            identity: HashMap::default(),
+            identity: IdentityMap::default(),
             pending: Vec::new(),
             deleted: crate::plan::ObjSet::default(),
             flushed_deleted: Vec::new(),
@@ -292,7 +291,9 @@ impl Session {
         &mut self,
         objs: I,
     ) -> Result<Vec<Handle<T>>> {
-        objs.into_iter().map(|o| self.add(o)).collect()
+        let objs = objs.into_iter();
+        self.pending.reserve(objs.size_hint().0);
+        objs.map(|o| self.add(o)).collect()
     }
 
     fn check_attached(&self, obj: &Arc<dyn AnyObject>) -> Result<ObjectState> {
@@ -338,7 +339,7 @@ impl Session {
         self.pending.retain(|o| !same_object(o, &erased));
         self.deleted.remove(&erased);
         if let Some(k) = erased.meta().key.clone() {
-            self.identity.remove(&k);
+            self.identity.swap_remove(&k);
         }
         erased
             .meta()
@@ -665,7 +666,7 @@ impl Session {
         }
         for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
             if let Some(k) = o.meta().key.take() {
-                self.identity.remove(&k);
+                self.identity.swap_remove(&k);
             }
             let mut m = o.meta();
             m.leave_session(ObjectState::Transient);
