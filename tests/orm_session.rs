@@ -454,14 +454,7 @@ fn failed_flush_writes_nothing_and_keeps_object_states(engine: &Engine) {
     existing.write().email = Some("dirty@example.com".into());
     let ok = s.add(author("Fine")).unwrap();
     let dup = s.add(author("Taken")).unwrap();
-    let err = s.flush().unwrap_err();
-    assert_eq!(
-        err.db_kind(),
-        Some(strata::DbErrorKind::IntegrityError),
-        "{err}"
-    );
-    let msg = err.to_string();
-    assert!(msg.contains("Author") && msg.contains("INSERT"), "{msg}");
+    integrity_error(s.flush().unwrap_err(), "INSERT");
     assert_eq!(ok.state(), ObjectState::Pending);
     assert_eq!(dup.state(), ObjectState::Pending);
     assert!(
@@ -500,6 +493,19 @@ fn failed_second_flush_keeps_the_first(engine: &Engine) {
     assert_eq!(n, 1, "the first flush survives inside the transaction");
 }
 
+/// Assert that a failed flush is an integrity error naming the model `Author` and
+/// `statement`; its message.
+fn integrity_error(err: strata::orm::Error, statement: &str) -> String {
+    assert_eq!(
+        err.db_kind(),
+        Some(strata::DbErrorKind::IntegrityError),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("Author") && msg.contains(statement), "{msg}");
+    msg
+}
+
 /// The names of the authors in the database, by id.
 fn author_names(engine: &Engine) -> Vec<String> {
     let mut c = engine.connect().unwrap();
@@ -524,14 +530,7 @@ fn updates_of_one_shape_run_together_and_fail_as_one(engine: &Engine) {
         a.write().name = if i == 2 { "a5".into() } else { format!("b{i}") };
     }
     all[5].write().name = "a5".into();
-    let err = s.flush().unwrap_err();
-    assert_eq!(
-        err.db_kind(),
-        Some(strata::DbErrorKind::IntegrityError),
-        "{err}"
-    );
-    let msg = err.to_string();
-    assert!(msg.contains("Author") && msg.contains("UPDATE"), "{msg}");
+    let msg = integrity_error(s.flush().unwrap_err(), "UPDATE");
     assert!(
         msg.contains("(3)"),
         "names the failing object (id 3): {msg}"

@@ -8,7 +8,7 @@ use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
 use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
-use crate::info::{KeyHash, KeyPart, ModelInfo, ValueRow};
+use crate::info::{key_part, KeyHash, KeyPart, ModelInfo, ValueRow};
 use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
 use crate::statements::{reusable_sql, Cols, LastText, Shape};
@@ -815,25 +815,20 @@ fn insert_chunk(
                 }
             } else {
                 // Match returned rows to objects by primary key (the first row wins).
+                // Each row starts with the primary key (`ret_cols`).
                 let npk = info.pk.len();
-                let rows: Vec<&[Value]> = rows.chunks(width).collect();
-                let mut by_key: HashMap<Vec<KeyPart>, usize, KeyHash> = HashMap::default();
-                for (r, row) in rows.iter().enumerate() {
-                    if row.len() >= npk {
-                        by_key
-                            .entry(row[..npk].iter().map(KeyPart::from).collect())
-                            .or_insert(r);
-                    }
+                let mut by_key: HashMap<Vec<KeyPart>, &[Value], KeyHash> = HashMap::default();
+                for row in rows.chunks(width) {
+                    by_key
+                        .entry(row[..npk].iter().map(KeyPart::from).collect())
+                        .or_insert(row);
                 }
                 for (obj, values) in chunk.iter_mut() {
                     let mut v = std::mem::take(values);
-                    let key: Option<Vec<KeyPart>> = info
-                        .pk
-                        .iter()
-                        .map(|&i| (!v[i].is_null()).then(|| KeyPart::from(&v[i])))
-                        .collect();
-                    if let Some(&r) = key.as_ref().and_then(|k| by_key.get(k)) {
-                        for (&c, val) in ret_cols.iter().zip(rows[r].iter()) {
+                    let key: Option<Vec<KeyPart>> =
+                        info.pk.iter().map(|&i| key_part(&v, i)).collect();
+                    if let Some(row) = key.as_ref().and_then(|k| by_key.get(k)) {
+                        for (&c, val) in ret_cols.iter().zip(row.iter()) {
                             v[c] = val.clone();
                         }
                     }

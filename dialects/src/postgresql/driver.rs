@@ -360,8 +360,6 @@ impl DriverConnection for PgConnection {
     }
 }
 
-/// Whether `v` can be sent as `ty` whatever its value: the common pairs, which
-/// `check_param` always accepts, checked without encoding into a scratch buffer.
 /// Check `count` values against the parameter types the server expects.
 fn check_params<'v>(
     types: &[Type],
@@ -382,6 +380,8 @@ fn check_params<'v>(
     Ok(())
 }
 
+/// Whether `v` can be sent as `ty` whatever its value: the common pairs, which
+/// `check_param` always accepts, checked without encoding into a scratch buffer.
 fn always_fits(v: &Value, ty: &Type) -> bool {
     match v {
         Value::Null => true,
