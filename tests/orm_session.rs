@@ -63,6 +63,17 @@ struct Stamped {
     touches: Option<i64>,
 }
 
+/// A row whose version column may be NULL (rows written outside the ORM).
+#[derive(Model, Debug, Clone)]
+#[model(table = "drafts")]
+struct Draft {
+    #[column(primary_key)]
+    id: Option<i64>,
+    body: String,
+    #[column(version)]
+    rev: Option<i64>,
+}
+
 /// Columns embedded between a model's own, for the in-place dirty check.
 #[derive(Embeddable, Debug, Clone, Default, PartialEq)]
 struct Dimensions {
@@ -89,6 +100,7 @@ fn registry() -> Registry {
         .and_then(|r| r.map::<ShelfSlot>())
         .and_then(|r| r.map::<Stamped>())
         .and_then(|r| r.map::<Print>())
+        .and_then(|r| r.map::<Draft>())
         .and_then(|r| r.configure())
         .expect("mapping is valid")
 }
@@ -159,6 +171,7 @@ on_both!(
     refresh_expire_expunge,
     merge_copies_onto_the_persistent_object,
     version_column_detects_lost_updates,
+    null_version_is_matched_with_is_null,
     validation_aborts_the_flush,
     core_and_orm_give_the_same_results,
     legacy_query_api,
@@ -807,6 +820,63 @@ fn version_column_detects_lost_updates(engine: &Engine) {
         s2.flush().unwrap_err(),
         strata::orm::Error::StaleData { .. }
     ));
+}
+
+fn null_version_is_matched_with_is_null(engine: &Engine) {
+    setup(engine);
+    let mut conn = engine.connect().unwrap();
+    conn.execute(&text(
+        "INSERT INTO drafts (id, body, rev) VALUES (1, 'one', NULL), (2, 'two', NULL), (3, 'three', NULL)",
+    ))
+    .unwrap();
+    let log = recorder(engine);
+    let mut s = Session::new(engine);
+    // An UPDATE matches the NULL version with IS NULL and starts the count.
+    let one = s.get::<Draft>(1).unwrap().unwrap();
+    one.write().body = "one, edited".into();
+    s.flush().unwrap();
+    let updates: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("UPDATE"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert!(updates[0].contains("IS NULL"), "{}", updates[0]);
+    assert_eq!(one.read().rev, Some(1));
+    // A DELETE does too.
+    let two = s.get::<Draft>(2).unwrap().unwrap();
+    s.delete(&two).unwrap();
+    s.flush().unwrap();
+    let deletes: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| q.starts_with("DELETE"))
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(deletes[0].contains("IS NULL"), "{}", deletes[0]);
+    s.commit().unwrap();
+    // A row whose version was set behind the session's back is stale, named by its key.
+    let three = s.get::<Draft>(3).unwrap().unwrap();
+    conn.execute(&text("UPDATE drafts SET rev = 5 WHERE id = 3"))
+        .unwrap();
+    s.delete(&three).unwrap();
+    let err = s.flush().unwrap_err();
+    assert!(
+        matches!(&err, strata::orm::Error::StaleData { key, .. } if key == "(3)"),
+        "{err}"
+    );
+    s.rollback().unwrap();
+    let rows: Vec<(i64, String, Option<i64>)> = conn
+        .execute(&text("SELECT id, body, rev FROM drafts ORDER BY id"))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (1, "one, edited".to_string(), Some(1)),
+            (3, "three".into(), Some(5))
+        ]
+    );
 }
 
 fn validation_aborts_the_flush(engine: &Engine) {

@@ -8,7 +8,7 @@ use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
 use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
-use crate::info::{key_part, KeyHash, KeyPart, ModelInfo, ValueRow};
+use crate::info::{key_part, KeyHash, KeyPart, ModelInfo, Params, RowKey};
 use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
 use crate::statements::{reusable_sql, Cols, LastText, Shape};
@@ -26,17 +26,23 @@ struct Applied {
 struct Dirty {
     obj: Arc<dyn AnyObject>,
     /// The values to write.
-    values: ValueRow,
+    values: DirtyValues,
     /// The columns that differ from the snapshot.
     changed: Cols,
-    /// The snapshot's primary key and version values (other columns NULL, see
-    /// `ModelInfo::key_row`).
-    old: ValueRow,
-    /// `values` are the object's own current values.
+    /// The snapshot's primary key and version values (`ModelInfo::row_key`).
+    old: RowKey,
+    /// The values are the object's own current values.
     own: bool,
-    /// `values` holds the changed columns only (NULL elsewhere): they are moved into
-    /// the statement's parameters.
-    sparse: bool,
+}
+
+/// The values an UPDATE writes.
+enum DirtyValues {
+    /// The whole row, kept after the statement (for rows that other rows read, version
+    /// counters and onupdate columns).
+    Row(Vec<Value>),
+    /// The changed columns' values alone, in the order of `Dirty::changed`: they become
+    /// the statement's first parameters.
+    Changed(Params),
 }
 
 impl Dirty {
@@ -48,14 +54,14 @@ impl Dirty {
         values: Vec<Value>,
         own: bool,
     ) -> Option<Self> {
-        let diff = |snapshot: &[Value]| -> Option<(Cols, ValueRow)> {
+        let diff = |snapshot: &[Value]| -> Option<(Cols, RowKey)> {
             let changed: Cols = (0..values.len())
                 .filter(|&i| !values[i].same_as(&snapshot[i]))
                 .collect();
             if changed.is_empty() {
                 return None;
             }
-            Some((changed, info.key_row(snapshot)))
+            Some((changed, info.row_key(snapshot)))
         };
         let m = obj.meta();
         let (changed, old) = match &m.snapshot {
@@ -70,18 +76,16 @@ impl Dirty {
         };
         Some(Dirty {
             obj: obj.clone(),
-            values: ValueRow::from_vec(values),
+            values: DirtyValues::Row(values),
             changed,
             old,
             own,
-            sparse: false,
         })
     }
 
     /// What to write for `obj`, whose values are its own and only its changed columns
     /// are needed (no version counter, no onupdate column, no other row reads them):
-    /// the changes are found in place, and only changed values are copied (`values`
-    /// holds NULL elsewhere).
+    /// the changes are found in place, and only changed values are copied.
     fn changed_columns(obj: &Arc<dyn AnyObject>) -> Option<Self> {
         let Changes {
             changed,
@@ -93,17 +97,13 @@ impl Dirty {
         }
         Some(Dirty {
             obj: obj.clone(),
-            values,
+            values: DirtyValues::Changed(values),
             changed,
             old,
             own: true,
-            sparse: true,
         })
     }
 }
-
-/// An UPDATE's parameters, inline when few.
-type Params = smallvec::SmallVec<[Value; 6]>;
 
 /// An object with its column values at flush time.
 type Row = (Arc<dyn AnyObject>, Vec<Value>);
@@ -112,12 +112,14 @@ const FLUSH_SAVEPOINT: &str = "strata_flush";
 /// Parameters per INSERT statement, well under every database's limit.
 const MAX_PARAMS: usize = 10_000;
 
-fn flush_error(info: &ModelInfo, values: &[Value], e: Error) -> Error {
+/// `e`, raised by a statement for the object of `info` whose key text is `key`, as a
+/// flush error naming the object.
+fn flush_error(info: &ModelInfo, key: impl FnOnce() -> String, e: Error) -> Error {
     match e {
         e @ (Error::StaleData { .. } | Error::Flush { .. }) => e,
         e => Error::Flush {
             model: info.short_name().to_string(),
-            key: info.key_text(values),
+            key: key(),
             source: Box::new(e),
         },
     }
@@ -153,30 +155,25 @@ fn table_order(infos: &[&'static ModelInfo]) -> Result<Vec<&'static ModelInfo>> 
     Ok(out)
 }
 
-fn pk_where(info: &ModelInfo, values: &[Value]) -> Vec<Expr> {
-    info.pk
-        .iter()
-        .map(|&i| info.table.c(info.names[i]).eq(values[i].clone()))
-        .collect()
-}
-
-/// The parameters of `row_where(info, old)`, in its order: the primary key, then the
-/// version unless it is NULL (matched with `IS NULL`). Returns whether it is NULL
-/// (`None`: no version column), which the statement's text depends on.
+/// The parameters of `row_where(info, old)` (`old` a `ModelInfo::row_key`), in its
+/// order: the primary key, then the version unless it is NULL (matched with
+/// `IS NULL`). Returns whether it is NULL (`None`: no version column), which the
+/// statement's text depends on.
 fn row_params(info: &ModelInfo, old: &[Value], params: &mut Params) -> Option<bool> {
-    params.extend(info.pk.iter().map(|&i| old[i].clone()));
-    let version_is_null = info.version.map(|v| old[v].is_null());
-    if let (Some(v), Some(false)) = (info.version, version_is_null) {
-        params.push(old[v].clone());
+    params.extend(old[..info.pk.len()].iter().cloned());
+    let version = info.key_version(old);
+    if let Some(v) = version.filter(|v| !v.is_null()) {
+        params.push(v.clone());
     }
-    version_is_null
+    version.map(Value::is_null)
 }
 
-/// A row an UPDATE or DELETE was to change that it did not match exactly once.
+/// A row an UPDATE or DELETE was to change (`old` its `ModelInfo::row_key`) that it did
+/// not match exactly once.
 fn stale(info: &ModelInfo, old: &[Value], statement: &str, matched: u64) -> Error {
     Error::StaleData {
         model: info.short_name().to_string(),
-        key: info.key_text(old),
+        key: info.row_key_text(old),
         statement: statement.into(),
         matched,
         expected: 1,
@@ -184,7 +181,8 @@ fn stale(info: &ModelInfo, old: &[Value], statement: &str, matched: u64) -> Erro
 }
 
 /// Run `sql` once per row of `params` (pipelined on PostgreSQL); each run must match
-/// exactly one row, that of `olds` at the same position (which errors name).
+/// exactly one row, that of the row key in `olds` at the same position (which errors
+/// name).
 fn run_each_on_one_row(
     conn: &mut Connection,
     info: &ModelInfo,
@@ -196,7 +194,7 @@ fn run_each_on_one_row(
     let mut affected = Vec::with_capacity(params.len());
     if let Err(e) = conn.exec_driver_sql_each(sql, params, &mut affected) {
         let failed = olds[affected.len().min(olds.len() - 1)];
-        return Err(flush_error(info, failed, e.into()));
+        return Err(flush_error(info, || info.row_key_text(failed), e.into()));
     }
     match affected.iter().zip(olds).find(|(&n, _)| n != 1) {
         Some((&n, old)) => Err(stale(info, old, statement, n)),
@@ -204,15 +202,21 @@ fn run_each_on_one_row(
     }
 }
 
-/// The conditions that match the row of `values`: its primary key and its version.
-fn row_where(info: &ModelInfo, values: &[Value]) -> Expr {
-    let mut conds = pk_where(info, values);
-    if let Some(v) = info.version {
-        let c = info.table.c(info.names[v]);
-        conds.push(if values[v].is_null() {
+/// The conditions that match the row of the row key `old` (`ModelInfo::row_key`): its
+/// primary key and its version.
+fn row_where(info: &ModelInfo, old: &[Value]) -> Expr {
+    let mut conds: Vec<Expr> = info
+        .pk
+        .iter()
+        .zip(old)
+        .map(|(&i, v)| info.table.c(info.names[i]).eq(v.clone()))
+        .collect();
+    if let (Some(c), Some(version)) = (info.version, info.key_version(old)) {
+        let c = info.table.c(info.names[c]);
+        conds.push(if version.is_null() {
             c.is_null()
         } else {
-            c.eq(values[v].clone())
+            c.eq(version.clone())
         });
     }
     strata_core::and_(conds)
@@ -484,6 +488,7 @@ impl<'p> Work<'p> {
 
 fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
     let mut applied = Applied::default();
+    applied.updated.reserve(plan.updates.len());
     let mut work = Work::new(plan);
     let infos: Vec<&'static ModelInfo> = plan
         .inserts
@@ -537,13 +542,14 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             waiting = rest;
         }
         let mut last_text = LastText::new(info, conn.dialect());
+        let updates = || {
+            plan.updates
+                .iter()
+                .filter(|o| o.info().type_id == info.type_id)
+        };
         // UPDATEs of one text whose values no other row reads run together, in order.
-        let mut queue: Vec<PreparedUpdate> = Vec::new();
-        for o in plan
-            .updates
-            .iter()
-            .filter(|o| o.info().type_id == info.type_id)
-        {
+        let mut queue: Vec<PreparedUpdate> = Vec::with_capacity(updates().count());
+        for o in updates() {
             work.sync(o);
             let read = work.read.contains(&ptr(o));
             let own = !work.values.contains_key(&ptr(o));
@@ -598,14 +604,16 @@ fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Re
             .map(|(a, &i)| c.table.c(a).eq(v[i].clone()))
             .collect();
         conn.execute(&delete(&c.table).where_(strata_core::and_(conds)))
-            .map_err(|e| flush_error(c.obj.info(), &v, e.into()))?;
+            .map_err(|e| flush_error(c.obj.info(), || c.obj.info().key_text(&v), e.into()))?;
     }
     for a in &plan.assoc {
         let lv = work.get(&a.local);
         let rv = work.get(&a.remote);
         let mut vals: Vec<Value> = a.local_cols.iter().map(|&i| lv[i].clone()).collect();
         vals.extend(a.remote_cols.iter().map(|&i| rv[i].clone()));
-        let wrap = |e: strata_core::Error| flush_error(a.local.info(), &lv, e.into());
+        let wrap = |e: strata_core::Error| {
+            flush_error(a.local.info(), || a.local.info().key_text(&lv), e.into())
+        };
         if a.insert {
             let stmt = insert(&a.table)
                 .columns(a.cols.iter().cloned())
@@ -779,7 +787,7 @@ fn insert_chunk(
         }
     }
     let first = &chunk[0].1;
-    let outcome = outcome.map_err(|e| flush_error(info, first, e))?;
+    let outcome = outcome.map_err(|e| flush_error(info, || info.key_text(first), e))?;
     match outcome {
         Inserted::Returned(mut rows) => {
             let width = ret_cols.len();
@@ -787,7 +795,7 @@ fn insert_chunk(
             if count != chunk.len() {
                 return Err(flush_error(
                     info,
-                    first,
+                    || info.key_text(first),
                     Error::InvalidRequest(format!(
                         "INSERT returned {count} rows for {} objects",
                         chunk.len()
@@ -858,11 +866,12 @@ fn insert_chunk(
 /// An UPDATE ready to run: its text, parameters, and what the flush keeps of it.
 struct PreparedUpdate {
     obj: Arc<dyn AnyObject>,
-    values: ValueRow,
-    /// The snapshot's primary key and version values (see `Dirty::old`).
-    old: ValueRow,
+    /// The whole row written (`DirtyValues::Row`), empty when only the changed values
+    /// were taken (they are the object's own, and nothing needs them afterwards).
+    values: Vec<Value>,
+    /// The snapshot's primary key and version values (`ModelInfo::row_key`).
+    old: RowKey,
     own: bool,
-    sparse: bool,
     /// The columns SET, then the version bump.
     set: Cols,
     /// The columns read back by RETURNING.
@@ -881,48 +890,45 @@ fn prepare_update(
 ) -> Result<PreparedUpdate> {
     let Dirty {
         obj,
-        mut values,
+        values,
         changed,
         old,
         mut own,
-        sparse,
     } = d;
-    let onupdate: Cols = info
-        .onupdate
-        .iter()
-        .copied()
-        .filter(|i| !changed.contains(i))
-        .collect();
-    let returned = if returning && !onupdate.is_empty() {
-        onupdate
+    let (mut values, mut params) = match values {
+        DirtyValues::Row(values) => {
+            let params = changed.iter().map(|&i| values[i].clone()).collect();
+            (values, params)
+        }
+        DirtyValues::Changed(params) => (Vec::new(), params),
+    };
+    let returned: Cols = if returning {
+        info.onupdate
+            .iter()
+            .copied()
+            .filter(|i| !changed.contains(i))
+            .collect()
     } else {
         Cols::new()
     };
     // The columns SET: the changed ones, then the version bump.
     let mut set = changed;
-    if let Some(v) = info.version {
-        let next = match &old[v] {
-            Value::SmallInt(i) => Value::SmallInt(i + 1),
-            Value::Int(i) => Value::Int(i + 1),
-            Value::BigInt(i) => Value::BigInt(i + 1),
-            _ => Value::BigInt(1),
-        };
+    if let (Some(v), Some(version)) = (info.version, info.key_version(&old)) {
         if !set.contains(&v) {
-            values[v] = next;
+            let next = match version {
+                Value::SmallInt(i) => Value::SmallInt(i + 1),
+                Value::Int(i) => Value::Int(i + 1),
+                Value::BigInt(i) => Value::BigInt(i + 1),
+                _ => Value::BigInt(1),
+            };
+            if let Some(slot) = values.get_mut(v) {
+                *slot = next.clone();
+            }
+            params.push(next);
             set.push(v);
             own = false;
         }
     }
-    let mut params: Params = set
-        .iter()
-        .map(|&i| {
-            if sparse {
-                std::mem::take(&mut values[i])
-            } else {
-                values[i].clone()
-            }
-        })
-        .collect();
     let version_is_null = row_params(info, &old, &mut params);
     let shape = Shape::Update {
         set,
@@ -937,7 +943,7 @@ fn prepare_update(
             .get(&shape, &params, || {
                 update_statement(info, set, returning, &params, &old)
             })
-            .map_err(|e| flush_error(info, &old, e))?
+            .map_err(|e| flush_error(info, || info.row_key_text(&old), e))?
     };
     // The statement's shape owned the column lists until the text was found.
     let Shape::Update {
@@ -953,7 +959,6 @@ fn prepare_update(
         values,
         old,
         own,
-        sparse,
         set,
         returned,
         params,
@@ -961,8 +966,8 @@ fn prepare_update(
     })
 }
 
-/// The Core UPDATE of `set` (values: the first of `params`) for the row of `old`'s
-/// primary key (and version), returning `returned`.
+/// The Core UPDATE of `set` (values: the first of `params`) for the row of the row key
+/// `old`, returning `returned`.
 fn update_statement(
     info: &ModelInfo,
     set: &[usize],
@@ -1001,14 +1006,7 @@ impl PreparedUpdate {
 
     /// Record the UPDATE, which matched its row, as done.
     fn finish(self, applied: &mut Applied) {
-        // Sparse values are the object's own (no version, onupdate or RETURNING) and
-        // no other row reads them: they are not needed after the statement.
-        let values = if self.sparse {
-            Vec::new()
-        } else {
-            self.values.into_vec()
-        };
-        applied.updated.push((self.obj, values, self.own));
+        applied.updated.push((self.obj, self.values, self.own));
     }
 }
 
@@ -1019,7 +1017,9 @@ fn update_object(
     mut p: PreparedUpdate,
     applied: &mut Applied,
 ) -> Result<()> {
-    let wrap = |e: strata_core::Error, old: &[Value]| flush_error(info, old, e.into());
+    let wrap = |e: strata_core::Error, old: &[Value]| {
+        flush_error(info, || info.row_key_text(old), e.into())
+    };
     let result = match &p.sql {
         Some(sql) => conn.exec_shared_sql(sql, &p.params),
         None => conn.execute(&p.statement(info)),
@@ -1030,7 +1030,9 @@ fn update_object(
         let rows = result.and_then(|r| r.all()).map_err(|e| wrap(e, &p.old))?;
         if let Some(r) = rows.first() {
             for (&c, v) in p.returned.iter().zip(r.values()) {
-                p.values[c] = v.clone();
+                if let Some(slot) = p.values.get_mut(c) {
+                    *slot = v.clone();
+                }
             }
             p.own = false;
         }
@@ -1069,17 +1071,20 @@ fn delete_objects(
     applied: &mut Applied,
 ) -> Result<()> {
     let table = &info.table;
-    let snapshots: Vec<Vec<Value>> = objs
+    let olds: Vec<RowKey> = objs
         .iter()
-        .map(|o| o.snapshot().unwrap_or_else(|| o.values()))
+        .map(|o| {
+            let snapshot = o.snapshot().unwrap_or_else(|| o.values());
+            info.row_key(&snapshot)
+        })
         .collect();
     if info.pk.len() == 1 && info.version.is_none() && objs.len() > 1 {
         let pk = info.pk[0];
-        let keys: Vec<Value> = snapshots.iter().map(|s| s[pk].clone()).collect();
+        let keys: Vec<Value> = olds.iter().map(|k| k[0].clone()).collect();
         let stmt = delete(table).where_(table.c(info.names[pk]).in_(keys));
         let n = conn
             .execute(&stmt)
-            .map_err(|e| flush_error(info, &snapshots[0], e.into()))?
+            .map_err(|e| flush_error(info, || info.row_key_text(&olds[0]), e.into()))?
             .rows_affected();
         if n != objs.len() as u64 {
             return Err(Error::StaleData {
@@ -1094,34 +1099,34 @@ fn delete_objects(
         // One DELETE per object, those of one text run together (pipelined on
         // PostgreSQL).
         let mut last_text = LastText::new(info, conn.dialect());
-        let mut runs: Vec<(Option<Arc<str>>, Params)> = Vec::with_capacity(snapshots.len());
-        for s in &snapshots {
+        let mut runs: Vec<(Option<Arc<str>>, Params)> = Vec::with_capacity(olds.len());
+        for old in &olds {
             let mut params = Params::new();
-            let version = row_params(info, s, &mut params);
+            let version = row_params(info, old, &mut params);
             let sql = last_text
                 .get(&Shape::Delete { version }, &params, || {
-                    delete(table).where_(row_where(info, s))
+                    delete(table).where_(row_where(info, old))
                 })
-                .map_err(|e| flush_error(info, s, e))?;
+                .map_err(|e| flush_error(info, || info.row_key_text(old), e))?;
             runs.push((sql, params));
         }
         let mut start = 0;
         while start < runs.len() {
             let sql = runs[start].0.clone();
             let end = start + runs[start..].iter().take_while(|(t, _)| *t == sql).count();
-            let olds: Vec<&[Value]> = snapshots[start..end].iter().map(Vec::as_slice).collect();
+            let group: Vec<&[Value]> = olds[start..end].iter().map(|k| &k[..]).collect();
             match sql {
                 Some(sql) => {
                     let params: Vec<&[Value]> =
                         runs[start..end].iter().map(|(_, p)| &p[..]).collect();
-                    run_each_on_one_row(conn, info, "DELETE", &sql, &params, &olds)?;
+                    run_each_on_one_row(conn, info, "DELETE", &sql, &params, &group)?;
                 }
                 // A text that cannot be reused runs through Core, row by row.
                 None => {
-                    for old in olds {
+                    for old in group {
                         let n = conn
                             .execute(&delete(table).where_(row_where(info, old)))
-                            .map_err(|e| flush_error(info, old, e.into()))?
+                            .map_err(|e| flush_error(info, || info.row_key_text(old), e.into()))?
                             .rows_affected();
                         if n != 1 {
                             return Err(stale(info, old, "DELETE", n));

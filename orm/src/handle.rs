@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use strata_core::Value;
 
-use crate::info::{model_info, IdentityKey, ModelInfo, ValueRow};
+use crate::info::{model_info, IdentityKey, ModelInfo, Params, RowKey};
 use crate::model::Model;
 use crate::relationship::{ObjectRef, RelationField};
 use crate::statements::Cols;
@@ -105,10 +105,10 @@ pub(crate) struct Meta {
 pub(crate) struct Changes {
     /// The columns whose values differ from the snapshot's.
     pub changed: Cols,
-    /// The changed columns' current values, NULL elsewhere.
-    pub values: ValueRow,
-    /// The snapshot's primary key and version values, NULL elsewhere.
-    pub old: ValueRow,
+    /// The changed columns' current values, in the order of `changed`.
+    pub values: Params,
+    /// The snapshot's primary key and version values ([`ModelInfo::row_key`]).
+    pub old: RowKey,
 }
 
 pub(crate) struct Cell<T> {
@@ -307,16 +307,14 @@ impl<T: Model> AnyObject for Cell<T> {
         };
         let mut changed = Cols::new();
         data.diff_values(snapshot, &mut |i| changed.push(i));
-        let mut values = ValueRow::from_elem(Value::Null, snapshot.len());
-        for &i in &changed {
-            if let Some(v) = data.column_value(i) {
-                values[i] = v;
-            }
-        }
+        let values = changed
+            .iter()
+            .map(|&i| data.column_value(i).unwrap_or(Value::Null))
+            .collect();
         Some(Changes {
             changed,
             values,
-            old: self.info.key_row(snapshot),
+            old: self.info.row_key(snapshot),
         })
     }
 

@@ -34,9 +34,12 @@ pub(crate) struct ModelInfo {
     pub sql_texts: crate::statements::Texts,
 }
 
-/// One object's column values for a statement, inline for models of up to eight
-/// columns (a flush builds two for every UPDATE).
-pub(crate) type ValueRow = smallvec::SmallVec<[Value; 8]>;
+/// A row's primary key values followed by its version value (see
+/// [`ModelInfo::row_key`]): what an UPDATE or DELETE matches the row by.
+pub(crate) type RowKey = smallvec::SmallVec<[Value; 2]>;
+
+/// An UPDATE's parameters (or the changed values that start them), inline when few.
+pub(crate) type Params = smallvec::SmallVec<[Value; 6]>;
 
 /// Builds a tracked object of one model from its column values (taken out of the
 /// slice), with its relationships unloaded and the given session state.
@@ -92,28 +95,41 @@ impl ModelInfo {
         Some(IdentityKey::new(self.type_id, parts))
     }
 
-    /// A row holding `values`' primary key and version values, NULL elsewhere: what an
+    /// The primary key values of the row of `values`, then its version value: what an
     /// UPDATE or DELETE matches the row by.
-    pub fn key_row(&self, values: &[Value]) -> ValueRow {
-        let mut row = ValueRow::from_elem(Value::Null, values.len());
-        for &i in self.pk.iter().chain(&self.version) {
-            row[i] = values[i].clone();
-        }
-        row
+    pub fn row_key(&self, values: &[Value]) -> RowKey {
+        self.pk
+            .iter()
+            .chain(&self.version)
+            .map(|&i| values[i].clone())
+            .collect()
     }
 
-    /// The primary key as text, for messages.
+    /// The version value of a [`ModelInfo::row_key`] (`None` without a version column).
+    pub fn key_version<'k>(&self, key: &'k [Value]) -> Option<&'k Value> {
+        self.version.and(key.get(self.pk.len()))
+    }
+
+    /// The primary key of the row of `values` as text, for messages.
     pub fn key_text(&self, values: &[Value]) -> String {
-        let parts: Vec<String> = self
-            .pk
-            .iter()
-            .map(|&i| values.get(i).map(|v| v.to_string()).unwrap_or_default())
-            .collect();
-        if parts.iter().all(|p| p == "NULL") {
-            "(pending)".into()
-        } else {
-            format!("({})", parts.join(", "))
-        }
+        key_parts_text(self.pk.iter().map(|&i| values.get(i)))
+    }
+
+    /// The primary key of a [`ModelInfo::row_key`] as text, for messages.
+    pub fn row_key_text(&self, key: &[Value]) -> String {
+        key_parts_text(key.iter().take(self.pk.len()).map(Some))
+    }
+}
+
+/// Primary key values as text: `(1, 'a')`, or `(pending)` while all are NULL.
+fn key_parts_text<'v>(values: impl Iterator<Item = Option<&'v Value>>) -> String {
+    let parts: Vec<String> = values
+        .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+        .collect();
+    if parts.iter().all(|p| p == "NULL") {
+        "(pending)".into()
+    } else {
+        format!("({})", parts.join(", "))
     }
 }
 
