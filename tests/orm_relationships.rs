@@ -228,6 +228,19 @@ fn selects(engine: &Engine) -> Arc<Mutex<Vec<String>>> {
     log
 }
 
+/// Records the statements that write the association table `r_student_courses`.
+fn association_statements(engine: &Engine) -> Arc<Mutex<Vec<String>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    engine.on_execute(move |sql, _| {
+        let writes = sql.starts_with("INSERT") || sql.starts_with("DELETE");
+        if writes && sql.contains("r_student_courses") {
+            l.lock().unwrap().push(sql.to_string())
+        }
+    });
+    log
+}
+
 fn drain(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
     std::mem::take(&mut *log.lock().unwrap())
 }
@@ -275,6 +288,7 @@ on_both!(
     passive_deletes_leave_children_to_the_database,
     one_to_one,
     many_to_many_through_an_association_table,
+    relationships_loaded_after_an_expiry_survive_the_refresh,
     self_referential_tree,
     selectin_joined_and_lazy_statement_counts,
     raise_strategy_and_raiseload,
@@ -578,8 +592,13 @@ fn many_to_many_through_an_association_table(engine: &Engine) {
     math.append(Course::students, &bob).unwrap();
     // Both sides in step: the mirror pair is written once.
     assert_eq!(math.read().students.len().unwrap(), 2);
+    let log = association_statements(engine);
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 3);
+    // The three rows go in one INSERT.
+    let written = drain(&log);
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(written[0].starts_with("INSERT"), "{written:?}");
     let ann = s.get::<Student>(ann.read().id.unwrap()).unwrap().unwrap();
     let courses = s.load(&ann, Student::courses).unwrap();
     let titles: Vec<String> = courses.iter().map(|c| c.read().title.clone()).collect();
@@ -588,10 +607,119 @@ fn many_to_many_through_an_association_table(engine: &Engine) {
     ann.remove_from(Student::courses, &art).unwrap();
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 2);
+    // Rows removed and added in one flush: the removals first, one DELETE text per row,
+    // then one INSERT.
+    let math = courses[1].clone();
+    s.load(&ann, Student::courses).unwrap();
+    s.load(&math, Course::students).unwrap();
+    s.load(&bob, Student::courses).unwrap();
+    ann.remove_from(Student::courses, &math).unwrap();
+    math.remove_from(Course::students, &bob).unwrap();
+    ann.append(Student::courses, &art).unwrap();
+    drain(&log);
+    s.commit().unwrap();
+    let written = drain(&log);
+    assert_eq!(written.len(), 3, "{written:?}");
+    assert!(
+        written[..2].iter().all(|w| w.starts_with("DELETE")),
+        "{written:?}"
+    );
+    assert_eq!(written[0], written[1]);
+    assert!(written[2].starts_with("INSERT"), "{written:?}");
+    let pairs: Vec<(String, String)> = engine
+        .connect()
+        .unwrap()
+        .execute(&text(
+            "SELECT st.name, c.title FROM r_student_courses sc \
+             JOIN r_students st ON st.id = sc.student_id \
+             JOIN r_courses c ON c.id = sc.course_id ORDER BY st.name, c.title",
+        ))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(pairs, [("Ann".to_string(), "Art".to_string())]);
+    // Put Bob back on Math for the deletion below.
+    s.load(&math, Course::students).unwrap();
+    s.load(&bob, Student::courses).unwrap();
+    math.append(Course::students, &bob).unwrap();
+    s.commit().unwrap();
     let bob = s.get::<Student>(bob.read().id.unwrap()).unwrap().unwrap();
     s.delete(&bob).unwrap(); // its association rows go first
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 1);
+
+    // A row that already exists (written behind the session's back) fails the flush,
+    // which names the student and writes nothing.
+    s.load(&ann, Student::courses).unwrap();
+    s.load(&math, Course::students).unwrap();
+    let (ann_id, math_id) = (ann.read().id.unwrap(), math.read().id.unwrap());
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text(&format!(
+            "INSERT INTO r_student_courses (student_id, course_id) VALUES ({ann_id}, {math_id})"
+        )))
+        .unwrap();
+    let cara = s
+        .add(Student {
+            id: None,
+            name: "Cara".into(),
+            courses: Many::new(),
+        })
+        .unwrap();
+    cara.append(Student::courses, &math).unwrap();
+    ann.append(Student::courses, &math).unwrap();
+    let err = s.commit().unwrap_err();
+    assert!(
+        matches!(&err, strata::orm::Error::Flush { model, .. } if model == "Student"),
+        "{err}"
+    );
+    s.rollback().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 2);
+    assert_eq!(
+        count(
+            engine,
+            "SELECT count(*) FROM r_students WHERE name = 'Cara'"
+        ),
+        0
+    );
+}
+
+fn relationships_loaded_after_an_expiry_survive_the_refresh(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let ann = s
+        .add(Student {
+            id: None,
+            name: "Ann".into(),
+            courses: Many::new(),
+        })
+        .unwrap();
+    let math = s
+        .add(Course {
+            id: None,
+            title: "Math".into(),
+            students: Many::new(),
+        })
+        .unwrap();
+    ann.append(Student::courses, &math).unwrap();
+    s.commit().unwrap();
+    // The commit expired Ann and unloaded her courses; loading them again...
+    assert!(!ann.read().courses.is_loaded());
+    s.load(&ann, Student::courses).unwrap();
+    // ...survives a query that returns her row and refreshes her expired columns.
+    let again = s.scalars(&select::<Student>()).unwrap().all();
+    assert!(Handle::ptr_eq(&again[0], &ann));
+    assert_eq!(ann.read().courses.len().unwrap(), 1);
+    // An expiry while a guard is alive cannot unload the relationship: the refresh does.
+    let guard = ann.read();
+    s.expire(&ann).unwrap();
+    drop(guard);
+    assert!(ann.read().courses.is_loaded());
+    s.scalars(&select::<Student>()).unwrap().all();
+    assert!(!ann.read().courses.is_loaded());
+    assert_eq!(s.load(&ann, Student::courses).unwrap().len(), 1);
 }
 
 fn category(name: &str) -> Handle<Category> {

@@ -9,7 +9,7 @@ use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
 use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
 use crate::info::{key_part, KeyHash, KeyPart, ModelInfo, Params, RowKey};
-use crate::plan::{ptr, Link, Plan, PtrMap, PtrSet};
+use crate::plan::{ptr, AssocRow, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
 use crate::statements::{reusable_sql, Cols, LastText, Shape};
 use crate::{Error, Result};
@@ -606,28 +606,99 @@ fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Re
         conn.execute(&delete(&c.table).where_(strata_core::and_(conds)))
             .map_err(|e| flush_error(c.obj.info(), || c.obj.info().key_text(&v), e.into()))?;
     }
-    for a in &plan.assoc {
-        let lv = work.get(&a.local);
-        let rv = work.get(&a.remote);
-        let mut vals: Vec<Value> = a.local_cols.iter().map(|&i| lv[i].clone()).collect();
-        vals.extend(a.remote_cols.iter().map(|&i| rv[i].clone()));
-        let wrap = |e: strata_core::Error| {
-            flush_error(a.local.info(), || a.local.info().key_text(&lv), e.into())
-        };
-        if a.insert {
-            let stmt = insert(&a.table)
-                .columns(a.cols.iter().cloned())
-                .value_rows([vals]);
-            conn.execute(&stmt).map_err(wrap)?;
-        } else {
-            let conds: Vec<Expr> = a
-                .cols
-                .iter()
-                .zip(vals)
-                .map(|(c, v)| a.table.c(c).eq(v))
-                .collect();
-            conn.execute(&delete(&a.table).where_(strata_core::and_(conds)))
-                .map_err(wrap)?;
+    // Rows removed before rows added (as SQLAlchemy orders them), each table's together.
+    for insert in [false, true] {
+        let mut groups: Vec<Vec<&AssocRow>> = Vec::new();
+        for a in plan.assoc.iter().filter(|a| a.insert == insert) {
+            let same = |g: &&mut Vec<&AssocRow>| {
+                g[0].table.fullname() == a.table.fullname() && g[0].cols == a.cols
+            };
+            match groups.iter_mut().find(same) {
+                Some(g) => g.push(a),
+                None => groups.push(vec![a]),
+            }
+        }
+        for group in groups {
+            let rows: Vec<Vec<Value>> = group.iter().map(|a| association_row(a, work)).collect();
+            if insert {
+                insert_association_rows(conn, work, &group, rows)?;
+            } else {
+                delete_association_rows(conn, work, &group, &rows)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The association table's values for `a`: the local object's key, then the remote's.
+fn association_row(a: &AssocRow, work: &Work) -> Vec<Value> {
+    let lv = work.get(&a.local);
+    let rv = work.get(&a.remote);
+    let mut vals: Vec<Value> = a.local_cols.iter().map(|&i| lv[i].clone()).collect();
+    vals.extend(a.remote_cols.iter().map(|&i| rv[i].clone()));
+    vals
+}
+
+/// A failed association row's error, naming the object on its local side.
+fn association_error(a: &AssocRow, work: &Work, e: strata_core::Error) -> Error {
+    let info = a.local.info();
+    flush_error(info, || info.key_text(&work.get(&a.local)), e.into())
+}
+
+/// Add the rows of one association table (same columns) in multi-row INSERTs.
+fn insert_association_rows(
+    conn: &mut Connection,
+    work: &Work,
+    group: &[&AssocRow],
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    let (table, cols) = (&group[0].table, &group[0].cols);
+    let per_statement = (MAX_PARAMS / cols.len().max(1)).max(1);
+    let mut rows = rows.into_iter();
+    for chunk in group.chunks(per_statement) {
+        let stmt = insert(table)
+            .columns(cols.iter().cloned())
+            .value_rows(rows.by_ref().take(chunk.len()));
+        conn.execute(&stmt)
+            .map_err(|e| association_error(chunk[0], work, e))?;
+    }
+    Ok(())
+}
+
+/// Remove the rows of one association table (same columns): one DELETE text, run once
+/// per row (prepared once on SQLite, pipelined on PostgreSQL).
+fn delete_association_rows(
+    conn: &mut Connection,
+    work: &Work,
+    group: &[&AssocRow],
+    rows: &[Vec<Value>],
+) -> Result<()> {
+    let (table, cols) = (&group[0].table, &group[0].cols);
+    let stmt = |vals: &[Value]| {
+        let conds: Vec<Expr> = cols
+            .iter()
+            .zip(vals)
+            .map(|(c, v)| table.c(c).eq(v.clone()))
+            .collect();
+        delete(table).where_(strata_core::and_(conds))
+    };
+    let compiled = strata_core::compile(&stmt(&rows[0]), conn.dialect())
+        .map_err(|e| association_error(group[0], work, e))?;
+    if compiled.params() == &rows[0][..] {
+        let params: Vec<&[Value]> = rows.iter().map(Vec::as_slice).collect();
+        let mut affected = Vec::with_capacity(rows.len());
+        if let Err(e) = conn.exec_driver_sql_each(compiled.sql(), &params, &mut affected) {
+            return Err(association_error(
+                group[affected.len().min(group.len() - 1)],
+                work,
+                e,
+            ));
+        }
+    } else {
+        // Parameters the text does not take as they are: each row through Core.
+        for (a, vals) in group.iter().zip(rows) {
+            conn.execute(&stmt(vals))
+                .map_err(|e| association_error(a, work, e))?;
         }
     }
     Ok(())

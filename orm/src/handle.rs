@@ -99,6 +99,9 @@ pub(crate) struct Meta {
     pub key: Option<IdentityKey>,
     /// Relationships (by index) a query marked `raiseload`.
     pub raise: u64,
+    /// Relationships (by index) that an expiry could not unload while a guard on the
+    /// object was alive: they are unloaded when the object is refreshed.
+    pub unload_on_refresh: u64,
 }
 
 /// What changed in an object since its snapshot ([`AnyObject::changes`]).
@@ -173,6 +176,7 @@ impl Meta {
             expired: false,
             key: None,
             raise: 0,
+            unload_on_refresh: 0,
         }
     }
 
@@ -185,6 +189,7 @@ impl Meta {
             expired: false,
             key: Some(key),
             raise: 0,
+            unload_on_refresh: 0,
         }
     }
 

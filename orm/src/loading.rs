@@ -14,7 +14,7 @@ use crate::info::{key_part, model_info, IdentityMap, KeyHash, KeyPart, ModelInfo
 use crate::model::Model;
 use crate::plan::{col_indexes, PairSet, PtrMap, PtrSet};
 use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
-use crate::session::{refresh_if_expired, Session};
+use crate::session::{refresh_if_expired, rel_bit, Session};
 use crate::{Error, Result};
 
 /// Keys per `IN` query of a select-in load.
@@ -596,8 +596,7 @@ impl Session {
         if let Some(members) = erased.rel_members(ri.index) {
             return Ok(R::from_members(members));
         }
-        let raise =
-            ri.def.lazy == Strategy::Raise || erased.meta().raise & (1u64 << ri.index.min(63)) != 0;
+        let raise = ri.def.lazy == Strategy::Raise || erased.meta().raise & rel_bit(ri.index) != 0;
         if raise {
             return Err(Error::InvalidRequest(format!(
                 "relationship {}.{} is set to raise on load: load it with a loader option (selectinload/joinedload) in the query",
@@ -687,7 +686,7 @@ impl Session {
                 }
                 Strategy::Raise if explicit.is_some() => {
                     for o in objs {
-                        o.meta().raise |= 1u64 << i.min(63);
+                        o.meta().raise |= rel_bit(i);
                     }
                 }
                 _ => {}

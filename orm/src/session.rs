@@ -19,23 +19,31 @@ pub(crate) fn expire(o: &Arc<dyn AnyObject>) {
     expire_and_detach(o, false);
 }
 
+/// The bit of relationship `index` in a relationship mask of `Meta` (relationships past
+/// the 64th share the last bit).
+pub(crate) fn rel_bit(index: usize) -> u64 {
+    1u64 << index.min(63)
+}
+
 /// [`expire`], and with `detach` also leave the session, under one lock of the meta.
 fn expire_and_detach(o: &Arc<dyn AnyObject>, detach: bool) {
-    {
-        let mut m = o.meta();
-        m.expired = true;
-        if detach {
-            m.leave_session(ObjectState::Detached);
+    let mut kept = 0;
+    for i in 0..o.info().relationships.len() {
+        if !matches!(o.rel_update(i, &mut |r| r.unload()), Ok(true)) {
+            kept |= rel_bit(i);
         }
     }
-    for i in 0..o.info().relationships.len() {
-        let _ = o.rel_update(i, &mut |r| r.unload());
+    let mut m = o.meta();
+    m.expired = true;
+    m.unload_on_refresh |= kept;
+    if detach {
+        m.leave_session(ObjectState::Detached);
     }
 }
 
-/// Refresh an expired object from a row; relationships are unloaded again. An object
-/// whose guard is alive stays expired and is refreshed next time. True when the object
-/// was refreshed.
+/// Refresh an expired object from a row. Relationships its expiry could not unload are
+/// unloaded now; those loaded since the expiry stay. An object whose guard is alive
+/// stays expired and is refreshed next time. True when the object was refreshed.
 pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: &mut [Value]) -> Result<bool> {
     let expired = obj.meta().expired;
     if expired && obj.set_row(values)? {
@@ -43,10 +51,13 @@ pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: &mut [Value])
         m.snapshot = Snapshot::Current;
         m.expired = false;
         m.raise = 0;
+        let unload = std::mem::take(&mut m.unload_on_refresh);
         drop(m);
         obj.take_touched();
         for i in 0..obj.info().relationships.len() {
-            obj.rel_update(i, &mut |r| r.unload())?;
+            if unload & rel_bit(i) != 0 {
+                obj.rel_update(i, &mut |r| r.unload())?;
+            }
         }
         return Ok(true);
     }
