@@ -682,9 +682,15 @@ fn delete_association_rows(
             .collect();
         delete(table).where_(strata_core::and_(conds))
     };
-    let compiled = strata_core::compile(&stmt(&rows[0]), conn.dialect())
-        .map_err(|e| association_error(group[0], work, e))?;
-    if compiled.params() == &rows[0][..] {
+    // A NULL is matched with IS NULL, which changes the text: such rows share none.
+    let shared = if rows.iter().flatten().any(Value::is_null) {
+        None
+    } else {
+        let compiled = strata_core::compile(&stmt(&rows[0]), conn.dialect())
+            .map_err(|e| association_error(group[0], work, e))?;
+        (compiled.params() == &rows[0][..]).then_some(compiled)
+    };
+    if let Some(compiled) = shared {
         let params: Vec<&[Value]> = rows.iter().map(Vec::as_slice).collect();
         let mut affected = Vec::with_capacity(rows.len());
         if let Err(e) = conn.exec_driver_sql_each(compiled.sql(), &params, &mut affected) {
