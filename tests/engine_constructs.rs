@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use strata::func;
 use strata::{
-    and_, case, cast, column, create_engine, except, excluded, exists, insert, intersect, literal,
-    not_, null, or_, select, text, tuple, union, union_all, update, Column, Connection,
-    DbErrorKind, Engine, Error, Expr, IsolationLevel, JoinKind, MetaData, Result, SqlType, Table,
-    Value, Window,
+    and_, case, cast, column, create_engine, delete, except, excluded, exists, insert, intersect,
+    literal, not_, null, or_, select, text, tuple, union, union_all, update, Column, Compilable,
+    Connection, DbErrorKind, Engine, Error, Expr, IsolationLevel, JoinKind, MetaData, Result,
+    SqlType, Table, Value, Window,
 };
 use support::pg;
 
@@ -1929,6 +1929,60 @@ fn execute_many(e: &Engine) -> Result<()> {
     )?;
     check_eq("nothing written", count(&mut c, u)?, before)?;
     check_eq("no transaction left open", c.in_transaction(), false)?;
+    // Statements of several texts, in order: runs of one text go together (pipelined on
+    // PostgreSQL), a statement that returns rows or a text() runs on its own.
+    let rows = |ids: std::ops::Range<i64>| -> Vec<Box<dyn Compilable>> {
+        ids.map(|i| {
+            Box::new(insert(u).value("id", i).value("name", format!("m{i}"))) as Box<dyn Compilable>
+        })
+        .collect()
+    };
+    let mut mixed = rows(500..505);
+    mixed.push(Box::new(
+        update(u).set("age", 7).where_(u.c("id").between(500, 502)),
+    ));
+    mixed.push(Box::new(
+        insert(u)
+            .value("id", 505)
+            .value("name", "returned")
+            .returning(u.c("id")),
+    ));
+    mixed.extend(rows(506..508));
+    mixed.push(Box::new(
+        text("UPDATE users SET age = :age WHERE id = :id")
+            .bind("age", 9)
+            .bind("id", 507),
+    ));
+    mixed.push(Box::new(delete(u).where_(u.c("id").eq(506))));
+    mixed.extend(rows(508..510));
+    let n = c.execute_many(mixed.iter().map(|b| &**b))?;
+    // 5 inserts, 3 updated, 1 returned insert (its row counted), 2 inserts, 1 updated,
+    // 1 deleted, 2 inserts.
+    check_eq("rows of the mixed statements", n, 5 + 3 + 1 + 2 + 1 + 1 + 2)?;
+    let written: Vec<(i64, String, Option<i64>)> = c
+        .execute(
+            &select((u.c("id"), u.c("name"), u.c("age")))
+                .where_(u.c("id").ge(500))
+                .order_by([u.c("id")]),
+        )?
+        .tuples()
+        .collect::<Result<_>>()?;
+    let want: Vec<(i64, String, Option<i64>)> = [
+        (500, "m500", Some(7)),
+        (501, "m501", Some(7)),
+        (502, "m502", Some(7)),
+        (503, "m503", None),
+        (504, "m504", None),
+        (505, "returned", None),
+        (507, "m507", Some(9)),
+        (508, "m508", None),
+        (509, "m509", None),
+    ]
+    .into_iter()
+    .map(|(i, n, a)| (i, n.to_string(), a))
+    .collect();
+    check_eq("rows after the mixed statements", written, want)?;
+    c.execute(&delete(u).where_(u.c("id").ge(500)))?;
     // Inside a transaction it joins the transaction.
     let mut tx = c.begin()?;
     tx.execute_many((0..3).map(|i| insert(u).value("id", 400 + i).value("name", "t")))?;
@@ -2145,7 +2199,32 @@ fn returning(e: &Engine) -> Result<()> {
                 .returning(u.c("id")),
         )?
         .scalars()?;
-    check_eq("returning nothing", none, vec![])
+    check_eq("returning nothing", none, vec![])?;
+    // A write with RETURNING is made when it runs, whether or not its rows are read,
+    // and its failure is the execution's error.
+    drop(
+        c.execute(
+            &insert(u)
+                .value("id", 113)
+                .value("name", "unread")
+                .returning(u.c("id")),
+        )?,
+    );
+    let unread: i64 = c
+        .execute(&select(func::count(u.c("id"))).where_(u.c("name").eq("unread")))?
+        .scalar_one()?;
+    check_eq("a RETURNING insert whose rows were not read", unread, 1)?;
+    let dup = c.execute(
+        &insert(u)
+            .value("id", 113)
+            .value("name", "again")
+            .returning(u.c("id")),
+    );
+    check_eq(
+        "a RETURNING insert's failure",
+        dup.err().as_ref().and_then(Error::db_kind),
+        Some(DbErrorKind::IntegrityError),
+    )
 }
 
 fn last_insert_id(e: &Engine) -> Result<()> {

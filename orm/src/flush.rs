@@ -112,8 +112,8 @@ const FLUSH_SAVEPOINT: &str = "strata_flush";
 /// Parameters per INSERT statement, well under every database's limit.
 const MAX_PARAMS: usize = 10_000;
 
-/// `e`, raised by a statement for the object of `info` whose key text is `key`, as a
-/// flush error naming the object.
+/// `e`, raised by a statement for an object of `info`, as a flush error naming the
+/// object by the key text `key` gives (asked only when `e` is wrapped).
 fn flush_error(info: &ModelInfo, key: impl FnOnce() -> String, e: Error) -> Error {
     match e {
         e @ (Error::StaleData { .. } | Error::Flush { .. }) => e,

@@ -39,6 +39,12 @@ pub trait Compilable {
     fn cacheable(&self) -> bool {
         true
     }
+
+    /// Whether the statement is known to return no rows: an INSERT, UPDATE or DELETE
+    /// without RETURNING. `false` for anything else (a `text()` may return rows).
+    fn returns_no_rows(&self) -> bool {
+        false
+    }
 }
 
 /// SQL text and its ordered parameter values, ready for a driver.
@@ -116,12 +122,18 @@ pub fn compile(stmt: &dyn Compilable, dialect: &dyn Dialect) -> Result<CompiledS
 
 macro_rules! compilable {
     ($t:ty, $key:ident, $lower:ident) => {
+        compilable!($t, $key, $lower, |_s: &$t| false);
+    };
+    ($t:ty, $key:ident, $lower:ident, $no_rows:expr) => {
         impl Compilable for $t {
             fn write_key<'a>(&'a self, k: &mut KeyWriter<'a>) -> Result<()> {
                 k.$key(self)
             }
             fn lower(&self, l: &mut Lowerer) -> Result<Lowered> {
                 l.$lower(self)
+            }
+            fn returns_no_rows(&self) -> bool {
+                $no_rows(self)
             }
         }
 
@@ -135,9 +147,9 @@ macro_rules! compilable {
 }
 
 compilable!(Select, select, top_select);
-compilable!(Insert, insert, insert);
-compilable!(Update, update, update);
-compilable!(Delete, delete, delete);
+compilable!(Insert, insert, insert, |s: &Insert| s.returning.is_empty());
+compilable!(Update, update, update, |s: &Update| s.returning.is_empty());
+compilable!(Delete, delete, delete, |s: &Delete| s.returning.is_empty());
 compilable!(Text, text, text);
 
 impl<T: Compilable + ?Sized> Compilable for &T {
@@ -150,6 +162,9 @@ impl<T: Compilable + ?Sized> Compilable for &T {
     fn cacheable(&self) -> bool {
         (**self).cacheable()
     }
+    fn returns_no_rows(&self) -> bool {
+        (**self).returns_no_rows()
+    }
 }
 
 impl<T: Compilable + ?Sized> Compilable for Arc<T> {
@@ -161,5 +176,8 @@ impl<T: Compilable + ?Sized> Compilable for Arc<T> {
     }
     fn cacheable(&self) -> bool {
         (**self).cacheable()
+    }
+    fn returns_no_rows(&self) -> bool {
+        (**self).returns_no_rows()
     }
 }

@@ -110,6 +110,12 @@ pub trait DriverConnection: Send {
         Ok(())
     }
 
+    /// Whether [`DriverConnection::run_each`] sends its runs together (pipelining), so
+    /// that gathering statements of one text for it saves round trips.
+    fn pipelines(&self) -> bool {
+        false
+    }
+
     /// Run SQL without parameters that may hold several statements (DDL, BEGIN, ...).
     fn batch(&mut self, sql: &str) -> Result<()>;
 

@@ -257,13 +257,29 @@ impl DriverConnection for PgConnection {
                 last_insert_id: None,
             });
         }
-        Ok(Outcome::Rows(Box::new(PgRows {
+        let mut rows = PgRows {
             client: &mut self.client,
             stream,
             buffered: VecDeque::new(),
             ended: false,
             columns,
-        })))
+        };
+        // The first answer is read now: a statement that fails (a write with RETURNING
+        // that breaks a constraint) fails the run, whether or not its rows are read.
+        rows.ended = rows
+            .client
+            .next_batch(&mut rows.stream, &mut rows.buffered)
+            .map_err(db_error)?;
+        if let Some(Err(_)) = rows.buffered.back() {
+            if let Some(Err(e)) = rows.buffered.pop_back() {
+                return Err(db_error(Failure::Pg(e)));
+            }
+        }
+        Ok(Outcome::Rows(Box::new(rows)))
+    }
+
+    fn pipelines(&self) -> bool {
+        true
     }
 
     fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {

@@ -451,11 +451,23 @@ impl DriverConnection for SqliteConnection {
                 last_insert_id: last,
             });
         }
-        Ok(Outcome::Rows(Box::new(SqliteRows {
+        let writes = !stmt.readonly();
+        let mut rows = SqliteRows {
             rows: stmt.raw_query(),
             columns,
             checked: false,
-        })))
+            ahead: None,
+        };
+        if writes {
+            // A write with RETURNING makes all its changes in its first step: take it
+            // now, so that they are made (and their errors reported) even when no row
+            // is read.
+            let mut first = Vec::new();
+            if rows.next_into(&mut first)? {
+                rows.ahead = Some(first);
+            }
+        }
+        Ok(Outcome::Rows(Box::new(rows)))
     }
 
     fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
@@ -543,6 +555,8 @@ struct SqliteRows<'c> {
     /// Whether the columns were checked against the statement after its first step
     /// (where SQLite re-prepares it if the schema changed since it was cached).
     checked: bool,
+    /// The first row, read when a writing statement ran; handed out first.
+    ahead: Option<Vec<Value>>,
 }
 
 impl RowStream for SqliteRows<'_> {
@@ -551,6 +565,10 @@ impl RowStream for SqliteRows<'_> {
     }
 
     fn next_into(&mut self, values: &mut Vec<Value>) -> Result<bool> {
+        if let Some(row) = self.ahead.take() {
+            *values = row;
+            return Ok(true);
+        }
         values.clear();
         let Some(r) = self.rows.next().map_err(db_error)? else {
             return Ok(false);
