@@ -229,6 +229,10 @@ struct Prepared {
     /// it (the `'static` is a promise `PreparedConnection` keeps, never handed out).
     stmt: rusqlite::Statement<'static>,
     columns: ColumnNames,
+    /// The text may run a PRAGMA ([`is_pragma`]).
+    pragma: bool,
+    /// The text is an INSERT (whose generated key the run reports).
+    insert: bool,
 }
 
 /// A rusqlite connection and its prepared statements by SQL text, least recently used
@@ -316,7 +320,12 @@ impl PreparedConnection {
             std::mem::transmute::<rusqlite::Statement<'_>, rusqlite::Statement<'static>>(stmt)
         };
         let columns = ColumnNames::of(&stmt);
-        Ok(Prepared { stmt, columns })
+        Ok(Prepared {
+            stmt,
+            columns,
+            pragma: is_pragma(sql),
+            insert: is_insert(sql),
+        })
     }
 }
 
@@ -440,12 +449,20 @@ fn bind_all<'v>(
 
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
-        self.note_pragma(sql, is_pragma);
-        let (Prepared { stmt, columns }, conn) = self.db.get(sql)?;
+        let (prepared, conn) = self.db.get(sql)?;
+        if prepared.pragma {
+            self.read_uncommitted = None;
+        }
+        let Prepared {
+            stmt,
+            columns,
+            insert,
+            ..
+        } = prepared;
         bind_all(stmt, params.len(), params.iter())?;
         if stmt.column_count() == 0 {
             let n = stmt.raw_execute().map_err(db_error)?;
-            let last = is_insert(sql).then(|| conn.last_insert_rowid());
+            let last = insert.then(|| conn.last_insert_rowid());
             return Ok(Outcome::Done {
                 rows_affected: n as u64,
                 last_insert_id: last,
@@ -472,8 +489,10 @@ impl DriverConnection for SqliteConnection {
 
     fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
         // One lookup of the prepared statement for all the rows.
-        self.note_pragma(sql, is_pragma);
-        let (Prepared { stmt, .. }, _) = self.db.get(sql)?;
+        let (Prepared { stmt, pragma, .. }, _) = self.db.get(sql)?;
+        if *pragma {
+            self.read_uncommitted = None;
+        }
         if stmt.column_count() != 0 {
             return Err(Error::InvalidStatement(
                 "run_each takes statements that return no rows".into(),
