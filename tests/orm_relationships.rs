@@ -126,6 +126,34 @@ fn student_courses() -> Table {
         .expect("valid association table")
 }
 
+/// Who follows whom: an association table with two foreign keys to one table.
+fn follows() -> Table {
+    Table::build("r_follows")
+        .column(
+            Column::new("follower_id", SqlType::BigInteger)
+                .primary_key()
+                .foreign_key("r_people.id"),
+        )
+        .column(
+            Column::new("followed_id", SqlType::BigInteger)
+                .primary_key()
+                .foreign_key("r_people.id"),
+        )
+        .finish()
+        .expect("valid association table")
+}
+
+/// A self-referential many-to-many relationship (the first foreign key is this side).
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_people")]
+struct Person {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    #[relationship(secondary = follows, order_by = "name")]
+    following: Many<Person>,
+}
+
 #[derive(Model, Debug, Clone)]
 #[model(table = "r_students")]
 struct Student {
@@ -186,6 +214,8 @@ fn registry() -> Registry {
         .map::<Course>()
         .unwrap()
         .map::<Category>()
+        .unwrap()
+        .map::<Person>()
         .unwrap();
     r.configure().unwrap()
 }
@@ -194,6 +224,7 @@ fn setup(engine: &Engine) -> Registry {
     let r = registry();
     let mut md = r.metadata().clone();
     md.add_table(student_courses()).unwrap();
+    md.add_table(follows()).unwrap();
     // The log table with ON DELETE CASCADE, created by hand (passive deletes rely on it).
     let logs = Table::build("r_team_logs")
         .column(Column::new("id", SqlType::BigInteger).primary_key())
@@ -288,6 +319,7 @@ on_both!(
     passive_deletes_leave_children_to_the_database,
     one_to_one,
     many_to_many_through_an_association_table,
+    self_referential_many_to_many_keeps_rows_of_both_directions,
     relationships_loaded_after_an_expiry_survive_the_refresh,
     self_referential_tree,
     selectin_joined_and_lazy_statement_counts,
@@ -684,6 +716,56 @@ fn many_to_many_through_an_association_table(engine: &Engine) {
         ),
         0
     );
+}
+
+fn person(name: &str) -> Handle<Person> {
+    Handle::new(Person {
+        id: None,
+        name: name.into(),
+        following: Many::new(),
+    })
+    .unwrap()
+}
+
+fn self_referential_many_to_many_keeps_rows_of_both_directions(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let (ann, bob, cyd) = (person("Ann"), person("Bob"), person("Cyd"));
+    // Ann follows Bob and Bob follows Ann: two rows (follower, followed), in one flush.
+    ann.append(Person::following, &bob).unwrap();
+    ann.append(Person::following, &cyd).unwrap();
+    bob.append(Person::following, &ann).unwrap();
+    for p in [&ann, &bob, &cyd] {
+        s.add(p).unwrap();
+    }
+    s.commit().unwrap();
+    let pairs: Vec<(String, String)> = engine
+        .connect()
+        .unwrap()
+        .execute(&text(
+            "SELECT a.name, b.name FROM r_follows f \
+             JOIN r_people a ON a.id = f.follower_id \
+             JOIN r_people b ON b.id = f.followed_id ORDER BY a.name, b.name",
+        ))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        pairs,
+        [pair("Ann", "Bob"), pair("Ann", "Cyd"), pair("Bob", "Ann")]
+    );
+    let names = |p: &Handle<Person>, s: &mut Session| -> Vec<String> {
+        s.load(p, Person::following)
+            .unwrap()
+            .iter()
+            .map(|f| f.read().name.clone())
+            .collect()
+    };
+    assert_eq!(names(&ann, &mut s), ["Bob", "Cyd"]);
+    assert_eq!(names(&bob, &mut s), ["Ann"]);
+    assert!(names(&cyd, &mut s).is_empty());
 }
 
 fn relationships_loaded_after_an_expiry_survive_the_refresh(engine: &Engine) {

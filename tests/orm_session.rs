@@ -74,6 +74,16 @@ struct Draft {
     rev: Option<i64>,
 }
 
+/// A row whose every column the database fills.
+#[derive(Model, Debug, Clone)]
+#[model(table = "tickets")]
+struct Ticket {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(server_default = strata::func::now())]
+    issued_at: Option<String>,
+}
+
 /// Columns embedded between a model's own, for the in-place dirty check.
 #[derive(Embeddable, Debug, Clone, Default, PartialEq)]
 struct Dimensions {
@@ -101,6 +111,7 @@ fn registry() -> Registry {
         .and_then(|r| r.map::<Stamped>())
         .and_then(|r| r.map::<Print>())
         .and_then(|r| r.map::<Draft>())
+        .and_then(|r| r.map::<Ticket>())
         .and_then(|r| r.configure())
         .expect("mapping is valid")
 }
@@ -172,6 +183,7 @@ on_both!(
     merge_copies_onto_the_persistent_object,
     version_column_detects_lost_updates,
     null_version_is_matched_with_is_null,
+    objects_that_send_no_column_are_inserted_one_by_one,
     validation_aborts_the_flush,
     core_and_orm_give_the_same_results,
     legacy_query_api,
@@ -877,6 +889,22 @@ fn null_version_is_matched_with_is_null(engine: &Engine) {
             (3, "three".into(), Some(5))
         ]
     );
+}
+
+fn objects_that_send_no_column_are_inserted_one_by_one(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let tickets = s
+        .add_all((0..3).map(|_| Ticket {
+            id: None,
+            issued_at: None,
+        }))
+        .unwrap();
+    s.commit().unwrap();
+    let ids: Vec<i64> = tickets.iter().map(|t| t.read().id.unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    assert!(tickets.iter().all(|t| t.read().issued_at.is_some()));
+    assert_eq!(count(engine, "tickets"), 3);
 }
 
 fn validation_aborts_the_flush(engine: &Engine) {

@@ -448,30 +448,34 @@ impl<'p> Work<'p> {
         self.links.get(&ptr(o)).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The value of column `col` of `o` as the flush has it (without copying its row).
+    fn value_of(&self, o: &Arc<dyn AnyObject>, col: usize) -> Value {
+        match self.values.get(&ptr(o)) {
+            Some(v) => v[col].clone(),
+            None => o.column_value(col).unwrap_or(Value::Null),
+        }
+    }
+
     /// Apply the links that set `obj`'s foreign keys.
     fn sync(&mut self, obj: &Arc<dyn AnyObject>) {
-        let links = self.links.get(&ptr(obj)).cloned().unwrap_or_default();
-        if links.is_empty() {
+        let Some(links) = self.links.get(&ptr(obj)).filter(|l| !l.is_empty()) else {
             return;
-        }
+        };
         let mut values = self.get(obj);
         for l in links {
             match &l.parent {
                 Some(p) => {
-                    let pv = self.get(p);
                     for (&c, &pc) in l.child_cols.iter().zip(&l.parent_cols) {
-                        values[c] = pv[pc].clone();
+                        values[c] = self.value_of(p, pc);
                     }
                 }
                 None => {
                     let still_points = match &l.only_if {
-                        Some(old) => {
-                            let ov = self.get(old);
-                            l.child_cols
-                                .iter()
-                                .zip(&l.parent_cols)
-                                .all(|(&c, &pc)| values[c].same_as(&ov[pc]))
-                        }
+                        Some(old) => l
+                            .child_cols
+                            .iter()
+                            .zip(&l.parent_cols)
+                            .all(|(&c, &pc)| values[c].same_as(&self.value_of(old, pc))),
                         None => true,
                     };
                     if still_points {
@@ -754,7 +758,11 @@ fn insert_objects(
                         || info.columns[*i].default.is_some())
             })
             .collect();
-        let per_stmt = (MAX_PARAMS / cols.len().max(1)).max(1);
+        // Rows that send no column are `DEFAULT VALUES`, which inserts one row.
+        let per_stmt = match cols.len() {
+            0 => 1,
+            n => (MAX_PARAMS / n).max(1),
+        };
         for chunk in rows.chunks_mut(per_stmt) {
             if returning || back.is_empty() {
                 insert_chunk(conn, info, &cols, &back, chunk, returning, applied)?;

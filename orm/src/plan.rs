@@ -159,9 +159,19 @@ impl ObjSet {
     }
 }
 
+/// The objects of `a` that are not in `b`, in `a`'s order.
 fn minus(a: &[ObjectRef], b: &[ObjectRef]) -> Vec<Arc<dyn AnyObject>> {
+    // A scan of `b` per object while `b` is short, a set of it beyond.
+    if b.len() <= 16 {
+        return a
+            .iter()
+            .filter(|x| !b.iter().any(|y| same_object(&x.0, &y.0)))
+            .map(|x| x.0.clone())
+            .collect();
+    }
+    let in_b: PtrSet = b.iter().map(|y| ptr(&y.0)).collect();
     a.iter()
-        .filter(|x| !b.iter().any(|y| same_object(&x.0, &y.0)))
+        .filter(|x| !in_b.contains(&ptr(&x.0)))
         .map(|x| x.0.clone())
         .collect()
 }
@@ -206,6 +216,7 @@ impl Session {
             deletes.push(d);
         }
         let mut expunge = ObjSet::default();
+        let mut assoc_rows = AssocRows::default();
         let mut i = 0;
         while i < holders.list.len() {
             let h = holders.list[i].clone();
@@ -234,6 +245,7 @@ impl Session {
                     updates: &mut updates,
                     deletes: &mut deletes,
                     expunge: &mut expunge,
+                    assoc_rows: &mut assoc_rows,
                 };
                 plan_relationship(&mut cx, &h, ri, &members, &original)?;
             }
@@ -325,6 +337,30 @@ struct Cx<'a> {
     updates: &'a mut ObjSet,
     deletes: &'a mut ObjSet,
     expunge: &'a mut ObjSet,
+    assoc_rows: &'a mut AssocRows,
+}
+
+/// The association rows a flush plans, to plan each once: the two sides of a
+/// back-populated pair report the same row.
+#[derive(Default)]
+struct AssocRows {
+    /// The association tables met, by name (a row names its table by position here).
+    tables: Vec<String>,
+    /// (table, added, object of the row's first column by name, the other object).
+    rows: HashSet<(usize, bool, usize, usize)>,
+}
+
+impl AssocRows {
+    /// The position of the association table named `name`.
+    fn table(&mut self, name: String) -> usize {
+        match self.tables.iter().position(|t| *t == name) {
+            Some(i) => i,
+            None => {
+                self.tables.push(name);
+                self.tables.len() - 1
+            }
+        }
+    }
 }
 
 fn plan_relationship(
@@ -398,19 +434,21 @@ fn plan_relationship(
             cols.extend(assoc_remote.iter().cloned());
             let local_cols = col_indexes(info, local)?;
             let remote_cols = col_indexes(ri.target, remote)?;
+            // A row is the same row when the same objects fill the same columns: it is
+            // known by the table and the object of its first column by name.
+            let t = cx.assoc_rows.table(table.fullname());
+            let local_first = assoc_local.iter().min() < assoc_remote.iter().min();
             for (list, insert) in [
                 (minus(members, original), true),
                 (minus(original, members), false),
             ] {
                 for m in list {
-                    // The mirror side of a back-populated pair reports the same row.
-                    let dup = plan.assoc.iter().any(|a| {
-                        a.insert == insert
-                            && a.table.fullname() == table.fullname()
-                            && ((same_object(&a.local, h) && same_object(&a.remote, &m))
-                                || (same_object(&a.local, &m) && same_object(&a.remote, h)))
-                    });
-                    if !dup {
+                    let (first, second) = if local_first {
+                        (ptr(h), ptr(&m))
+                    } else {
+                        (ptr(&m), ptr(h))
+                    };
+                    if cx.assoc_rows.rows.insert((t, insert, first, second)) {
                         plan.assoc.push(AssocRow {
                             table: table.clone(),
                             cols: cols.clone(),
