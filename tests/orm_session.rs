@@ -188,6 +188,7 @@ on_both!(
     core_and_orm_give_the_same_results,
     legacy_query_api,
     composite_primary_key,
+    changing_the_primary_key_moves_the_object_in_the_identity_map,
     server_defaults_and_onupdate_are_read_back,
     gets_of_models_in_turn_each_send_their_own_select,
 );
@@ -905,6 +906,57 @@ fn objects_that_send_no_column_are_inserted_one_by_one(engine: &Engine) {
     assert_eq!(ids, [1, 2, 3]);
     assert!(tickets.iter().all(|t| t.read().issued_at.is_some()));
     assert_eq!(count(engine, "tickets"), 3);
+}
+
+fn changing_the_primary_key_moves_the_object_in_the_identity_map(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let added = s
+        .add(ShelfSlot {
+            shelf: 1,
+            slot: 1,
+            label: "a".into(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    // Loaded again after the commit's expiry, then moved to another key.
+    let x = s.get::<ShelfSlot>((1, 1)).unwrap().unwrap();
+    assert!(Handle::ptr_eq(&added, &x));
+    x.write().slot = 2;
+    s.flush().unwrap();
+    // Found under its new key, without SQL, and no longer under the old one.
+    let log = recorder(engine);
+    let y = s.get::<ShelfSlot>((1, 2)).unwrap().unwrap();
+    assert!(Handle::ptr_eq(&x, &y));
+    assert_eq!(taken(&log), Vec::<String>::new());
+    assert!(s.get::<ShelfSlot>((1, 1)).unwrap().is_none());
+    s.commit().unwrap();
+    // After the commit's expiry the reload finds the same object.
+    let z = s.get::<ShelfSlot>((1, 2)).unwrap().unwrap();
+    assert!(Handle::ptr_eq(&x, &z));
+    z.write().label = "b".into();
+    s.commit().unwrap();
+    let rows: Vec<(i64, i64, String)> = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT shelf, slot, label FROM shelf_slots"))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows, [(1, 2, "b".to_string())]);
+    // A rollback puts the object back under the key the database still has.
+    z.write().slot = 3;
+    s.flush().unwrap();
+    assert!(Handle::ptr_eq(
+        &s.get::<ShelfSlot>((1, 3)).unwrap().unwrap(),
+        &z
+    ));
+    s.rollback().unwrap();
+    assert!(s.get::<ShelfSlot>((1, 3)).unwrap().is_none());
+    let back = s.get::<ShelfSlot>((1, 2)).unwrap().unwrap();
+    assert!(Handle::ptr_eq(&back, &z));
+    assert_eq!(back.read().slot, 2);
 }
 
 fn validation_aborts_the_flush(engine: &Engine) {

@@ -8,7 +8,7 @@ use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
 use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
-use crate::info::{key_part, KeyHash, KeyPart, ModelInfo, Params, RowKey};
+use crate::info::{key_part, IdentityKey, KeyHash, KeyPart, ModelInfo, Params, RowKey};
 use crate::plan::{ptr, AssocRow, Link, Plan, PtrMap, PtrSet};
 use crate::session::{same_object, Session};
 use crate::statements::{reusable_sql, Cols, LastText, Shape};
@@ -18,9 +18,19 @@ use crate::{Error, Result};
 #[derive(Default)]
 struct Applied {
     inserted: Vec<(Arc<dyn AnyObject>, Vec<Value>, bool)>,
-    /// (object, values written, whether they are the object's own current values)
-    updated: Vec<(Arc<dyn AnyObject>, Vec<Value>, bool)>,
+    updated: Vec<Updated>,
     deleted: Vec<Arc<dyn AnyObject>>,
+}
+
+/// An UPDATE that ran, as the flush applies it to its object.
+struct Updated {
+    obj: Arc<dyn AnyObject>,
+    /// The values written (empty when only changed values were taken, see `own`).
+    values: Vec<Value>,
+    /// The values written are the object's own current values.
+    own: bool,
+    /// A primary key column was SET: the object's identity key changes.
+    rekey: bool,
 }
 
 struct Dirty {
@@ -351,7 +361,19 @@ impl Session {
         if let Some(e) = failed {
             return Err(e);
         }
-        for (obj, values, own) in applied.updated {
+        for Updated {
+            obj,
+            values,
+            own,
+            rekey,
+        } in applied.updated
+        {
+            if rekey {
+                let key = obj
+                    .info()
+                    .key(&if own { obj.values() } else { values.clone() });
+                self.rekey(&obj, key);
+            }
             let snapshot = if own || crate::handle::same_values(&obj.values(), &values) {
                 Snapshot::Current
             } else if let Some(values) = obj.try_set_values(values)? {
@@ -392,6 +414,13 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Put `obj`, whose primary key a flush changed, under its new identity key `key`
+    /// (a rollback puts it back).
+    fn rekey(&mut self, obj: &Arc<dyn AnyObject>, key: Option<IdentityKey>) {
+        let old = self.move_in_identity(obj, key);
+        self.rekeyed_in_tx.push((obj.clone(), old));
     }
 }
 
@@ -576,8 +605,8 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             run_updates(conn, info, &mut queue, &mut applied)?;
             let start = applied.updated.len();
             update_object(conn, info, p, &mut applied)?;
-            for (o, v, _) in &applied.updated[start..] {
-                work.written(o, v);
+            for u in &applied.updated[start..] {
+                work.written(&u.obj, &u.values);
             }
         }
         run_updates(conn, info, &mut queue, &mut applied)?;
@@ -1090,8 +1119,14 @@ impl PreparedUpdate {
     }
 
     /// Record the UPDATE, which matched its row, as done.
-    fn finish(self, applied: &mut Applied) {
-        applied.updated.push((self.obj, self.values, self.own));
+    fn finish(self, info: &ModelInfo, applied: &mut Applied) {
+        let rekey = self.set.iter().any(|c| info.pk.contains(c));
+        applied.updated.push(Updated {
+            obj: self.obj,
+            values: self.values,
+            own: self.own,
+            rekey,
+        });
     }
 }
 
@@ -1126,7 +1161,7 @@ fn update_object(
     if matched != 1 {
         return Err(stale(info, &p.old, "UPDATE", matched));
     }
-    p.finish(applied);
+    p.finish(info, applied);
     Ok(())
 }
 
@@ -1144,7 +1179,7 @@ fn run_updates(
     let olds: Vec<&[Value]> = queue.iter().map(|p| &p.old[..]).collect();
     run_each_on_one_row(conn, info, "UPDATE", &sql, &params, &olds)?;
     for p in queue.drain(..) {
-        p.finish(applied);
+        p.finish(info, applied);
     }
     Ok(())
 }

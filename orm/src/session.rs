@@ -158,6 +158,9 @@ pub struct Session {
     pub(crate) deleted: crate::plan::ObjSet,
     pub(crate) flushed_deleted: Vec<Arc<dyn AnyObject>>,
     pub(crate) inserted_in_tx: Vec<Arc<dyn AnyObject>>,
+    /// Objects whose primary key a flush of this transaction changed, with the identity
+    /// key they had before: a rollback puts them back under it.
+    pub(crate) rekeyed_in_tx: Vec<(Arc<dyn AnyObject>, Option<IdentityKey>)>,
     /// The tie to this session's objects, with its "something was written" flag.
     pub(crate) link: Arc<SessionLink>,
     /// The `get` statement text of the model fetched last.
@@ -190,6 +193,7 @@ impl Session {
             deleted: crate::plan::ObjSet::default(),
             flushed_deleted: Vec::new(),
             inserted_in_tx: Vec::new(),
+            rekeyed_in_tx: Vec::new(),
             link: SessionLink::new(),
             get_text: None,
             autoflush: true,
@@ -641,6 +645,7 @@ impl Session {
             o.meta().leave_session(ObjectState::Detached);
         }
         self.inserted_in_tx.clear();
+        self.rekeyed_in_tx.clear();
         self.wrote_in_tx = false;
         if self.expire_on_commit {
             self.expire_all();
@@ -658,6 +663,25 @@ impl Session {
     /// one pass over the identity map. A close after a transaction that wrote nothing
     /// leaves the objects as they are (they hold what the database holds, as after
     /// SQLAlchemy's `close()`) and detaches them all at once, without visiting them.
+    /// Give `obj` the identity key `key` in the identity map (in place of the one it
+    /// has, whose entry goes if it is `obj`'s); returns the key it had.
+    pub(crate) fn move_in_identity(
+        &mut self,
+        obj: &Arc<dyn AnyObject>,
+        key: Option<IdentityKey>,
+    ) -> Option<IdentityKey> {
+        let old = std::mem::replace(&mut obj.meta().key, key.clone());
+        if let Some(k) = &old {
+            if self.identity.get(k).is_some_and(|o| same_object(o, obj)) {
+                self.identity.swap_remove(k);
+            }
+        }
+        if let Some(k) = key {
+            self.identity.insert(k, obj.clone());
+        }
+        old
+    }
+
     fn end(&mut self, detach: bool) -> Result<()> {
         let wrote = self.wrote_in_tx;
         let result = match (self.in_tx, self.conn.as_mut()) {
@@ -673,7 +697,13 @@ impl Session {
             self.deleted.clear();
             self.identity.clear();
             self.flushed_deleted.clear();
+            self.rekeyed_in_tx.clear();
             return result;
+        }
+        // Objects whose primary key changed go back under their keys of before, last
+        // change first.
+        while let Some((o, old)) = self.rekeyed_in_tx.pop() {
+            self.move_in_identity(&o, old);
         }
         for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
             if let Some(k) = o.meta().key.take() {
