@@ -189,6 +189,7 @@ on_both!(
     legacy_query_api,
     composite_primary_key,
     changing_the_primary_key_moves_the_object_in_the_identity_map,
+    a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush,
     server_defaults_and_onupdate_are_read_back,
     gets_of_models_in_turn_each_send_their_own_select,
 );
@@ -957,6 +958,73 @@ fn changing_the_primary_key_moves_the_object_in_the_identity_map(engine: &Engine
     let back = s.get::<ShelfSlot>((1, 2)).unwrap().unwrap();
     assert!(Handle::ptr_eq(&back, &z));
     assert_eq!(back.read().slot, 2);
+}
+
+fn a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush(engine: &Engine) {
+    setup(engine);
+    let slot = |label: &str| ShelfSlot {
+        shelf: 1,
+        slot: 1,
+        label: label.into(),
+    };
+    let mut s = Session::new(engine);
+    s.add(slot("old")).unwrap();
+    s.add(ShelfSlot {
+        shelf: 9,
+        slot: 9,
+        label: "other".into(),
+    })
+    .unwrap();
+    s.commit().unwrap();
+    let old = s.get::<ShelfSlot>((1, 1)).unwrap().unwrap();
+    s.delete(&old).unwrap();
+    let new = s.add(slot("new")).unwrap();
+    let log = recorder(engine);
+    s.flush().unwrap();
+    // One UPDATE of the row, where an INSERT would meet the row still there.
+    let writes: Vec<String> = taken(&log)
+        .into_iter()
+        .filter(|q| !q.starts_with("SAVEPOINT") && !q.starts_with("RELEASE"))
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(writes[0].starts_with("UPDATE"), "{writes:?}");
+    assert_eq!(old.state(), ObjectState::Deleted);
+    assert_eq!(new.state(), ObjectState::Persistent);
+    assert!(Handle::ptr_eq(
+        &s.get::<ShelfSlot>((1, 1)).unwrap().unwrap(),
+        &new
+    ));
+    // A rollback brings the old object back and makes the new one transient.
+    s.rollback().unwrap();
+    assert_eq!(new.state(), ObjectState::Transient);
+    assert_eq!(old.state(), ObjectState::Persistent);
+    assert_eq!(
+        s.get::<ShelfSlot>((1, 1)).unwrap().unwrap().read().label,
+        "old"
+    );
+    // Committed, the row holds the new object's values.
+    s.delete(&old).unwrap();
+    let new = s.add(slot("new")).unwrap();
+    s.commit().unwrap();
+    assert_eq!(old.state(), ObjectState::Detached);
+    let rows: Vec<(i64, i64, String)> = engine
+        .connect()
+        .unwrap()
+        .execute(&text(
+            "SELECT shelf, slot, label FROM shelf_slots ORDER BY shelf",
+        ))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [(1, 1, "new".to_string()), (9, 9, "other".to_string())]
+    );
+    assert!(Handle::ptr_eq(
+        &s.get::<ShelfSlot>((1, 1)).unwrap().unwrap(),
+        &new
+    ));
 }
 
 fn validation_aborts_the_flush(engine: &Engine) {

@@ -392,7 +392,10 @@ impl Session {
                 m.set_state(ObjectState::Deleted);
                 m.key.clone()
             };
-            if let Some(k) = key {
+            // A new object that took over the row has the key now.
+            if let Some(k) =
+                key.filter(|k| self.identity.get(k).is_some_and(|o| same_object(o, &obj)))
+            {
                 self.identity.swap_remove(&k);
             }
             self.flushed_deleted.push(obj);
@@ -532,6 +535,8 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
         .collect();
     let order = table_order(&infos)?;
     let returning = conn.dialect().capabilities().returning;
+    // Deleted objects whose rows new objects took over.
+    let mut switched = PtrSet::default();
     for info in &order {
         // Inserts, in rounds so that a row's parent in the same table goes first.
         let mut waiting: Vec<Arc<dyn AnyObject>> = plan
@@ -540,6 +545,15 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             .filter(|o| o.info().type_id == info.type_id)
             .cloned()
             .collect();
+        if !waiting.is_empty() && !plan.deletes.is_empty() {
+            let mut switch = RowSwitch {
+                plan,
+                work: &mut work,
+                switched: &mut switched,
+                applied: &mut applied,
+            };
+            switch.run(conn, info, &mut waiting)?;
+        }
         while !waiting.is_empty() {
             let (ready, rest): (Vec<_>, Vec<_>) = if work.links.is_empty() {
                 // No row waits for another.
@@ -618,13 +632,96 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             .deletes
             .iter()
             .rev()
-            .filter(|o| o.info().type_id == info.type_id)
+            .filter(|o| o.info().type_id == info.type_id && !switched.contains(&ptr(o)))
             .collect();
         if !objs.is_empty() {
             delete_objects(conn, info, &objs, &mut applied)?;
         }
     }
     Ok(applied)
+}
+
+/// SQLAlchemy's row switch: a new object with the primary key of an object deleted in
+/// the same flush takes over its row with one UPDATE, where an INSERT would be refused
+/// by the row still there (deletes run last).
+struct RowSwitch<'a, 'p> {
+    plan: &'p Plan,
+    work: &'a mut Work<'p>,
+    /// The deleted objects whose rows were taken over (not deleted afterwards).
+    switched: &'a mut PtrSet,
+    applied: &'a mut Applied,
+}
+
+impl RowSwitch<'_, '_> {
+    /// Take over the rows of deleted objects of `info` for the objects of `waiting` with
+    /// their keys (they leave `waiting`). Models with a version column are left out.
+    fn run(
+        &mut self,
+        conn: &mut Connection,
+        info: &'static ModelInfo,
+        waiting: &mut Vec<Arc<dyn AnyObject>>,
+    ) -> Result<()> {
+        if info.version.is_some() {
+            return Ok(());
+        }
+        let mut gone: HashMap<IdentityKey, &Arc<dyn AnyObject>> = self
+            .plan
+            .deletes
+            .iter()
+            .filter(|d| d.info().type_id == info.type_id)
+            .filter_map(|d| d.meta().key.clone().map(|k| (k, d)))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let mut kept = Vec::with_capacity(waiting.len());
+        for o in waiting.drain(..) {
+            self.work.sync(&o);
+            let old = info.key(&self.work.get(&o)).and_then(|k| gone.remove(&k));
+            match old {
+                Some(old) => self.take_over(conn, info, o, old)?,
+                None => kept.push(o),
+            }
+        }
+        *waiting = kept;
+        Ok(())
+    }
+
+    /// Write `new`'s values into the row of the deleted `old`.
+    fn take_over(
+        &mut self,
+        conn: &mut Connection,
+        info: &'static ModelInfo,
+        new: Arc<dyn AnyObject>,
+        old: &Arc<dyn AnyObject>,
+    ) -> Result<()> {
+        let values = self.work.take(&new);
+        let old_key = info.row_key(&old.snapshot().unwrap_or_else(|| old.values()));
+        let mut sent = Vec::new();
+        sent_columns(info, &values, &mut sent);
+        sent.retain(|c| !info.pk.contains(c));
+        // A column left to a default keeps the old row's value here: read it back.
+        let unknown = sent.len() + info.pk.len() < values.len();
+        if !sent.is_empty() {
+            let mut stmt = update(&info.table);
+            for &c in &sent {
+                stmt = stmt.set(info.names[c], values[c].clone());
+            }
+            let stmt = stmt.where_(row_where(info, &old_key));
+            let matched = conn
+                .execute(&stmt)
+                .map_err(|e| flush_error(info, || info.row_key_text(&old_key), e.into()))?
+                .rows_affected();
+            if matched != 1 {
+                return Err(stale(info, &old_key, "UPDATE", matched));
+            }
+        }
+        self.work.written(&new, &values);
+        self.switched.insert(ptr(old));
+        self.applied.deleted.push(old.clone());
+        self.applied.inserted.push((new, values, unknown));
+        Ok(())
+    }
 }
 
 fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Result<()> {
