@@ -314,6 +314,7 @@ on_both!(
     moving_a_child_to_another_parent,
     delete_cascades_to_children,
     delete_orphan_deletes_removed_children,
+    delete_orphan_spares_a_child_moved_to_another_parent,
     delete_orphan_of_a_child_with_dependants_fails_atomically,
     without_delete_cascade_children_get_a_null_key,
     passive_deletes_leave_children_to_the_database,
@@ -457,6 +458,38 @@ fn delete_orphan_deletes_removed_children(engine: &Engine) {
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 1);
     assert_eq!(dropped.state(), ObjectState::Detached);
+}
+
+fn delete_orphan_spares_a_child_moved_to_another_parent(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let a = s.add(user("A")).unwrap();
+    let b = s.add(user("B")).unwrap();
+    s.add(task("moves", Some(1))).unwrap();
+    s.commit().unwrap();
+    let moved = s.load(&a, User::tasks).unwrap()[0].clone();
+    s.load(&b, User::tasks).unwrap();
+    s.load(&moved, UserTask::user).unwrap();
+    a.remove_from(User::tasks, &moved).unwrap();
+    b.append(User::tasks, &moved).unwrap();
+    s.commit().unwrap();
+    // Not an orphan: it has a new parent through the same relationship.
+    assert_eq!(moved.state(), ObjectState::Persistent);
+    let owner: i64 = engine
+        .connect()
+        .unwrap()
+        .execute(&text(
+            "SELECT user_id FROM r_user_tasks WHERE title = 'moves'",
+        ))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(Some(owner), b.read().id);
+    // Removed without a new parent, it is an orphan again.
+    let moved = s.load(&b, User::tasks).unwrap()[0].clone();
+    b.remove_from(User::tasks, &moved).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
 }
 
 fn delete_orphan_of_a_child_with_dependants_fails_atomically(engine: &Engine) {

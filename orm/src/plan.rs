@@ -217,6 +217,7 @@ impl Session {
         }
         let mut expunge = ObjSet::default();
         let mut assoc_rows = AssocRows::default();
+        let mut orphans = Vec::new();
         let mut i = 0;
         while i < holders.list.len() {
             let h = holders.list[i].clone();
@@ -243,11 +244,32 @@ impl Session {
                 let mut cx = Cx {
                     plan: &mut plan,
                     updates: &mut updates,
-                    deletes: &mut deletes,
-                    expunge: &mut expunge,
                     assoc_rows: &mut assoc_rows,
+                    orphans: &mut orphans,
                 };
                 plan_relationship(&mut cx, &h, ri, &members, &original)?;
+            }
+        }
+        // An object removed from a delete-orphan collection is an orphan unless the same
+        // relationship gave it another parent in this flush (it moved).
+        let adopted: HashSet<(usize, &[usize])> = plan
+            .links
+            .iter()
+            .filter(|l| l.parent.is_some())
+            .map(|l| (ptr(&l.child), l.child_cols.as_slice()))
+            .collect();
+        for (orphan, child_cols) in &orphans {
+            if adopted.contains(&(ptr(orphan), child_cols.as_slice())) {
+                continue;
+            }
+            match orphan.meta().state() {
+                ObjectState::Persistent => {
+                    deletes.push(orphan);
+                }
+                ObjectState::Pending => {
+                    expunge.push(orphan);
+                }
+                _ => {}
             }
         }
         // Deletions cascade to children, or leave them with a NULL foreign key.
@@ -335,9 +357,10 @@ impl Session {
 struct Cx<'a> {
     plan: &'a mut Plan,
     updates: &'a mut ObjSet,
-    deletes: &'a mut ObjSet,
-    expunge: &'a mut ObjSet,
     assoc_rows: &'a mut AssocRows,
+    /// Objects removed from a delete-orphan collection, with the columns of their
+    /// foreign key to it: deleted after planning unless another parent adopted them.
+    orphans: &'a mut Vec<(Arc<dyn AnyObject>, Vec<usize>)>,
 }
 
 /// The association rows a flush plans, to plan each once: the two sides of a
@@ -400,17 +423,8 @@ fn plan_relationship(
                 cx.updates.push(&m.0);
             }
             for gone in minus(original, members) {
-                let state = gone.meta().state();
                 if ri.def.cascade.delete_orphan {
-                    match state {
-                        ObjectState::Persistent => {
-                            cx.deletes.push(&gone);
-                        }
-                        ObjectState::Pending => {
-                            cx.expunge.push(&gone);
-                        }
-                        _ => {}
-                    }
+                    cx.orphans.push((gone, child_cols.clone()));
                 } else {
                     plan.links.push(Link {
                         child: gone.clone(),
