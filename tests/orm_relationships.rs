@@ -619,6 +619,35 @@ fn one_to_one(engine: &Engine) {
     let p2 = s.get::<Profile>(1).unwrap().unwrap();
     let owner = s.load(&p2, Profile::owner).unwrap().unwrap();
     assert!(Handle::ptr_eq(&owner, &u));
+    // A new profile replaces it: the old one gives up the unique key (its UPDATE runs
+    // before the INSERT, as in SQLAlchemy) and keeps living without an owner.
+    let u = s
+        .scalars(&select::<User>().options(selectinload(User::profile)))
+        .unwrap()
+        .all()
+        .remove(0);
+    let p3 = Handle::new(Profile {
+        id: None,
+        user_id: None,
+        bio: "new".into(),
+        owner: One::new(),
+    })
+    .unwrap();
+    u.set_ref(User::profile, Some(&p3)).unwrap();
+    s.commit().unwrap();
+    let profiles: Vec<(i64, Option<i64>, String)> = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT id, user_id, bio FROM r_profiles ORDER BY id"))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let uid = u.read().id;
+    assert_eq!(
+        profiles,
+        [(1, None, "hi".to_string()), (2, uid, "new".to_string())]
+    );
 }
 
 fn many_to_many_through_an_association_table(engine: &Engine) {

@@ -480,6 +480,16 @@ impl<'p> Work<'p> {
         self.links.get(&ptr(o)).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Whether `o` takes a value from a row of `inserted` (objects this flush inserts).
+    fn waits_on_inserts(&self, o: &Arc<dyn AnyObject>, inserted: &PtrSet) -> bool {
+        self.links_of(o).iter().any(|l| {
+            l.parent
+                .iter()
+                .chain(&l.only_if)
+                .any(|p| inserted.contains(&ptr(p)))
+        })
+    }
+
     /// The value of column `col` of `o` as the flush has it (without copying its row).
     fn value_of(&self, o: &Arc<dyn AnyObject>, col: usize) -> Value {
         match self.values.get(&ptr(o)) {
@@ -537,6 +547,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
     let returning = conn.dialect().capabilities().returning;
     // Deleted objects whose rows new objects took over.
     let mut switched = PtrSet::default();
+    let inserted: PtrSet = plan.inserts.iter().map(ptr).collect();
     for info in &order {
         // Inserts, in rounds so that a row's parent in the same table goes first.
         let mut waiting: Vec<Arc<dyn AnyObject>> = plan
@@ -545,6 +556,15 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             .filter(|o| o.info().type_id == info.type_id)
             .cloned()
             .collect();
+        // UPDATEs run before the INSERTs, as SQLAlchemy runs them (a row that gives up a
+        // unique value, e.g. a replaced one-to-one child, lets a new row take it), except
+        // those that take a key from a row inserted in this flush.
+        let (early, late): (Vec<_>, Vec<_>) = plan
+            .updates
+            .iter()
+            .filter(|o| o.info().type_id == info.type_id)
+            .partition(|o| !work.waits_on_inserts(o, &inserted));
+        update_objects(conn, info, &early, &mut work, returning, &mut applied)?;
         if !waiting.is_empty() && !plan.deletes.is_empty() {
             let mut switch = RowSwitch {
                 plan,
@@ -588,42 +608,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             }
             waiting = rest;
         }
-        let mut last_text = LastText::new(info, conn.dialect());
-        let updates = || {
-            plan.updates
-                .iter()
-                .filter(|o| o.info().type_id == info.type_id)
-        };
-        // UPDATEs of one text whose values no other row reads run together, in order.
-        let mut queue: Vec<PreparedUpdate> = Vec::with_capacity(updates().count());
-        for o in updates() {
-            work.sync(o);
-            let read = work.read.contains(&ptr(o));
-            let own = !work.values.contains_key(&ptr(o));
-            let d = if own && info.version.is_none() && info.onupdate.is_empty() && !read {
-                Dirty::changed_columns(o)
-            } else {
-                Dirty::new(info, o, work.get(o), own)
-            };
-            let Some(d) = d else {
-                continue;
-            };
-            let p = prepare_update(info, d, returning, &mut last_text)?;
-            if !read && p.batchable() {
-                if queue.first().is_some_and(|q| q.sql != p.sql) {
-                    run_updates(conn, info, &mut queue, &mut applied)?;
-                }
-                queue.push(p);
-                continue;
-            }
-            run_updates(conn, info, &mut queue, &mut applied)?;
-            let start = applied.updated.len();
-            update_object(conn, info, p, &mut applied)?;
-            for u in &applied.updated[start..] {
-                work.written(&u.obj, &u.values);
-            }
-        }
-        run_updates(conn, info, &mut queue, &mut applied)?;
+        update_objects(conn, info, &late, &mut work, returning, &mut applied)?;
     }
     write_association_rows(conn, plan, &work)?;
     for info in order.iter().rev() {
@@ -722,6 +707,51 @@ impl RowSwitch<'_, '_> {
         self.applied.inserted.push((new, values, unknown));
         Ok(())
     }
+}
+
+/// UPDATE the objects `objs` of `info`: those of one text whose values no other row reads
+/// run together, in order.
+fn update_objects(
+    conn: &mut Connection,
+    info: &'static ModelInfo,
+    objs: &[&Arc<dyn AnyObject>],
+    work: &mut Work,
+    returning: bool,
+    applied: &mut Applied,
+) -> Result<()> {
+    if objs.is_empty() {
+        return Ok(());
+    }
+    let mut last_text = LastText::new(info, conn.dialect());
+    let mut queue: Vec<PreparedUpdate> = Vec::with_capacity(objs.len());
+    for &o in objs {
+        work.sync(o);
+        let read = work.read.contains(&ptr(o));
+        let own = !work.values.contains_key(&ptr(o));
+        let d = if own && info.version.is_none() && info.onupdate.is_empty() && !read {
+            Dirty::changed_columns(o)
+        } else {
+            Dirty::new(info, o, work.get(o), own)
+        };
+        let Some(d) = d else {
+            continue;
+        };
+        let p = prepare_update(info, d, returning, &mut last_text)?;
+        if !read && p.batchable() {
+            if queue.first().is_some_and(|q| q.sql != p.sql) {
+                run_updates(conn, info, &mut queue, applied)?;
+            }
+            queue.push(p);
+            continue;
+        }
+        run_updates(conn, info, &mut queue, applied)?;
+        let start = applied.updated.len();
+        update_object(conn, info, p, applied)?;
+        for u in &applied.updated[start..] {
+            work.written(&u.obj, &u.values);
+        }
+    }
+    run_updates(conn, info, &mut queue, applied)
 }
 
 fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Result<()> {
