@@ -190,6 +190,8 @@ on_both!(
     composite_primary_key,
     changing_the_primary_key_moves_the_object_in_the_identity_map,
     a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush,
+    expire_and_rollback_drop_unflushed_changes,
+    adding_an_object_marked_for_deletion_takes_the_mark_back,
     server_defaults_and_onupdate_are_read_back,
     gets_of_models_in_turn_each_send_their_own_select,
 );
@@ -1025,6 +1027,57 @@ fn a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush(engine: &Eng
         &s.get::<ShelfSlot>((1, 1)).unwrap().unwrap(),
         &new
     ));
+}
+
+fn expire_and_rollback_drop_unflushed_changes(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Kept")).unwrap();
+    s.commit().unwrap();
+    let a = s.get::<Author>(1).unwrap().unwrap();
+    // Expired, the change is dropped: the commit writes nothing.
+    a.write().name = "Lost".into();
+    s.expire(&a).unwrap();
+    assert_eq!(a.read().name, "Kept");
+    s.commit().unwrap();
+    let name = |s: &mut Session| s.get::<Author>(1).unwrap().unwrap().read().name.clone();
+    assert_eq!(name(&mut s), "Kept");
+    // Rolled back, the change is dropped too, and a later change to another column
+    // does not bring it back.
+    a.write().name = "Lost".into();
+    s.rollback().unwrap();
+    a.write().email = Some("k@example.com".into());
+    s.commit().unwrap();
+    assert_eq!(name(&mut s), "Kept");
+    let email: Option<String> = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT email FROM authors"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("k@example.com"));
+}
+
+fn adding_an_object_marked_for_deletion_takes_the_mark_back(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add_all([author("Stays"), author("Goes")]).unwrap();
+    s.commit().unwrap();
+    let stays = s.get::<Author>(1).unwrap().unwrap();
+    s.delete(&stays).unwrap();
+    s.add(&stays).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "authors"), 2);
+    assert_eq!(stays.state(), ObjectState::Persistent);
+    // Once its DELETE is flushed, adding it back is an error until the transaction ends.
+    let goes = s.get::<Author>(2).unwrap().unwrap();
+    s.delete(&goes).unwrap();
+    s.flush().unwrap();
+    let err = s.add(&goes).unwrap_err();
+    assert!(err.to_string().contains("was deleted"), "{err}");
+    s.commit().unwrap();
+    assert_eq!(count(engine, "authors"), 1);
 }
 
 fn validation_aborts_the_flush(engine: &Engine) {

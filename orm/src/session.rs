@@ -13,9 +13,11 @@ use crate::query::{Query, ScalarResult, Select};
 use crate::statements::{LastText, Shape};
 use crate::{Error, Result};
 
-/// Expire an object: columns reload on its next load, relationships are unloaded now
-/// (an object whose guard is alive keeps them until then).
+/// Expire an object: its unflushed changes are dropped, columns reload on its next load,
+/// relationships are unloaded now (an object whose guard is alive keeps them, and its
+/// changes, until then).
 pub(crate) fn expire(o: &Arc<dyn AnyObject>) {
+    discard_changes(o);
     expire_and_detach(o, false);
 }
 
@@ -38,6 +40,29 @@ fn expire_and_detach(o: &Arc<dyn AnyObject>, detach: bool) {
     m.unload_on_refresh |= kept;
     if detach {
         m.leave_session(ObjectState::Detached);
+    }
+}
+
+/// Put the values of an object's snapshot back into it: its changes since its load or
+/// last flush are dropped (kept when a `read()`/`write()` guard on it is alive).
+fn discard_changes(o: &Arc<dyn AnyObject>) {
+    let snapshot = {
+        let mut m = o.meta();
+        match std::mem::replace(&mut m.snapshot, Snapshot::Current) {
+            Snapshot::Values(v) => v,
+            other => {
+                m.snapshot = other;
+                return;
+            }
+        }
+    };
+    match o.try_set_values(snapshot) {
+        Ok(None) => {
+            o.take_touched();
+        }
+        Ok(Some(kept)) => o.meta().snapshot = Snapshot::Values(kept),
+        // The snapshot was read from the object's own fields: it always fits them.
+        Err(_) => {}
     }
 }
 
@@ -267,7 +292,18 @@ impl Session {
             (m.state(), m.session())
         };
         match (state, session) {
-            (_, Some(s)) if s == self.link.id && state != ObjectState::Detached => Ok(h),
+            (ObjectState::Deleted, Some(s)) if s == self.link.id => {
+                Err(Error::InvalidRequest(format!(
+                    "{} {} was deleted in this transaction; it cannot be added again before the transaction ends",
+                    erased.info().short_name(),
+                    erased.info().key_text(&erased.values())
+                )))
+            }
+            (_, Some(s)) if s == self.link.id && state != ObjectState::Detached => {
+                // Adding an object marked for deletion takes the mark back.
+                self.deleted.remove(&erased);
+                Ok(h)
+            }
             (ObjectState::Transient, _) => {
                 self.attach(&erased, ObjectState::Pending);
                 self.pending.push(erased);
@@ -717,6 +753,11 @@ impl Session {
         // Unflushed changes are discarded: expired objects reload on their next load.
         self.link.hint.store(false, Ordering::Release);
         for o in self.identity.values() {
+            // A rollback drops unflushed changes; objects a close detaches keep theirs,
+            // as SQLAlchemy's do.
+            if !detach {
+                discard_changes(o);
+            }
             o.take_touched();
             expire_and_detach(o, detach);
         }
