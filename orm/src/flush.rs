@@ -393,10 +393,8 @@ impl Session {
                 m.key.clone()
             };
             // A new object that took over the row has the key now.
-            if let Some(k) =
-                key.filter(|k| self.identity.get(k).is_some_and(|o| same_object(o, &obj)))
-            {
-                self.identity.swap_remove(&k);
+            if let Some(k) = key {
+                self.unfile(&k, &obj);
             }
             self.flushed_deleted.push(obj);
         }

@@ -708,14 +708,20 @@ impl Session {
     ) -> Option<IdentityKey> {
         let old = std::mem::replace(&mut obj.meta().key, key.clone());
         if let Some(k) = &old {
-            if self.identity.get(k).is_some_and(|o| same_object(o, obj)) {
-                self.identity.swap_remove(k);
-            }
+            self.unfile(k, obj);
         }
         if let Some(k) = key {
             self.identity.insert(k, obj.clone());
         }
         old
+    }
+
+    /// Drop the identity map's entry of `key` if it is `obj` (another object may hold
+    /// the key by now).
+    pub(crate) fn unfile(&mut self, key: &IdentityKey, obj: &Arc<dyn AnyObject>) {
+        if self.identity.get(key).is_some_and(|o| same_object(o, obj)) {
+            self.identity.swap_remove(key);
+        }
     }
 
     fn end(&mut self, detach: bool) -> Result<()> {
