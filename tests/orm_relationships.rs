@@ -635,14 +635,10 @@ fn one_to_one(engine: &Engine) {
     .unwrap();
     u.set_ref(User::profile, Some(&p3)).unwrap();
     s.commit().unwrap();
-    let profiles: Vec<(i64, Option<i64>, String)> = engine
-        .connect()
-        .unwrap()
-        .execute(&text("SELECT id, user_id, bio FROM r_profiles ORDER BY id"))
-        .unwrap()
-        .tuples()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let profiles: Vec<(i64, Option<i64>, String)> = support::rows(
+        engine,
+        "SELECT id, user_id, bio FROM r_profiles ORDER BY id",
+    );
     let uid = u.read().id;
     assert_eq!(
         profiles,
@@ -720,18 +716,12 @@ fn many_to_many_through_an_association_table(engine: &Engine) {
     );
     assert_eq!(written[0], written[1]);
     assert!(written[2].starts_with("INSERT"), "{written:?}");
-    let pairs: Vec<(String, String)> = engine
-        .connect()
-        .unwrap()
-        .execute(&text(
-            "SELECT st.name, c.title FROM r_student_courses sc \
+    let pairs: Vec<(String, String)> = support::rows(
+        engine,
+        "SELECT st.name, c.title FROM r_student_courses sc \
              JOIN r_students st ON st.id = sc.student_id \
              JOIN r_courses c ON c.id = sc.course_id ORDER BY st.name, c.title",
-        ))
-        .unwrap()
-        .tuples()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    );
     assert_eq!(pairs, [("Ann".to_string(), "Art".to_string())]);
     // Put Bob back on Math for the deletion below.
     s.load(&math, Course::students).unwrap();
@@ -801,18 +791,12 @@ fn self_referential_many_to_many_keeps_rows_of_both_directions(engine: &Engine) 
         s.add(p).unwrap();
     }
     s.commit().unwrap();
-    let pairs: Vec<(String, String)> = engine
-        .connect()
-        .unwrap()
-        .execute(&text(
-            "SELECT a.name, b.name FROM r_follows f \
+    let pairs: Vec<(String, String)> = support::rows(
+        engine,
+        "SELECT a.name, b.name FROM r_follows f \
              JOIN r_people a ON a.id = f.follower_id \
              JOIN r_people b ON b.id = f.followed_id ORDER BY a.name, b.name",
-        ))
-        .unwrap()
-        .tuples()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    );
     let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
     assert_eq!(
         pairs,

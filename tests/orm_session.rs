@@ -880,12 +880,8 @@ fn null_version_is_matched_with_is_null(engine: &Engine) {
         "{err}"
     );
     s.rollback().unwrap();
-    let rows: Vec<(i64, String, Option<i64>)> = conn
-        .execute(&text("SELECT id, body, rev FROM drafts ORDER BY id"))
-        .unwrap()
-        .tuples()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows: Vec<(i64, String, Option<i64>)> =
+        support::rows(engine, "SELECT id, body, rev FROM drafts ORDER BY id");
     assert_eq!(
         rows,
         [
@@ -939,14 +935,8 @@ fn changing_the_primary_key_moves_the_object_in_the_identity_map(engine: &Engine
     assert!(Handle::ptr_eq(&x, &z));
     z.write().label = "b".into();
     s.commit().unwrap();
-    let rows: Vec<(i64, i64, String)> = engine
-        .connect()
-        .unwrap()
-        .execute(&text("SELECT shelf, slot, label FROM shelf_slots"))
-        .unwrap()
-        .tuples()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows: Vec<(i64, i64, String)> =
+        support::rows(engine, "SELECT shelf, slot, label FROM shelf_slots");
     assert_eq!(rows, [(1, 2, "b".to_string())]);
     // A rollback puts the object back under the key the database still has.
     z.write().slot = 3;
@@ -1009,16 +999,10 @@ fn a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush(engine: &Eng
     let new = s.add(slot("new")).unwrap();
     s.commit().unwrap();
     assert_eq!(old.state(), ObjectState::Detached);
-    let rows: Vec<(i64, i64, String)> = engine
-        .connect()
-        .unwrap()
-        .execute(&text(
-            "SELECT shelf, slot, label FROM shelf_slots ORDER BY shelf",
-        ))
-        .unwrap()
-        .tuples()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows: Vec<(i64, i64, String)> = support::rows(
+        engine,
+        "SELECT shelf, slot, label FROM shelf_slots ORDER BY shelf",
+    );
     assert_eq!(
         rows,
         [(1, 1, "new".to_string()), (9, 9, "other".to_string())]

@@ -212,6 +212,25 @@ fn run_each_on_one_row(
     }
 }
 
+/// Run the Core statement `stmt` for the row of the row key `old`: it must match that
+/// row exactly once.
+fn run_on_one_row(
+    conn: &mut Connection,
+    info: &ModelInfo,
+    statement: &str,
+    stmt: &dyn strata_core::Compilable,
+    old: &[Value],
+) -> Result<()> {
+    let matched = conn
+        .execute(stmt)
+        .map_err(|e| flush_error(info, || info.row_key_text(old), e.into()))?
+        .rows_affected();
+    if matched != 1 {
+        return Err(stale(info, old, statement, matched));
+    }
+    Ok(())
+}
+
 /// The conditions that match the row of the row key `old` (`ModelInfo::row_key`): its
 /// primary key and its version.
 fn row_where(info: &ModelInfo, old: &[Value]) -> Expr {
@@ -369,9 +388,12 @@ impl Session {
         } in applied.updated
         {
             if rekey {
-                let key = obj
-                    .info()
-                    .key(&if own { obj.values() } else { values.clone() });
+                let info = obj.info();
+                let key = if own {
+                    info.key(&obj.values())
+                } else {
+                    info.key(&values)
+                };
                 self.rekey(&obj, key);
             }
             let snapshot = if own || crate::handle::same_values(&obj.values(), &values) {
@@ -691,13 +713,7 @@ impl RowSwitch<'_, '_> {
                 stmt = stmt.set(info.names[c], values[c].clone());
             }
             let stmt = stmt.where_(row_where(info, &old_key));
-            let matched = conn
-                .execute(&stmt)
-                .map_err(|e| flush_error(info, || info.row_key_text(&old_key), e.into()))?
-                .rows_affected();
-            if matched != 1 {
-                return Err(stale(info, &old_key, "UPDATE", matched));
-            }
+            run_on_one_row(conn, info, "UPDATE", &stmt, &old_key)?;
         }
         self.work.written(&new, &values);
         self.switched.insert(ptr(old));
@@ -769,7 +785,8 @@ fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Re
         let mut groups: Vec<Vec<&AssocRow>> = Vec::new();
         for a in plan.assoc.iter().filter(|a| a.insert == insert) {
             let same = |g: &&mut Vec<&AssocRow>| {
-                g[0].table.fullname() == a.table.fullname() && g[0].cols == a.cols
+                let t = &g[0].table;
+                t.name() == a.table.name() && t.schema() == a.table.schema() && g[0].cols == a.cols
             };
             match groups.iter_mut().find(same) {
                 Some(g) => g.push(a),
@@ -1369,13 +1386,8 @@ fn delete_objects(
                 // A text that cannot be reused runs through Core, row by row.
                 None => {
                     for old in group {
-                        let n = conn
-                            .execute(&delete(table).where_(row_where(info, old)))
-                            .map_err(|e| flush_error(info, || info.row_key_text(old), e.into()))?
-                            .rows_affected();
-                        if n != 1 {
-                            return Err(stale(info, old, "DELETE", n));
-                        }
+                        let stmt = delete(table).where_(row_where(info, old));
+                        run_on_one_row(conn, info, "DELETE", &stmt, old)?;
                     }
                 }
             }

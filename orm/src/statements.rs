@@ -1,8 +1,8 @@
 //! SQL text of the statements a session runs over and over (`get`, and the flush's
-//! INSERTs, UPDATEs and DELETEs), compiled once per model, dialect and statement shape and then
-//! run with new parameters, as SQLAlchemy's ORM caches its persistence statements per
-//! mapper. Building and looking up a Core statement tree for every object costs more
-//! than running the statement.
+//! INSERTs, UPDATEs and DELETEs), compiled once per model, dialect and statement shape
+//! and then run with new parameters, as SQLAlchemy's ORM caches its persistence
+//! statements per mapper. Building and looking up a Core statement tree for every object
+//! costs more than running the statement.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

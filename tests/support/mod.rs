@@ -25,6 +25,14 @@ pub fn pg_engine(test_name: &str) -> Option<Engine> {
     Some(create_engine(&url).unwrap_or_else(|e| panic!("postgresql engine: {e}")))
 }
 
+/// The rows of `sql` (a `text()` without parameters) as tuples, read on a new connection.
+pub fn rows<T: strata::engine::FromRow>(engine: &Engine, sql: &str) -> Vec<T> {
+    engine
+        .connect()
+        .and_then(|mut c| c.execute(&strata::text(sql))?.tuples().collect())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 /// Run a check that panics on failure.
 pub fn plain(engine: &Engine, check: fn(&Engine)) {
     check(engine)
