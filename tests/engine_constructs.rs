@@ -1261,6 +1261,23 @@ fn text_with_named_params(e: &Engine) -> Result<()> {
             .execute(&text("SELECT :v::int + 1").bind("v", 41))?
             .scalar_one()?;
         check_eq("cast after a parameter", n, 42)?;
+        // Dollar quotes and escape strings are literals: `:x` in them is text.
+        let row = c
+            .execute(
+                &text(
+                    "SELECT $$:x$$ AS a, $t$ '' :x $t$ AS b, E'\\':x' AS c, CAST(:x AS int) AS d",
+                )
+                .bind("x", 7),
+            )?
+            .one()?;
+        check_eq("dollar quote", row.get::<String>("a")?, ":x".into())?;
+        check_eq(
+            "tagged dollar quote",
+            row.get::<String>("b")?,
+            " '' :x ".into(),
+        )?;
+        check_eq("escape string", row.get::<String>("c")?, "':x".into())?;
+        check_eq("parameter after them", row.get::<i32>("d")?, 7)?;
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ pub enum Error {
     Validation {
         /// The model type.
         model: String,
-        /// The object's primary key or "(pending)".
+        /// The object's primary key or "(no key yet)".
         key: String,
         /// The validator's message.
         message: String,
@@ -46,7 +46,7 @@ pub enum Error {
     Flush {
         /// The model of the object whose statement failed.
         model: String,
-        /// Its primary key or "(pending)".
+        /// Its primary key or "(no key yet)".
         key: String,
         /// The underlying error (carrying the SQL).
         source: Box<Error>,

@@ -121,13 +121,13 @@ impl ModelInfo {
     }
 }
 
-/// Primary key values as text: `(1, 'a')`, or `(pending)` while all are NULL.
+/// Primary key values as text: `(1, 'a')`, or `(no key yet)` while all are NULL.
 fn key_parts_text<'v>(values: impl Iterator<Item = Option<&'v Value>>) -> String {
     let parts: Vec<String> = values
         .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
         .collect();
     if parts.iter().all(|p| p == "NULL") {
-        "(pending)".into()
+        "(no key yet)".into()
     } else {
         format!("({})", parts.join(", "))
     }

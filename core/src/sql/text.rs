@@ -6,7 +6,9 @@ use crate::{Error, Result, Value};
 
 /// Literal SQL with `:name` parameters, like SQLAlchemy's `text()`.
 ///
-/// `:name` outside quotes is a parameter; `::` (a PostgreSQL cast) and `\:` are not.
+/// `:name` outside quotes and comments is a parameter; `::` (a PostgreSQL cast) and
+/// `\:` are not. Quotes are `'...'`, `"..."`, `` `...` ``, PostgreSQL's escape strings
+/// (`E'it\'s'`) and its dollar quotes (`$$...$$`, `$tag$...$tag$`).
 ///
 /// ```
 /// use strata_core::text;
@@ -84,6 +86,31 @@ impl Text {
     }
 }
 
+/// Whether `c` may continue an identifier (a quote or `$` right after one does not
+/// start an escape string or a dollar quote: `name$x$`, `type'...'`).
+fn continues_identifier(c: Option<&char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+}
+
+/// The length of the dollar-quote delimiter (`$$` or `$tag$`) starting at `chars[i]`,
+/// if one starts there (`$1`, a positional parameter, is none).
+fn dollar_quote_at(chars: &[char], i: usize) -> Option<usize> {
+    if i > 0 && continues_identifier(chars.get(i - 1)) {
+        return None;
+    }
+    let mut end = i + 1;
+    if chars.get(end).is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    while chars
+        .get(end)
+        .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    {
+        end += 1;
+    }
+    (chars.get(end) == Some(&'$')).then_some(end + 1 - i)
+}
+
 /// Split SQL into literal pieces and `:name` parameters, skipping quoted sections and
 /// comments.
 pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
@@ -95,10 +122,22 @@ pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
         let c = chars[i];
         match c {
             '\'' | '"' | '`' => {
+                // Backslashes escape in PostgreSQL's `E'...'` strings only.
+                let escapes = c == '\''
+                    && i > 0
+                    && matches!(chars[i - 1], 'E' | 'e')
+                    && !continues_identifier(i.checked_sub(2).and_then(|p| chars.get(p)));
                 cur.push(c);
                 i += 1;
                 while i < chars.len() {
                     cur.push(chars[i]);
+                    if escapes && chars[i] == '\\' {
+                        if let Some(&next) = chars.get(i + 1) {
+                            cur.push(next);
+                        }
+                        i += 2;
+                        continue;
+                    }
                     if chars[i] == c {
                         if i + 1 < chars.len() && chars[i + 1] == c {
                             cur.push(c);
@@ -110,6 +149,21 @@ pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
                     i += 1;
                 }
                 i += 1;
+            }
+            '$' if dollar_quote_at(&chars, i).is_some() => {
+                // A dollar-quoted string, up to its closing delimiter (or the end).
+                let len = dollar_quote_at(&chars, i).unwrap_or(1);
+                let delimiter = &chars[i..i + len];
+                cur.extend(delimiter);
+                i += len;
+                while i < chars.len() && !chars[i..].starts_with(delimiter) {
+                    cur.push(chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    cur.extend(delimiter);
+                    i += len;
+                }
             }
             '-' if chars.get(i + 1) == Some(&'-') => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -173,5 +227,25 @@ mod tests {
     fn comments_hide_parameters() {
         let t = text("SELECT 1 /* :a */ -- :b\n, :c /* unterminated :d");
         assert_eq!(t.param_names(), ["c"]);
+    }
+
+    #[test]
+    fn dollar_quotes_and_escape_strings_hide_parameters() {
+        let t = text("SELECT $$:a$$, $fn$ :b $$ :c $fn$, :d, $1, x$y$ :e");
+        assert_eq!(t.param_names(), ["d", "e"]);
+        let t = text("SELECT E'it\\':f', e'\\\\', :g, name'x:y', 'C:\\' || :h");
+        assert_eq!(t.param_names(), ["g", "h"]);
+        let t = text("SELECT $tag$ unterminated :i");
+        assert_eq!(t.param_names(), Vec::<String>::new());
+        // The SQL text is kept as written.
+        let sql = "SELECT $q$:a$q$ || E'\\':b' || :c";
+        let pieces = parse(sql);
+        assert_eq!(
+            pieces,
+            [
+                TextPiece::Sql("SELECT $q$:a$q$ || E'\\':b' || ".into()),
+                TextPiece::Param("c".into())
+            ]
+        );
     }
 }
