@@ -71,6 +71,31 @@ struct Profile {
     owner: One<User>,
 }
 
+/// One-to-one with delete-orphan: a passport removed from its citizen is deleted.
+/// (Its foreign key is not unique: the replacement's INSERT runs before the orphan's
+/// DELETE, as in SQLAlchemy, so a unique key would refuse it.)
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_citizens")]
+struct Citizen {
+    #[column(primary_key)]
+    id: Option<i64>,
+    name: String,
+    #[relationship(back_populates = "holder", cascade = "all, delete-orphan")]
+    passport: One<Passport>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_passports")]
+struct Passport {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_citizens.id")]
+    citizen_id: Option<i64>,
+    number: String,
+    #[relationship(back_populates = "passport")]
+    holder: One<Citizen>,
+}
+
 // --- no cascade: children keep living with a NULL key; passive deletes ------------
 
 #[derive(Model, Debug, Clone)]
@@ -200,6 +225,10 @@ fn registry() -> Registry {
         .map::<Note>()
         .unwrap()
         .map::<Profile>()
+        .unwrap()
+        .map::<Citizen>()
+        .unwrap()
+        .map::<Passport>()
         .unwrap();
     let r = r
         .map::<Team>()
@@ -319,6 +348,7 @@ on_both!(
     without_delete_cascade_children_get_a_null_key,
     passive_deletes_leave_children_to_the_database,
     one_to_one,
+    one_to_one_with_delete_orphan,
     many_to_many_through_an_association_table,
     self_referential_many_to_many_keeps_rows_of_both_directions,
     relationships_loaded_after_an_expiry_survive_the_refresh,
@@ -643,6 +673,191 @@ fn one_to_one(engine: &Engine) {
     assert_eq!(
         profiles,
         [(1, None, "hi".to_string()), (2, uid, "new".to_string())]
+    );
+}
+
+fn passport(number: &str) -> Handle<Passport> {
+    Handle::new(Passport {
+        id: None,
+        citizen_id: None,
+        number: number.into(),
+        holder: One::new(),
+    })
+    .unwrap()
+}
+
+fn one_to_one_with_delete_orphan(engine: &Engine) {
+    setup(engine);
+    let passports = |engine: &Engine| -> Vec<(String, Option<i64>)> {
+        support::rows(
+            engine,
+            "SELECT number, citizen_id FROM r_passports ORDER BY id",
+        )
+    };
+    let mut s = Session::new(engine);
+    let c = s
+        .add(Citizen {
+            id: None,
+            name: "Ann".into(),
+            passport: One::new(),
+        })
+        .unwrap();
+    let first = passport("A1");
+    c.set_ref(Citizen::passport, Some(&first)).unwrap();
+    s.commit().unwrap(); // the save-update cascade adds the passport
+    let id = c.read().id;
+    assert_eq!(passports(engine), [("A1".to_string(), id)]);
+    // A new passport replaces it: the old one is an orphan and is deleted.
+    s.load(&c, Citizen::passport).unwrap();
+    let second = passport("A2");
+    c.set_ref(Citizen::passport, Some(&second)).unwrap();
+    s.commit().unwrap();
+    assert_eq!(passports(engine), [("A2".to_string(), id)]);
+    assert_eq!(first.state(), ObjectState::Detached);
+    // Taking the passport away deletes it too.
+    s.load(&c, Citizen::passport).unwrap();
+    c.set_ref(Citizen::passport, None).unwrap();
+    s.commit().unwrap();
+    assert!(passports(engine).is_empty());
+    // Deleting the citizen deletes its passport (the delete cascade).
+    let third = passport("A3");
+    s.load(&c, Citizen::passport).unwrap();
+    c.set_ref(Citizen::passport, Some(&third)).unwrap();
+    s.commit().unwrap();
+    s.delete(&c).unwrap();
+    s.commit().unwrap();
+    assert!(passports(engine).is_empty());
+    assert_eq!(count(engine, "SELECT count(*) FROM r_citizens"), 0);
+}
+
+/// A delete-orphan cascade on a many-to-one or many-to-many link is a mapping error
+/// when the registry is configured: its target may have other parents.
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_visas")]
+struct Visa {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_citizens.id")]
+    citizen_id: Option<i64>,
+    #[relationship(cascade = "all, delete-orphan")]
+    citizen: One<Citizen>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_clubs")]
+struct Club {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[relationship(secondary = club_members, cascade = "delete-orphan")]
+    members: Many<Student>,
+}
+
+fn club_members() -> Table {
+    Table::build("r_club_members")
+        .column(Column::new("club_id", SqlType::BigInteger).foreign_key("r_clubs.id"))
+        .column(Column::new("student_id", SqlType::BigInteger).foreign_key("r_students.id"))
+        .finish()
+        .expect("valid association table")
+}
+
+/// No foreign key links these two tables.
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_shelves")]
+struct Shelf {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[relationship]
+    crates: Many<Crate>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_crates")]
+struct Crate {
+    #[column(primary_key)]
+    id: Option<i64>,
+    shelf_id: Option<i64>,
+}
+
+/// `back_populates` names a relationship that `Drawer` does not have.
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_desks")]
+struct Desk {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[relationship(back_populates = "desk")]
+    drawers: Many<Drawer>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_drawers")]
+struct Drawer {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_desks.id")]
+    desk_id: Option<i64>,
+}
+
+#[test]
+fn relationship_mapping_errors_are_reported_by_configure() {
+    // configure() resolves every relationship, before any session uses one.
+    let err = Registry::new()
+        .map::<Shelf>()
+        .unwrap()
+        .map::<Crate>()
+        .unwrap()
+        .configure()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Shelf") && err.contains("crates") && err.contains("no foreign key"),
+        "{err}"
+    );
+    let err = Registry::new()
+        .map::<Desk>()
+        .unwrap()
+        .map::<Drawer>()
+        .unwrap()
+        .configure()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Desk") && err.contains("back_populates") && err.contains("Drawer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn delete_orphan_on_a_link_to_parents_is_a_mapping_error() {
+    let base = || {
+        Registry::new()
+            .map::<Citizen>()
+            .unwrap()
+            .map::<Passport>()
+            .unwrap()
+    };
+    let err = base()
+        .map::<Visa>()
+        .unwrap()
+        .configure()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Visa") && err.contains("citizen") && err.contains("delete-orphan"),
+        "{err}"
+    );
+    let err = base()
+        .map::<Student>()
+        .unwrap()
+        .map::<Course>()
+        .unwrap()
+        .map::<Club>()
+        .unwrap()
+        .configure()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Club") && err.contains("members") && err.contains("many-to-many"),
+        "{err}"
     );
 }
 

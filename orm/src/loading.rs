@@ -165,6 +165,17 @@ pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'sta
     })?;
     let target = (def.target_info.0)()?;
     let join = infer_join(source, target, &def)?;
+    if def.cascade.delete_orphan && !matches!(join, Join::ToChildren { .. }) {
+        // SQLAlchemy asks for `single_parent` here; strata has none.
+        return Err(mapping(
+            source,
+            &def,
+            "a delete-orphan cascade needs a relationship to children (one-to-many, or \
+             one-to-one on the side the foreign key refers to): through a many-to-one or \
+             many-to-many link an object may have several parents"
+                .into(),
+        ));
+    }
     let back = match def.back_populates {
         None => None,
         Some(name) => Some(

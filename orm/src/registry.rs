@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use strata_core::{MetaData, SqlType, Table};
 
+use crate::loading::rel_info;
 use crate::model::{build_table_with, column_defs, ColumnDef, Model};
 use crate::relationship::RelationshipDef;
-use crate::{Error, Result};
+use crate::{Error, InfoRef, Result};
 
 /// Maps Rust types, and annotation names, to SQL types (SQLAlchemy's
 /// `type_annotation_map`).
@@ -72,6 +73,8 @@ pub struct Mapper {
     pub primary_key: Vec<usize>,
     /// The relationships.
     pub relationships: Vec<RelationshipDef>,
+    /// The model's runtime information, to resolve its relationships.
+    info: InfoRef,
 }
 
 impl Mapper {
@@ -168,13 +171,15 @@ impl Registry {
             columns,
             primary_key,
             relationships: M::relationships(),
+            info: InfoRef::of::<M>(),
         }));
         Ok(self)
     }
 
     /// Check the whole mapping: every foreign key names a mapped table and column, and
-    /// every relationship targets a mapped model. Call after mapping all models
-    /// ([`Registry::map`] cannot know what comes later).
+    /// every relationship targets a mapped model, has a join its foreign keys decide,
+    /// a `back_populates` the target has, and cascades its direction allows. Call after
+    /// mapping all models ([`Registry::map`] cannot know what comes later).
     pub fn configure(self) -> Result<Self> {
         for m in &self.mappers {
             let model = || m.type_name.to_string();
@@ -208,6 +213,14 @@ impl Registry {
                         ),
                     });
                 }
+            }
+        }
+        // Every relationship's join, back-population and cascades, resolved now rather
+        // than at first use.
+        for m in &self.mappers {
+            let info = (m.info.0)()?;
+            for index in 0..m.relationships.len() {
+                rel_info(info, index)?;
             }
         }
         self.metadata.sorted_tables().map_err(|e| Error::Mapping {

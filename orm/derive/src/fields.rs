@@ -236,17 +236,6 @@ fn relationship(
                 ),
             ));
         }
-        if let Some(s) = &attrs.cascade {
-            if s.value.1.delete_orphan {
-                errors.push(Error::new(
-                    s.value.0.span(),
-                    only_many(
-                        "delete-orphan",
-                        "it deletes a child removed from its parent's collection; put it on the parent's Many<..> field",
-                    ),
-                ));
-            }
-        }
     }
     errors.finish()?;
     Ok(Some(Relationship {

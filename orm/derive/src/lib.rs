@@ -49,7 +49,7 @@
 //! | `foreign_key = "column"` | the foreign-key column to join on, when several link the tables |
 //! | `order_by = "col"` | sort the collection: `"a, -b"` (a leading `-` is descending; Many only) |
 //! | `lazy = "..."` | default loading: `"select"` (lazy, the default), `"selectin"`, `"joined"`, `"raise"`, `"noload"` |
-//! | `cascade = "..."` | SQLAlchemy's cascade string, checked at compile time: `"all"`, `"save-update"`, `"delete"`, `"delete-orphan"` (Many only), `"merge"`, `"refresh-expire"`, `"expunge"`, `"none"`, comma separated (default `"save-update"`) |
+//! | `cascade = "..."` | SQLAlchemy's cascade string, checked at compile time: `"all"`, `"save-update"`, `"delete"`, `"delete-orphan"` (on a link to children: one-to-many, or a one-to-one `One<T>` whose target holds the foreign key; a many-to-one or many-to-many is refused when the registry is configured), `"merge"`, `"refresh-expire"`, `"expunge"`, `"none"`, comma separated (default `"save-update"`) |
 //! | `passive_deletes` | leave child rows to the database's `ON DELETE` rule |
 //!
 //! The foreign-key column itself is an ordinary column field
@@ -190,7 +190,7 @@
 //! unit and generic structs, `#[model(...)]` on a field or on an `Embeddable`;
 //! for relationships, `#[relationship]` on a field that is not `Many<T>` / `One<T>`,
 //! `#[column]` on a relationship field, an unknown `lazy` strategy or cascade, a
-//! malformed `order_by`, `order_by` / `secondary` / `delete-orphan` on a `One<T>`, and
+//! malformed `order_by`, `order_by` / `secondary` on a `One<T>`, and
 //! any relationship on an `Embeddable`. Values given as expressions (`sql_type`,
 //! `default`, `default_fn`, `validate`, `secondary`, ...) are type-checked where they
 //! are written.

@@ -1,4 +1,4 @@
-// order_by, secondary and a delete-orphan cascade belong on a Many<T>, not a One<T>.
+// order_by and secondary belong on a Many<T>, not a One<T>.
 use strata_orm::{Model, One};
 
 fn assoc() -> strata_core::Table {
@@ -10,7 +10,7 @@ fn assoc() -> strata_core::Table {
 struct Task {
     #[column(primary_key)]
     id: i64,
-    #[relationship(order_by = "name", secondary = assoc, cascade = "all, delete-orphan")]
+    #[relationship(order_by = "name", secondary = assoc)]
     user: One<User>,
     #[relationship(cascade = "all")] // fine
     owner: One<User>,
