@@ -797,6 +797,52 @@ struct Drawer {
     desk_id: Option<i64>,
 }
 
+/// `back_populates` names `Cap::owner`, a relationship to `Citizen`, not to `Pen`.
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_pens")]
+struct Pen {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[relationship(back_populates = "owner")]
+    caps: Many<Cap>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_caps")]
+struct Cap {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_pens.id")]
+    pen_id: Option<i64>,
+    #[column(foreign_key = "r_citizens.id")]
+    citizen_id: Option<i64>,
+    #[relationship]
+    owner: One<Citizen>,
+}
+
+/// The two sides name each other but follow different foreign keys.
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_writers")]
+struct Writer {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[relationship(foreign_key = "from_id", back_populates = "recipient")]
+    sent: Many<Letter>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[model(table = "r_letters")]
+struct Letter {
+    #[column(primary_key)]
+    id: Option<i64>,
+    #[column(foreign_key = "r_writers.id")]
+    from_id: Option<i64>,
+    #[column(foreign_key = "r_writers.id")]
+    to_id: Option<i64>,
+    #[relationship(foreign_key = "to_id", back_populates = "sent")]
+    recipient: One<Writer>,
+}
+
 #[test]
 fn relationship_mapping_errors_are_reported_by_configure() {
     // configure() resolves every relationship, before any session uses one.
@@ -822,6 +868,36 @@ fn relationship_mapping_errors_are_reported_by_configure() {
         .to_string();
     assert!(
         err.contains("Desk") && err.contains("back_populates") && err.contains("Drawer"),
+        "{err}"
+    );
+    // back_populates must lead back to this model...
+    let err = Registry::new()
+        .map::<Citizen>()
+        .unwrap()
+        .map::<Passport>()
+        .unwrap()
+        .map::<Pen>()
+        .unwrap()
+        .map::<Cap>()
+        .unwrap()
+        .configure()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Pen") && err.contains("\"owner\"") && err.contains("not to Pen"),
+        "{err}"
+    );
+    // ...through the same foreign key.
+    let err = Registry::new()
+        .map::<Writer>()
+        .unwrap()
+        .map::<Letter>()
+        .unwrap()
+        .configure()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Writer") && err.contains("same foreign key"),
         "{err}"
     );
 }

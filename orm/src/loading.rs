@@ -178,22 +178,7 @@ pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'sta
     }
     let back = match def.back_populates {
         None => None,
-        Some(name) => Some(
-            target
-                .relationships
-                .iter()
-                .position(|r| r.name == name)
-                .ok_or_else(|| {
-                    mapping(
-                        source,
-                        &def,
-                        format!(
-                            "back_populates names {name:?}, which {} does not have",
-                            target.short_name()
-                        ),
-                    )
-                })?,
-        ),
+        Some(name) => Some(back_of(source, target, &def, &join, name)?),
     };
     let leaked: &'static RelInfo = Box::leak(Box::new(RelInfo {
         def,
@@ -205,6 +190,90 @@ pub(crate) fn rel_info(source: &'static ModelInfo, index: usize) -> Result<&'sta
     }));
     let mut w = map.write().unwrap_or_else(|p| p.into_inner());
     Ok(*w.entry((source.type_id, index)).or_insert(leaked))
+}
+
+/// The position of relationship `name` of `target`, which `def` (of `source`, joined
+/// by `join`) back-populates: it must lead back to `source` through the same foreign
+/// key (or association table), or the two sides would write different columns.
+fn back_of(
+    source: &'static ModelInfo,
+    target: &'static ModelInfo,
+    def: &RelationshipDef,
+    join: &Join,
+    name: &str,
+) -> Result<usize> {
+    let fail = |why: String| mapping(source, def, format!("back_populates names {name:?}, {why}"));
+    let (index, other) = target
+        .relationships
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.name == name)
+        .ok_or_else(|| fail(format!("which {} does not have", target.short_name())))?;
+    if (other.target_type)() != source.type_id {
+        return Err(fail(format!(
+            "which is {}'s relationship to {}, not to {}",
+            target.short_name(),
+            other.target_name,
+            source.short_name()
+        )));
+    }
+    let other_join = infer_join(target, source, other)?;
+    if !mirrors(join, &other_join) {
+        return Err(fail(format!(
+            "which joins {} by other columns: both sides must use the same foreign key \
+             (name it with foreign_key = \"column\" on each)",
+            target.short_name()
+        )));
+    }
+    Ok(index)
+}
+
+/// Whether `b` is `a` seen from its target: the same foreign key (or association
+/// table and columns) followed the other way.
+fn mirrors(a: &Join, b: &Join) -> bool {
+    fn same<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ref() == y.as_ref())
+    }
+    match (a, b) {
+        (
+            Join::ToChildren { local, remote },
+            Join::ToParent {
+                local: b_local,
+                remote: b_remote,
+            },
+        )
+        | (
+            Join::ToParent {
+                local: b_local,
+                remote: b_remote,
+            },
+            Join::ToChildren { local, remote },
+        ) => same(remote, b_local) && same(local, b_remote),
+        (
+            Join::Secondary {
+                table,
+                local,
+                assoc_local,
+                remote,
+                assoc_remote,
+            },
+            Join::Secondary {
+                table: b_table,
+                local: b_local,
+                assoc_local: b_assoc_local,
+                remote: b_remote,
+                assoc_remote: b_assoc_remote,
+            },
+        ) => {
+            table.name() == b_table.name()
+                && table.schema() == b_table.schema()
+                && same(assoc_local, b_assoc_remote)
+                && same(assoc_remote, b_assoc_local)
+                && same(local, b_remote)
+                && same(remote, b_local)
+        }
+        _ => false,
+    }
 }
 
 /// The values of `obj`'s columns at positions `cols` (`None` when one is NULL), read
