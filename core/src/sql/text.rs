@@ -150,9 +150,8 @@ pub(crate) fn parse(sql: &str) -> Vec<TextPiece> {
                 }
                 i += 1;
             }
-            '$' if dollar_quote_at(&chars, i).is_some() => {
+            '$' if let Some(len) = dollar_quote_at(&chars, i) => {
                 // A dollar-quoted string, up to its closing delimiter (or the end).
-                let len = dollar_quote_at(&chars, i).unwrap_or(1);
                 let delimiter = &chars[i..i + len];
                 cur.extend(delimiter);
                 i += len;
