@@ -784,10 +784,8 @@ fn write_association_rows(conn: &mut Connection, plan: &Plan, work: &Work) -> Re
     for insert in [false, true] {
         let mut groups: Vec<Vec<&AssocRow>> = Vec::new();
         for a in plan.assoc.iter().filter(|a| a.insert == insert) {
-            let same = |g: &&mut Vec<&AssocRow>| {
-                let t = &g[0].table;
-                t.name() == a.table.name() && t.schema() == a.table.schema() && g[0].cols == a.cols
-            };
+            let same =
+                |g: &&mut Vec<&AssocRow>| g[0].table.same_name(&a.table) && g[0].cols == a.cols;
             match groups.iter_mut().find(same) {
                 Some(g) => g.push(a),
                 None => groups.push(vec![a]),

@@ -265,8 +265,7 @@ fn mirrors(a: &Join, b: &Join) -> bool {
                 assoc_remote: b_assoc_remote,
             },
         ) => {
-            table.name() == b_table.name()
-                && table.schema() == b_table.schema()
+            table.same_name(b_table)
                 && same(assoc_local, b_assoc_remote)
                 && same(assoc_remote, b_assoc_local)
                 && same(local, b_remote)
@@ -284,11 +283,12 @@ fn col_values(obj: &Obj, cols: &[usize]) -> Option<Vec<Value>> {
         .collect()
 }
 
-/// Key column values of a row, inline (a key has one or two columns as a rule).
-type RowKey = smallvec::SmallVec<[KeyPart; 2]>;
+/// The values of a row's join columns as a hashable key, inline (a key has one or two
+/// columns as a rule); not the [`crate::info::RowKey`] an UPDATE matches a row by.
+type JoinKey = smallvec::SmallVec<[KeyPart; 2]>;
 
 /// Column values as a hashable key (integers of every width compare equal).
-fn value_key(values: &[Value]) -> RowKey {
+fn value_key(values: &[Value]) -> JoinKey {
     values.iter().map(KeyPart::from).collect()
 }
 
@@ -434,8 +434,8 @@ impl Session {
         info: &'static ModelInfo,
         stmt: &strata_core::Select,
         key_cols: &[usize],
-    ) -> Result<Vec<(Obj, Option<RowKey>)>> {
-        let key = |values: &[Value]| -> Option<RowKey> {
+    ) -> Result<Vec<(Obj, Option<JoinKey>)>> {
+        let key = |values: &[Value]| -> Option<JoinKey> {
             key_cols.iter().map(|&i| key_part(values, i)).collect()
         };
         let mut out = Vec::new();
@@ -490,7 +490,7 @@ impl Session {
         match &ri.join {
             Join::ToChildren { local, remote } => {
                 // Parents (positions) by key, and the distinct keys in parent order.
-                let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
+                let mut by_key: HashMap<JoinKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
                 let local = col_indexes(source, local)?;
                 for (at, p) in parents.iter().enumerate() {
@@ -519,10 +519,10 @@ impl Session {
                 }
             }
             Join::ToParent { local, remote } => {
-                let mut wanted: Vec<(usize, RowKey)> = Vec::new();
+                let mut wanted: Vec<(usize, JoinKey)> = Vec::new();
                 // Targets already in the identity map need no SQL.
                 let mut missing: Vec<Vec<Value>> = Vec::new();
-                let mut found: HashMap<RowKey, Option<Arc<dyn AnyObject>>, KeyHash> =
+                let mut found: HashMap<JoinKey, Option<Arc<dyn AnyObject>>, KeyHash> =
                     HashMap::default();
                 let local = col_indexes(source, local)?;
                 for (at, p) in parents.iter().enumerate() {
@@ -568,7 +568,7 @@ impl Session {
                 assoc_remote,
             } => {
                 let assoc = FromItem::Table(table.clone());
-                let mut by_key: HashMap<RowKey, Vec<usize>, KeyHash> = HashMap::default();
+                let mut by_key: HashMap<JoinKey, Vec<usize>, KeyHash> = HashMap::default();
                 let mut distinct: Vec<Vec<Value>> = Vec::new();
                 let local = col_indexes(source, local)?;
                 for (at, p) in parents.iter().enumerate() {

@@ -367,19 +367,19 @@ struct Cx<'a> {
 /// back-populated pair report the same row.
 #[derive(Default)]
 struct AssocRows {
-    /// The association tables met, by name (a row names its table by position here).
-    tables: Vec<String>,
+    /// The association tables met (a row names its table by position here).
+    tables: Vec<Table>,
     /// (table, added, object of the row's first column by name, the other object).
     rows: HashSet<(usize, bool, usize, usize)>,
 }
 
 impl AssocRows {
-    /// The position of the association table named `name`.
-    fn table(&mut self, name: String) -> usize {
-        match self.tables.iter().position(|t| *t == name) {
+    /// The position of the association table named as `table` is.
+    fn table(&mut self, table: &Table) -> usize {
+        match self.tables.iter().position(|t| t.same_name(table)) {
             Some(i) => i,
             None => {
-                self.tables.push(name);
+                self.tables.push(table.clone());
                 self.tables.len() - 1
             }
         }
@@ -450,7 +450,7 @@ fn plan_relationship(
             let remote_cols = col_indexes(ri.target, remote)?;
             // A row is the same row when the same objects fill the same columns: it is
             // known by the table and the object of its first column by name.
-            let t = cx.assoc_rows.table(table.fullname());
+            let t = cx.assoc_rows.table(table);
             let local_first = assoc_local.iter().min() < assoc_remote.iter().min();
             for (list, insert) in [
                 (minus(members, original), true),

@@ -98,6 +98,12 @@ impl Table {
         }
     }
 
+    /// Whether `other` names the same table: the same name in the same schema (two
+    /// definitions built apart, e.g. by two calls of one function, compare equal).
+    pub fn same_name(&self, other: &Table) -> bool {
+        self.0.name == other.0.name && self.0.schema == other.0.schema
+    }
+
     /// The columns in declaration order.
     pub fn columns(&self) -> impl Iterator<Item = &Column> {
         self.0.columns.values()
