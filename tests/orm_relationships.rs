@@ -360,6 +360,9 @@ on_both!(
     selectin_chunks_large_key_sets,
     selectin_with_repeated_parents,
     relationship_order_by,
+    joined_many_to_many_in_one_statement,
+    joined_with_limit_and_offset_counts_parents,
+    nested_joined_loads_in_one_statement,
 );
 
 fn seed_lazy_load_through_the_session(engine: &Engine) {
@@ -1383,4 +1386,206 @@ fn relationship_order_by(engine: &Engine) {
         .map(|t| t.read().title.clone())
         .collect();
     assert_eq!(titles, ["a", "b", "c"]);
+}
+
+/// The titles of a user's loaded tasks.
+fn task_titles(u: &Handle<User>) -> Vec<String> {
+    u.read()
+        .tasks
+        .get()
+        .unwrap()
+        .iter()
+        .map(|t| t.read().title.clone())
+        .collect()
+}
+
+fn joined_many_to_many_in_one_statement(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let student = |name: &str| Student {
+        id: None,
+        name: name.into(),
+        courses: Many::new(),
+    };
+    let (ann, bob, _cyd) = (
+        s.add(student("Ann")).unwrap(),
+        s.add(student("Bob")).unwrap(),
+        s.add(student("Cyd")).unwrap(),
+    );
+    for title in ["Math", "Art"] {
+        let c = s
+            .add(Course {
+                id: None,
+                title: title.into(),
+                students: Many::new(),
+            })
+            .unwrap();
+        ann.append(Student::courses, &c).unwrap();
+        if title == "Math" {
+            bob.append(Student::courses, &c).unwrap();
+        }
+    }
+    let (a, b, c) = (person("A"), person("B"), person("C"));
+    a.append(Person::following, &b).unwrap();
+    a.append(Person::following, &c).unwrap();
+    c.append(Person::following, &a).unwrap();
+    s.add_all([&a, &b, &c]).unwrap();
+    s.commit().unwrap();
+    drop(s);
+
+    let log = selects(engine);
+    let mut s = Session::new(engine);
+    let students = s
+        .scalars(
+            &select::<Student>()
+                .options(joinedload(Student::courses))
+                .order_by([Student::name.asc()]),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(drain(&log).len(), 1, "students with their courses, joined");
+    let courses: Vec<(String, Vec<String>)> = students
+        .iter()
+        .map(|st| {
+            let st = st.read();
+            let titles = st.courses.get().unwrap().iter();
+            (
+                st.name.clone(),
+                titles.map(|c| c.read().title.clone()).collect(),
+            )
+        })
+        .collect();
+    let row = |n: &str, ts: &[&str]| (n.to_string(), ts.iter().map(|t| t.to_string()).collect());
+    assert_eq!(
+        courses,
+        [
+            row("Ann", &["Art", "Math"]),
+            row("Bob", &["Math"]),
+            row("Cyd", &[])
+        ]
+    );
+    // Self-referential: the followed people come from an alias of the same table.
+    let people = s
+        .scalars(
+            &select::<Person>()
+                .options(joinedload(Person::following))
+                .order_by([Person::name.asc()]),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(drain(&log).len(), 1);
+    let following: Vec<(String, Vec<String>)> = people
+        .iter()
+        .map(|p| {
+            let p = p.read();
+            let names = p.following.get().unwrap().iter();
+            (
+                p.name.clone(),
+                names.map(|f| f.read().name.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        following,
+        [row("A", &["B", "C"]), row("B", &[]), row("C", &["A"])]
+    );
+}
+
+fn joined_with_limit_and_offset_counts_parents(engine: &Engine) {
+    setup(engine);
+    hundred_users(engine);
+    let log = selects(engine);
+    let mut s = Session::new(engine);
+    // Ordered by an expression, newest first: u094 .. u090.
+    let users = s
+        .scalars(
+            &select::<User>()
+                .options(joinedload(User::tasks))
+                .order_by([strata::func::upper(User::name).desc()])
+                .limit(5)
+                .offset(5),
+        )
+        .unwrap()
+        .all();
+    let sql = drain(&log);
+    assert_eq!(sql.len(), 1, "{sql:?}");
+    let names: Vec<String> = users.iter().map(|u| u.read().name.clone()).collect();
+    assert_eq!(names, ["u094", "u093", "u092", "u091", "u090"]);
+    for u in &users {
+        let n = u.read().name[1..].parse::<usize>().unwrap();
+        assert_eq!(task_titles(u), [format!("t{n}-0"), format!("t{n}-1")]);
+    }
+    // A filter and a join inside the limited statement stay there.
+    let users = s
+        .scalars(
+            &select::<User>()
+                .join(UserTask::table().unwrap())
+                .filter(UserTask::title.eq("t7-1"))
+                .options(joinedload(User::tasks))
+                .limit(3),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(users.len(), 1);
+    assert_eq!(task_titles(&users[0]), ["t7-0", "t7-1"]);
+}
+
+fn nested_joined_loads_in_one_statement(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    // u0 has a task with two notes and a task without; u1 has no tasks.
+    let u0 = Handle::new(user("u0")).unwrap();
+    let (busy, idle) = (
+        Handle::new(task("busy", None)).unwrap(),
+        Handle::new(task("idle", None)).unwrap(),
+    );
+    u0.append(User::tasks, &busy).unwrap();
+    u0.append(User::tasks, &idle).unwrap();
+    for body in ["n1", "n2"] {
+        let note = Handle::new(Note {
+            id: None,
+            task_id: 0,
+            body: body.into(),
+            task: One::new(),
+        })
+        .unwrap();
+        busy.append(UserTask::notes, &note).unwrap();
+    }
+    s.add(&u0).unwrap();
+    s.add(user("u1")).unwrap();
+    s.commit().unwrap();
+    drop(s);
+
+    let log = selects(engine);
+    let mut s = Session::new(engine);
+    let users = s
+        .scalars(
+            &select::<User>()
+                .options(joinedload(User::tasks).joinedload(UserTask::notes))
+                .order_by([User::name.asc()]),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(
+        drain(&log).len(),
+        1,
+        "users, tasks and notes in one statement"
+    );
+    assert_eq!(users.len(), 2);
+    assert_eq!(task_titles(&users[0]), ["busy", "idle"]);
+    assert!(task_titles(&users[1]).is_empty());
+    let tasks = users[0].read().tasks.get().unwrap().to_vec();
+    let notes = |t: &Handle<UserTask>| -> Vec<String> {
+        let t = t.read();
+        let notes = t.notes.get().expect("notes loaded by the join");
+        notes.iter().map(|n| n.read().body.clone()).collect()
+    };
+    let mut busy_notes = notes(&tasks[0]);
+    busy_notes.sort();
+    assert_eq!(busy_notes, ["n1", "n2"]);
+    assert!(notes(&tasks[1]).is_empty());
+    // The back references are set in memory: no statement.
+    let owner = tasks[0].read().user.get().unwrap().unwrap();
+    assert!(Handle::ptr_eq(&owner, &users[0]));
+    assert!(drain(&log).is_empty());
 }

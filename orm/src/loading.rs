@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
+use strata_core::sql::SelectBody;
 use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 
 use crate::handle::{AnyObject, Handle, Meta, Obj, SessionLink};
@@ -320,6 +321,191 @@ fn order_items(info: &ModelInfo, from: &FromItem, def: &RelationshipDef) -> Vec<
     // A stable order after the relationship's own.
     out.extend(info.pk.iter().map(|&i| from.c(info.names[i]).asc()));
     out
+}
+
+/// A relationship loaded by joins in its parents' statement.
+struct JoinedNode {
+    ri: &'static RelInfo,
+    /// The node whose objects are the parents (`None`: the statement's own objects).
+    parent: Option<usize>,
+    /// The alias of the target table (and the prefix of its association table's).
+    name: String,
+    /// The target table under that alias.
+    alias: FromItem,
+}
+
+/// Relationships loaded by joins in their parents' statement (by index), with the
+/// ones loaded the same way below each: the loaders that run after the statement
+/// take their objects from there rather than load them again.
+#[derive(Debug)]
+pub(crate) struct Joined {
+    pub index: usize,
+    pub below: Vec<Joined>,
+}
+
+/// The relationships of `info` to load by joins (depth first, parents before their
+/// children), following the query's options and the relationships' default
+/// strategies; a default does not recurse into a relationship already on the path.
+fn joined_nodes(
+    info: &'static ModelInfo,
+    paths: &[LoadPath],
+    parent: Option<usize>,
+    on_path: &mut Vec<(TypeId, usize)>,
+    out: &mut Vec<JoinedNode>,
+) -> Result<()> {
+    for (i, def) in info.relationships.iter().enumerate() {
+        let explicit = first_step(paths, i);
+        if explicit.unwrap_or(def.lazy) != Strategy::Joined
+            || (explicit.is_none() && on_path.contains(&(info.type_id, i)))
+        {
+            continue;
+        }
+        let ri = rel_info(info, i)?;
+        let name = format!("{}_{}", def.name, out.len());
+        let at = out.len();
+        out.push(JoinedNode {
+            ri,
+            parent,
+            alias: ri.target.table.alias(name.as_str()),
+            name,
+        });
+        on_path.push((info.type_id, i));
+        joined_nodes(ri.target, &sub_paths(paths, i), Some(at), on_path, out)?;
+        on_path.pop();
+    }
+    Ok(())
+}
+
+/// The strategy the first step of `paths` gives relationship `index`, if any.
+fn first_step(paths: &[LoadPath], index: usize) -> Option<Strategy> {
+    paths
+        .iter()
+        .find(|p| p.steps.first().is_some_and(|s| s.0 == index))
+        .map(|p| p.steps[0].1)
+}
+
+/// The rest of the paths that start with relationship `index`.
+fn sub_paths(paths: &[LoadPath], index: usize) -> Vec<LoadPath> {
+    paths
+        .iter()
+        .filter(|p| p.steps.first().is_some_and(|s| s.0 == index) && p.steps.len() > 1)
+        .map(|p| LoadPath {
+            steps: p.steps[1..].to_vec(),
+        })
+        .collect()
+}
+
+/// The nodes below `parent` as a tree.
+fn joined_tree(nodes: &[JoinedNode], parent: Option<usize>) -> Vec<Joined> {
+    (0..nodes.len())
+        .filter(|&j| nodes[j].parent == parent)
+        .map(|j| Joined {
+            index: nodes[j].ri.index,
+            below: joined_tree(nodes, Some(j)),
+        })
+        .collect()
+}
+
+/// `stmt` with the columns of `node`'s target added, LEFT OUTER JOINed to `parent`
+/// (the item its parents come from), and ordered by the relationship's order after
+/// the statement's.
+fn join_related(
+    stmt: strata_core::Select,
+    node: &JoinedNode,
+    parent: &FromItem,
+) -> strata_core::Select {
+    let (ri, alias) = (node.ri, &node.alias);
+    let s = stmt.add_columns(
+        ri.target
+            .names
+            .iter()
+            .map(|n| alias.c(n))
+            .collect::<Vec<_>>(),
+    );
+    let s = match &ri.join {
+        Join::ToChildren { local, remote } => s.outerjoin_on(
+            alias.clone(),
+            and_(
+                local
+                    .iter()
+                    .zip(remote)
+                    .map(|(l, r)| alias.c(r).eq(parent.c(l))),
+            ),
+        ),
+        Join::ToParent { local, remote } => s.outerjoin_on(
+            alias.clone(),
+            and_(
+                local
+                    .iter()
+                    .zip(remote)
+                    .map(|(l, r)| parent.c(l).eq(alias.c(r))),
+            ),
+        ),
+        Join::Secondary {
+            table,
+            local,
+            assoc_local,
+            remote,
+            assoc_remote,
+        } => {
+            // parent LEFT JOIN association LEFT JOIN target: an association row whose
+            // target is missing gives NULLs, skipped like no row.
+            let assoc = table.alias(format!("{}_{}", node.name, table.name()));
+            s.outerjoin_on(
+                assoc.clone(),
+                and_(
+                    local
+                        .iter()
+                        .zip(assoc_local)
+                        .map(|(l, a)| assoc.c(a).eq(parent.c(l))),
+                ),
+            )
+            .outerjoin_on(
+                alias.clone(),
+                and_(
+                    remote
+                        .iter()
+                        .zip(assoc_remote)
+                        .map(|(r, a)| alias.c(r).eq(assoc.c(a))),
+                ),
+            )
+        }
+    };
+    s.order_by(order_items(ri.target, alias, &ri.def))
+}
+
+/// A limited ORM select of `info` turned into a subquery of the parents, for joined
+/// loads (as SQLAlchemy does): `SELECT anon_1.<columns> FROM (<core>) AS anon_1`,
+/// with the subquery's own ORDER BY, LIMIT and OFFSET inside it. Each ORDER BY
+/// expression is also selected in the subquery under a label, by which the outer
+/// statement keeps the same order. `None` for a compound or locking statement.
+fn limited_parents(
+    info: &ModelInfo,
+    core: &strata_core::Select,
+) -> Option<(strata_core::Select, FromItem)> {
+    match &core.body {
+        SelectBody::Simple(c) if c.lock.is_none() => {}
+        _ => return None,
+    }
+    let labels: Vec<String> = (0..core.order_by.len())
+        .map(|i| format!("anon_order_{i}"))
+        .collect();
+    let inner = core.clone().add_columns(
+        core.order_by
+            .iter()
+            .zip(&labels)
+            .map(|(o, l)| o.expr.clone().label(l.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let parents = inner.subquery("anon_1");
+    let order = core.order_by.iter().zip(&labels).map(|(o, l)| OrderBy {
+        expr: parents.c(l),
+        ..o.clone()
+    });
+    let outer = strata_core::select(info.names.iter().map(|n| parents.c(n)).collect::<Vec<_>>())
+        .select_from(parents.clone())
+        .order_by(order.collect::<Vec<_>>());
+    Some((outer, parents))
 }
 
 /// What loading rows changes in a session, borrowed apart from its connection so that
@@ -716,24 +902,14 @@ impl Session {
         objs: &[Arc<dyn AnyObject>],
         paths: &[LoadPath],
         visited: &mut Vec<(TypeId, usize)>,
-        joined_done: &[usize],
+        joined: &[Joined],
     ) -> Result<()> {
         if objs.is_empty() {
             return Ok(());
         }
         for (i, def) in info.relationships.iter().enumerate() {
-            let explicit = paths
-                .iter()
-                .find(|p| p.steps.first().is_some_and(|s| s.0 == i))
-                .map(|p| p.steps[0].1);
+            let explicit = first_step(paths, i);
             let strategy = explicit.unwrap_or(def.lazy);
-            let sub: Vec<LoadPath> = paths
-                .iter()
-                .filter(|p| p.steps.first().is_some_and(|s| s.0 == i) && p.steps.len() > 1)
-                .map(|p| LoadPath {
-                    steps: p.steps[1..].to_vec(),
-                })
-                .collect();
             match strategy {
                 Strategy::SelectIn | Strategy::Joined => {
                     // Defaults do not recurse into a relationship already on the path.
@@ -741,7 +917,8 @@ impl Session {
                         continue;
                     }
                     let ri = rel_info(info, i)?;
-                    let targets = if joined_done.contains(&i) {
+                    let done = joined.iter().find(|j| j.index == i);
+                    let targets = if done.is_some() {
                         let mut t = Vec::new();
                         for o in objs {
                             t.extend(
@@ -760,8 +937,9 @@ impl Session {
                         .into_iter()
                         .filter(|t| seen.insert(crate::plan::ptr(t)))
                         .collect();
+                    let below = done.map_or(&[][..], |d| &d.below);
                     visited.push((info.type_id, i));
-                    self.apply_loaders(ri.target, &unique, &sub, visited, &[])?;
+                    self.apply_loaders(ri.target, &unique, &sub_paths(paths, i), visited, below)?;
                     visited.pop();
                 }
                 Strategy::Raise if explicit.is_some() => {
@@ -860,7 +1038,10 @@ pub fn selectinload<M: Model, R: RelationKind>(rel: Rel<M, R>) -> Load<M, R::Tar
     start(rel, Strategy::SelectIn)
 }
 
-/// Load the relationship in the same query with a LEFT OUTER JOIN.
+/// Load the relationship in the same statement with a LEFT OUTER JOIN (two for a
+/// many-to-many: the association table, then the target). A statement with LIMIT or
+/// OFFSET becomes a subquery of the parents first, so that they count parents rather
+/// than joined rows, and its order is kept.
 pub fn joinedload<M: Model, R: RelationKind>(rel: Rel<M, R>) -> Load<M, R::Target> {
     start(rel, Strategy::Joined)
 }
@@ -889,7 +1070,8 @@ impl<M: Model, T: Model> Load<M, T> {
         self.then(rel, Strategy::SelectIn)
     }
 
-    /// Then load `rel` of the loaded objects with a join (select-in below the top level).
+    /// Then load `rel` of the loaded objects with a join in the same statement when
+    /// they were joined too; below a select-in level, with select-in.
     pub fn joinedload<R: RelationKind>(self, rel: Rel<T, R>) -> Load<M, R::Target> {
         self.then(rel, Strategy::Joined)
     }
@@ -912,95 +1094,85 @@ impl<M, T> Load<M, T> {
 }
 
 impl Session {
-    /// Run an ORM select of `info`'s columns. First-level relationships whose strategy
-    /// is `Joined` are loaded in the same statement with LEFT OUTER JOINs (statements
-    /// with LIMIT/OFFSET, and many-to-many, fall back to select-in); their indexes are
-    /// returned with the objects.
+    /// Run an ORM select of `info`'s columns. Relationships whose strategy is
+    /// `Joined` (by the query's options, or by default along the way unless already
+    /// on the path) are loaded in the same statement with LEFT OUTER JOINs, nested
+    /// ones joined to their parents'; a statement with LIMIT or OFFSET becomes a
+    /// subquery first. They are returned as a tree with the objects.
     pub(crate) fn run_orm_select(
         &mut self,
         info: &'static ModelInfo,
         core: &strata_core::Select,
         paths: &[LoadPath],
-    ) -> Result<(Vec<Obj>, Vec<usize>)> {
+    ) -> Result<(Vec<Obj>, Vec<Joined>)> {
         self.autoflush()?;
+        let mut nodes = Vec::new();
+        joined_nodes(info, paths, None, &mut Vec::new(), &mut nodes)?;
+        // The statement as given unless joined loads add to it. With LIMIT or OFFSET
+        // it becomes a subquery first, so that they count parents, not joined rows.
+        let mut stmt = std::borrow::Cow::Borrowed(core);
+        let mut source = FromItem::Table(info.table.clone());
         let limited = core.limit.is_some() || core.offset.is_some();
-        let mut joined: Vec<&'static RelInfo> = Vec::new();
-        if !limited {
-            for (i, def) in info.relationships.iter().enumerate() {
-                let explicit = paths
-                    .iter()
-                    .find(|p| p.steps.first().is_some_and(|s| s.0 == i))
-                    .map(|p| p.steps[0].1);
-                if explicit.unwrap_or(def.lazy) == Strategy::Joined {
-                    let ri = rel_info(info, i)?;
-                    if !matches!(ri.join, Join::Secondary { .. }) {
-                        joined.push(ri);
-                    }
+        if limited && !nodes.is_empty() {
+            match limited_parents(info, core) {
+                Some((outer, parents)) => {
+                    stmt = std::borrow::Cow::Owned(outer);
+                    source = parents;
                 }
+                // A compound or locking statement: select-in loads them instead.
+                None => nodes.clear(),
             }
         }
-        // The statement as given unless joined loads add to it.
-        let mut stmt = std::borrow::Cow::Borrowed(core);
-        let source = FromItem::Table(info.table.clone());
-        let mut widths = Vec::with_capacity(joined.len());
-        for ri in &joined {
-            let alias = ri
-                .target
-                .table
-                .alias(format!("{}_{}", ri.def.name, ri.index));
-            let on = match &ri.join {
-                Join::ToChildren { local, remote } => and_(
-                    local
-                        .iter()
-                        .zip(remote)
-                        .map(|(l, r)| alias.c(r).eq(source.c(l))),
-                ),
-                Join::ToParent { local, remote } => and_(
-                    local
-                        .iter()
-                        .zip(remote)
-                        .map(|(l, r)| source.c(l).eq(alias.c(r))),
-                ),
-                Join::Secondary { .. } => continue,
+        for j in 0..nodes.len() {
+            let parent = match nodes[j].parent {
+                Some(p) => &nodes[p].alias,
+                None => &source,
             };
-            stmt = std::borrow::Cow::Owned(
-                stmt.into_owned()
-                    .add_columns(
-                        ri.target
-                            .names
-                            .iter()
-                            .map(|n| alias.c(n))
-                            .collect::<Vec<_>>(),
-                    )
-                    .outerjoin_on(alias.clone(), on)
-                    .order_by(order_items(ri.target, &alias, &ri.def)),
-            );
-            widths.push(ri.target.names.len());
+            let s = join_related(stmt.into_owned(), &nodes[j], parent);
+            stmt = std::borrow::Cow::Owned(s);
         }
         let n = info.names.len();
         let mut parents: Vec<Arc<dyn AnyObject>> = Vec::new();
         // Whether a row met an object already in the identity map: only then can the
         // same parent come twice (new objects are distinct).
         let mut met_existing = false;
-        let mut children: Vec<PtrMap<Vec<Arc<dyn AnyObject>>>> =
-            vec![PtrMap::default(); joined.len()];
-        let mut linked: Vec<PairSet> = vec![PairSet::default(); joined.len()];
+        // Per node: the children of each parent, the (parent, child) pairs met, and
+        // the distinct children in order (the parents of the nodes below).
+        let mut children: Vec<PtrMap<Vec<Obj>>> = vec![PtrMap::default(); nodes.len()];
+        let mut linked: Vec<PairSet> = vec![PairSet::default(); nodes.len()];
+        let mut distinct: Vec<Vec<Obj>> = vec![Vec::new(); nodes.len()];
+        let mut seen: Vec<PtrSet> = vec![PtrSet::default(); nodes.len()];
+        // The object each node gave in the current row.
+        let mut in_row: Vec<Option<Obj>> = vec![None; nodes.len()];
         self.stream_rows(&stmt, |loader, row| {
             let (head, mut rest) = row.split_at_mut(n.min(row.len()));
             let (parent, loaded) = loader.load(info, head)?;
             met_existing |= loaded != Loaded::New;
-            let parent_ptr = crate::plan::ptr(&parent);
-            for (j, ri) in joined.iter().enumerate() {
-                let width = widths[j].min(rest.len());
+            for (j, node) in nodes.iter().enumerate() {
+                let target = node.ri.target;
+                let width = target.names.len().min(rest.len());
                 let (vals, tail) = std::mem::take(&mut rest).split_at_mut(width);
                 rest = tail;
-                if ri.target.key(vals).is_none() {
+                in_row[j] = None;
+                let owner = match node.parent {
+                    Some(p) => in_row[p].as_ref(),
+                    None => Some(&parent),
+                };
+                let Some(owner) = owner.map(crate::plan::ptr) else {
+                    continue;
+                };
+                if target.key(vals).is_none() {
                     continue;
                 }
-                let (child, _) = loader.load(ri.target, vals)?;
-                if linked[j].insert((parent_ptr, crate::plan::ptr(&child))) {
-                    children[j].entry(parent_ptr).or_default().push(child);
+                let (child, _) = loader.load(target, vals)?;
+                let child_ptr = crate::plan::ptr(&child);
+                if linked[j].insert((owner, child_ptr)) {
+                    children[j].entry(owner).or_default().push(child.clone());
                 }
+                if seen[j].insert(child_ptr) {
+                    distinct[j].push(child.clone());
+                }
+                in_row[j] = Some(child);
             }
             parents.push(parent);
             Ok(())
@@ -1009,16 +1181,20 @@ impl Session {
             let mut seen = PtrSet::default();
             parents.retain(|p| seen.insert(crate::plan::ptr(p)));
         }
-        for (j, ri) in joined.iter().enumerate() {
-            for p in &parents {
-                // The parents are distinct: each takes its own children.
+        for (j, node) in nodes.iter().enumerate() {
+            let owners = match node.parent {
+                Some(p) => &distinct[p],
+                None => &parents,
+            };
+            for o in owners {
+                // The owners are distinct: each takes its own children.
                 let members: Vec<ObjectRef> = children[j]
-                    .remove(&crate::plan::ptr(p))
+                    .remove(&crate::plan::ptr(o))
                     .map(|v| v.into_iter().map(ObjectRef).collect())
                     .unwrap_or_default();
-                self.set_relation(p, ri, members)?;
+                self.set_relation(o, node.ri, members)?;
             }
         }
-        Ok((parents, joined.iter().map(|r| r.index).collect()))
+        Ok((parents, joined_tree(&nodes, None)))
     }
 }
