@@ -363,6 +363,9 @@ on_both!(
     joined_many_to_many_in_one_statement,
     joined_with_limit_and_offset_counts_parents,
     nested_joined_loads_in_one_statement,
+    eager_loads_keep_collections_changed_in_memory,
+    cascaded_objects_are_inserted_after_the_object_that_brought_them,
+    a_live_write_guard_is_an_error_not_a_wait,
 );
 
 fn seed_lazy_load_through_the_session(engine: &Engine) {
@@ -394,9 +397,17 @@ fn unloaded_relationship_is_an_error_not_a_query(engine: &Engine) {
     drain(&log);
     let err = u.read().tasks.get().unwrap_err().to_string();
     assert!(
-        err.contains("not loaded") && err.contains("session"),
+        err.starts_with("invalid request: relationship \"tasks\" (to UserTask) is not loaded")
+            && err.contains("session"),
         "{err}"
     );
+    // A reference too, after an expiry.
+    let t = s.add(task("T", Some(1))).unwrap();
+    s.commit().unwrap();
+    let err = t.read().user.get().unwrap_err().to_string();
+    assert!(err.contains("relationship \"user\" (to User)"), "{err}");
+    drain(&log);
+    let _ = u.read().tasks.get();
     assert!(drain(&log).is_empty(), "reading a field sent no SQL");
     s.close().unwrap();
     let err = s.load(&u, User::tasks).unwrap_err().to_string();
@@ -408,6 +419,7 @@ fn back_populates_keeps_both_sides_in_step(engine: &Engine) {
     let mut s = Session::new(engine);
     let u = s.add(user("U")).unwrap();
     let t = Handle::new(task("T", None)).unwrap();
+    s.load(&u, User::tasks).unwrap();
     u.append(User::tasks, &t).unwrap();
     assert!(Handle::ptr_eq(&t.read().user.get().unwrap().unwrap(), &u));
     let t2 = Handle::new(task("T2", None)).unwrap();
@@ -1588,4 +1600,99 @@ fn nested_joined_loads_in_one_statement(engine: &Engine) {
     let owner = tasks[0].read().user.get().unwrap().unwrap();
     assert!(Handle::ptr_eq(&owner, &users[0]));
     assert!(drain(&log).is_empty());
+}
+
+fn eager_loads_keep_collections_changed_in_memory(engine: &Engine) {
+    setup(engine);
+    hundred_users(engine);
+    let mut s = Session::new(engine);
+    s.set_autoflush(false);
+    let u = s.get::<User>(1).unwrap().unwrap();
+    s.load(&u, User::tasks).unwrap();
+    u.append(User::tasks, &Handle::new(task("extra", None)).unwrap())
+        .unwrap();
+    // Neither loader overwrites the collection with the rows: the append stays.
+    for stmt in [
+        select::<User>().options(joinedload(User::tasks)),
+        select::<User>().options(selectinload(User::tasks)),
+    ] {
+        let users = s.scalars(&stmt.filter(User::id.le(2))).unwrap().all();
+        assert!(Handle::ptr_eq(&users[0], &u));
+        assert_eq!(task_titles(&u), ["t0-0", "t0-1", "extra"]);
+        // The other user's tasks come from the rows.
+        assert_eq!(task_titles(&users[1]), ["t1-0", "t1-1"]);
+    }
+    s.commit().unwrap();
+    assert_eq!(
+        count(
+            engine,
+            "SELECT count(*) FROM r_user_tasks WHERE user_id = 1 AND title = 'extra'"
+        ),
+        1
+    );
+}
+
+fn cascaded_objects_are_inserted_after_the_object_that_brought_them(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = Handle::new(user("U")).unwrap();
+    for t in ["a", "b"] {
+        u.append(User::tasks, &Handle::new(task(t, None)).unwrap())
+            .unwrap();
+    }
+    s.add(&u).unwrap();
+    s.add(task("loose", None)).unwrap();
+    s.commit().unwrap();
+    // As SQLAlchemy cascades on add: the user's tasks come before the one added after.
+    let rows: Vec<(i64, String)> =
+        support::rows(engine, "SELECT id, title FROM r_user_tasks ORDER BY id");
+    let titles: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(titles, ["a", "b", "loose"]);
+}
+
+fn a_live_write_guard_is_an_error_not_a_wait(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(user("U")).unwrap();
+    s.commit().unwrap();
+    let u = s.get::<User>(1).unwrap().unwrap();
+    s.load(&u, User::tasks).unwrap();
+    {
+        let mut w = u.write();
+        w.name = "V".into();
+        // Each of these would read the object the guard holds.
+        let errs = [
+            s.flush().unwrap_err(),
+            s.scalars(&select::<User>()).map(|_| ()).unwrap_err(),
+            s.load(&u, User::tasks).map(|_| ()).unwrap_err(),
+            s.refresh(&u).unwrap_err(),
+            s.commit().unwrap_err(),
+        ];
+        for e in errs {
+            let e = e.to_string();
+            assert!(
+                e.contains("a write() guard on User (1) is alive on this thread"),
+                "{e}"
+            );
+        }
+    }
+    s.commit().unwrap();
+    assert_eq!(
+        count(engine, "SELECT count(*) FROM r_users WHERE name = 'V'"),
+        1
+    );
+    // A new object that a save-update cascade reaches.
+    let t = Handle::new(task("T", None)).unwrap();
+    s.load(&u, User::tasks).unwrap();
+    u.append(User::tasks, &t).unwrap();
+    {
+        let _w = t.write();
+        let e = s.flush().unwrap_err().to_string();
+        assert!(
+            e.contains("a write() guard on a new UserTask (reached from User.tasks"),
+            "{e}"
+        );
+    }
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 1);
 }

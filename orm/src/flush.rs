@@ -258,6 +258,7 @@ impl Session {
     /// DELETEs (children first, after cascades). Atomic: on error nothing of this flush
     /// stays in the database and every object is as it was before.
     pub fn flush(&mut self) -> Result<()> {
+        self.check_write_guards()?;
         let mut touched = Vec::new();
         if self.link.hint.swap(false, Ordering::AcqRel) {
             for obj in self.identity.values() {

@@ -415,18 +415,66 @@ impl<T: Model + fmt::Display> fmt::Display for Handle<T> {
 }
 
 /// Write access to a tracked object; marks it for the dirty check.
-pub struct WriteGuard<'a, T>(RwLockWriteGuard<'a, T>);
+///
+/// While it is alive the session cannot read the object: a flush, a query or a load
+/// through the object's session on the same thread is an error until it is dropped
+/// (rather than a wait on the guard that would never end).
+pub struct WriteGuard<'a, T> {
+    guard: RwLockWriteGuard<'a, T>,
+    /// The object, as registered in [`WRITING`].
+    ptr: usize,
+}
+
+thread_local! {
+    /// The objects this thread holds a `write()` guard on.
+    static WRITING: std::cell::RefCell<Vec<Obj>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<T> Drop for WriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // A thread being torn down may have lost its list already: nothing to forget.
+        let _ = WRITING.try_with(|w| {
+            let mut w = w.borrow_mut();
+            if let Some(i) = w.iter().rposition(|o| crate::plan::ptr(o) == self.ptr) {
+                w.swap_remove(i);
+            }
+        });
+    }
+}
+
+/// The first object of session `session` (by its link id) that this thread holds a
+/// `write()` guard on: the session must not wait to read it.
+pub(crate) fn written_in(session: u64) -> Option<Obj> {
+    WRITING.with(|w| {
+        let w = w.borrow();
+        w.iter()
+            .find(|o| {
+                let m = o.meta();
+                m.session() == Some(session) && m.state() != ObjectState::Detached
+            })
+            .cloned()
+    })
+}
+
+/// Whether this thread holds a `write()` guard on `obj`.
+pub(crate) fn is_written_here(obj: &Obj) -> bool {
+    WRITING.with(|w| {
+        w.borrow()
+            .iter()
+            .any(|o| crate::plan::ptr(o) == crate::plan::ptr(obj))
+    })
+}
 
 impl<T> Deref for WriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
+        &self.guard
     }
 }
 
 impl<T> DerefMut for WriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
+        &mut self.guard
     }
 }
 
@@ -460,7 +508,9 @@ impl<T: Model> Handle<T> {
         self.cell.data.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Change the object; the session sees the change at its next flush.
+    /// Change the object; the session sees the change at its next flush. Drop the
+    /// guard before the object's session flushes, queries or loads on this thread:
+    /// until then they fail (see [`WriteGuard`]).
     pub fn write(&self) -> WriteGuard<'_, T> {
         self.cell.touched.store(true, Ordering::Release);
         let keep = {
@@ -471,7 +521,11 @@ impl<T: Model> Handle<T> {
         if keep {
             keep_snapshot(&*self.cell);
         }
-        WriteGuard(self.cell.data.write().unwrap_or_else(|p| p.into_inner()))
+        let guard = self.cell.data.write().unwrap_or_else(|p| p.into_inner());
+        let obj: Obj = self.cell.clone();
+        let ptr = crate::plan::ptr(&obj);
+        WRITING.with(|w| w.borrow_mut().push(obj));
+        WriteGuard { guard, ptr }
     }
 
     /// Whether two handles are the same object.

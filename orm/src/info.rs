@@ -52,9 +52,9 @@ fn make_object<M: Model>(
     meta: Meta,
 ) -> Result<Arc<dyn AnyObject>> {
     let mut obj = M::read_values(&mut values.iter_mut())?;
-    for i in 0..info.relationships.len() {
+    for (i, def) in info.relationships.iter().enumerate() {
         if let Some(r) = obj.relation_mut(i) {
-            r.unload();
+            r.unload(def.name);
         }
     }
     Ok(Handle::with_meta(obj, info, meta).into_erased())
@@ -356,6 +356,23 @@ pub(crate) struct IdentityKey {
 }
 
 impl IdentityKey {
+    /// The key as text, for messages: `(1, 'a')`.
+    pub fn text(&self) -> String {
+        let parts: Vec<String> = self
+            .parts
+            .as_slice()
+            .iter()
+            .map(|p| match p {
+                KeyPart::Int(i) => i.to_string(),
+                KeyPart::Text(t) => Value::Text(t.clone()).to_string(),
+                KeyPart::Bytes(b) => Value::Bytes(b.clone()).to_string(),
+                KeyPart::Bool(b) => b.to_string(),
+                KeyPart::Float(f) => f64::from_bits(*f).to_string(),
+            })
+            .collect();
+        format!("({})", parts.join(", "))
+    }
+
     pub fn new(type_id: TypeId, parts: KeyParts) -> Self {
         use std::hash::BuildHasher;
         IdentityKey {

@@ -376,6 +376,15 @@ fn joined_nodes(
     Ok(())
 }
 
+/// The current members of relationship `index` of `objs` (none where it is not loaded).
+fn members(objs: &[Obj], index: usize) -> Vec<Obj> {
+    let mut out = Vec::new();
+    for o in objs {
+        out.extend(o.rel_members(index).into_iter().flatten().map(|r| r.0));
+    }
+    out
+}
+
 /// The strategy the first step of `paths` gives relationship `index`, if any.
 fn first_step(paths: &[LoadPath], index: usize) -> Option<Strategy> {
     paths
@@ -858,6 +867,7 @@ impl Session {
     ) -> Result<R::Loaded> {
         let info = model_info::<M>()?;
         let ri = rel_info(info, rel.index())?;
+        self.check_write_guards()?;
         let erased = obj.erased();
         if let Some(members) = erased.rel_members(ri.index) {
             return Ok(R::from_members(members));
@@ -917,21 +927,20 @@ impl Session {
                         continue;
                     }
                     let ri = rel_info(info, i)?;
+                    // Joined loads are done; otherwise the objects whose relationship
+                    // is already loaded keep it (with any changes not flushed yet)
+                    // and only the others load it.
                     let done = joined.iter().find(|j| j.index == i);
-                    let targets = if done.is_some() {
-                        let mut t = Vec::new();
-                        for o in objs {
-                            t.extend(
-                                o.rel_members(i)
-                                    .unwrap_or_default()
-                                    .into_iter()
-                                    .map(|r| r.0),
-                            );
-                        }
-                        t
+                    let (mut targets, unloaded) = if done.is_some() {
+                        (members(objs, i), Vec::new())
                     } else {
-                        self.load_relationship(ri, objs)?
+                        let (loaded, unloaded): (Vec<Obj>, Vec<Obj>) =
+                            objs.iter().cloned().partition(|o| o.rel_loaded(i));
+                        (members(&loaded, i), unloaded)
                     };
+                    if !unloaded.is_empty() {
+                        targets.extend(self.load_relationship(ri, &unloaded)?);
+                    }
                     let mut seen = PtrSet::default();
                     let unique: Vec<Arc<dyn AnyObject>> = targets
                         .into_iter()
@@ -1187,6 +1196,11 @@ impl Session {
                 None => &parents,
             };
             for o in owners {
+                // An object whose relationship is loaded already keeps it, with any
+                // changes not flushed yet, as the identity map keeps its columns.
+                if o.rel_loaded(node.ri.index) {
+                    continue;
+                }
                 // The owners are distinct: each takes its own children.
                 let members: Vec<ObjectRef> = children[j]
                     .remove(&crate::plan::ptr(o))

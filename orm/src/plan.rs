@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use strata_core::Table;
 
-use crate::handle::{AnyObject, ObjectState};
+use crate::handle::{is_written_here, AnyObject, Obj, ObjectState};
 use crate::info::ModelInfo;
 use crate::loading::rel_info;
 use crate::relationship::{Join, ObjectRef, RelInfo};
@@ -193,6 +193,33 @@ pub(crate) fn col_indexes(info: &ModelInfo, cols: &[impl AsRef<str>]) -> Result<
         .collect()
 }
 
+/// `roots`, each followed depth first by the objects it brought in (`reached`).
+fn cascade_order(roots: &[Obj], reached: &PtrMap<Vec<Obj>>) -> Vec<Obj> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Obj> = roots.iter().rev().cloned().collect();
+    while let Some(o) = stack.pop() {
+        if let Some(kids) = reached.get(&ptr(&o)) {
+            stack.extend(kids.iter().rev().cloned());
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// An error when this thread holds a `write()` guard on `obj`, which a save-update
+/// cascade of relationship `ri` (of `owner`) reached: its relationships cannot be read.
+fn refuse_written(obj: &Obj, owner: &ModelInfo, ri: &RelInfo) -> Result<()> {
+    if !is_written_here(obj) {
+        return Ok(());
+    }
+    Err(Error::InvalidRequest(format!(
+        "a write() guard on a new {} (reached from {}.{} by the save-update cascade) is alive on this thread: drop it before the session flushes",
+        obj.info().short_name(),
+        owner.short_name(),
+        ri.def.name
+    )))
+}
+
 impl Session {
     /// Attach a transient object reached by a save-update cascade.
     fn cascade_add(&mut self, obj: &Arc<dyn AnyObject>) {
@@ -218,6 +245,10 @@ impl Session {
         let mut expunge = ObjSet::default();
         let mut assoc_rows = AssocRows::default();
         let mut orphans = Vec::new();
+        // The holders the flush starts from, and the transient objects each of them
+        // brought in by a save-update cascade.
+        let roots = holders.list.len();
+        let mut reached: PtrMap<Vec<Obj>> = PtrMap::default();
         let mut i = 0;
         while i < holders.list.len() {
             let h = holders.list[i].clone();
@@ -236,8 +267,10 @@ impl Session {
                 if ri.def.cascade.save_update {
                     for m in &members {
                         if m.0.meta().state() == ObjectState::Transient {
+                            refuse_written(&m.0, info, ri)?;
                             self.cascade_add(&m.0);
                             holders.push(&m.0);
+                            reached.entry(ptr(&h)).or_default().push(m.0.clone());
                         }
                     }
                 }
@@ -335,12 +368,16 @@ impl Session {
                 }
             }
         }
-        plan.inserts = self
-            .pending
-            .iter()
-            .filter(|p| !expunge.contains(p))
-            .cloned()
-            .collect();
+        // New objects in the order they were added, each followed by the ones its
+        // cascades brought in (depth first), as SQLAlchemy cascades on add.
+        let mut inserts = self.pending.clone();
+        if !reached.is_empty() {
+            let pending: PtrSet = inserts.iter().map(ptr).collect();
+            inserts = cascade_order(&holders.list[..roots], &reached);
+            inserts.retain(|p| pending.contains(&ptr(p)));
+        }
+        inserts.retain(|p| !expunge.contains(p));
+        plan.inserts = inserts;
         plan.updates = updates
             .list
             .into_iter()

@@ -186,8 +186,9 @@ pub trait RelationField: Send + Sync {
     fn remove(&mut self, obj: &ObjectRef);
     /// Mark the current members as the original state (after a flush).
     fn mark_flushed(&mut self);
-    /// Forget the related objects: the field is unloaded.
-    fn unload(&mut self);
+    /// Forget the related objects: the field is unloaded. `field` is its name on the
+    /// model, for the error that reading it gives.
+    fn unload(&mut self, field: &'static str);
 }
 
 fn downcast<T: Model>(o: &ObjectRef) -> Option<Handle<T>> {
@@ -237,12 +238,17 @@ impl<T: Model + fmt::Debug> fmt::Debug for Many<T> {
     }
 }
 
-fn not_loaded<T>(what: &str) -> Error {
+fn not_loaded<T>(field: &str) -> Error {
+    let target = std::any::type_name::<T>();
+    let target = target.rsplit("::").next().unwrap_or(target);
+    let field = if field.is_empty() {
+        String::new()
+    } else {
+        format!("{field:?} ")
+    };
     Error::InvalidRequest(format!(
-        "relationship {what}{}of {} is not loaded: load it through the session \
-         (session.load(&obj, Model::field)) or with a loader option such as selectinload()",
-        if what.is_empty() { "" } else { " " },
-        std::any::type_name::<T>()
+        "relationship {field}(to {target}) is not loaded: load it through the session \
+         (session.load(&obj, Model::field)) or with a loader option such as selectinload()"
     ))
 }
 
@@ -366,7 +372,8 @@ impl<T: Model> RelationField for Many<T> {
         }
     }
 
-    fn unload(&mut self) {
+    fn unload(&mut self, field: &'static str) {
+        self.name = field;
         self.items = None;
         self.original = None;
     }
@@ -502,7 +509,8 @@ impl<T: Model> RelationField for One<T> {
         }
     }
 
-    fn unload(&mut self) {
+    fn unload(&mut self, field: &'static str) {
+        self.name = field;
         self.target = None;
         self.original = None;
     }

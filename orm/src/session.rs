@@ -6,7 +6,7 @@ use std::sync::Arc;
 use strata_core::engine::{Connection, CursorResult, Engine};
 use strata_core::{Compilable, Value};
 
-use crate::handle::{AnyObject, Handle, ObjectState, SessionLink, Snapshot};
+use crate::handle::{written_in, AnyObject, Handle, ObjectState, SessionLink, Snapshot};
 use crate::info::{model_info, IdentityKey, IdentityMap, ModelInfo, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
@@ -30,8 +30,8 @@ pub(crate) fn rel_bit(index: usize) -> u64 {
 /// [`expire`], and with `detach` also leave the session, under one lock of the meta.
 fn expire_and_detach(o: &Arc<dyn AnyObject>, detach: bool) {
     let mut kept = 0;
-    for i in 0..o.info().relationships.len() {
-        if !matches!(o.rel_update(i, &mut |r| r.unload()), Ok(true)) {
+    for (i, def) in o.info().relationships.iter().enumerate() {
+        if !matches!(o.rel_update(i, &mut |r| r.unload(def.name)), Ok(true)) {
             kept |= rel_bit(i);
         }
     }
@@ -79,9 +79,9 @@ pub(crate) fn refresh_if_expired(obj: &Arc<dyn AnyObject>, values: &mut [Value])
         let unload = std::mem::take(&mut m.unload_on_refresh);
         drop(m);
         obj.take_touched();
-        for i in 0..obj.info().relationships.len() {
+        for (i, def) in obj.info().relationships.iter().enumerate() {
             if unload & rel_bit(i) != 0 {
-                obj.rel_update(i, &mut |r| r.unload())?;
+                obj.rel_update(i, &mut |r| r.unload(def.name))?;
             }
         }
         return Ok(true);
@@ -420,6 +420,7 @@ impl Session {
 
     /// Reload an object's columns from the database now, discarding unflushed changes.
     pub fn refresh<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
+        self.check_write_guards()?;
         let erased = obj.erased();
         if self.check_attached(&erased)? != ObjectState::Persistent {
             return Err(Self::not_in_session(
@@ -547,6 +548,7 @@ impl Session {
 
     /// Flush pending changes if autoflush is on and anything changed.
     pub(crate) fn autoflush(&mut self) -> Result<()> {
+        self.check_write_guards()?;
         if self.autoflush
             && (!self.pending.is_empty()
                 || !self.deleted.is_empty()
@@ -555,6 +557,23 @@ impl Session {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// An error while this thread holds a `write()` guard on an object of this session:
+    /// flushing or loading would wait on the guard forever.
+    pub(crate) fn check_write_guards(&self) -> Result<()> {
+        match written_in(self.link.id) {
+            None => Ok(()),
+            Some(o) => {
+                let info = o.info();
+                let key = o.meta().key.as_ref().map(IdentityKey::text);
+                Err(Error::InvalidRequest(format!(
+                    "a write() guard on {} {} is alive on this thread: drop it before the session flushes, queries or loads",
+                    info.short_name(),
+                    key.as_deref().unwrap_or("(no key yet)")
+                )))
+            }
+        }
     }
 
     /// Run a Core SELECT whose columns are `T`'s columns in field order, loading rows

@@ -360,8 +360,10 @@ fn relation_returns_the_fields_by_index() {
     other.relation_mut(0).unwrap().add(&member[0]);
     assert_eq!(other.tasks.len().unwrap(), 1);
     assert!(Handle::ptr_eq(&other.tasks.get().unwrap()[0], &t));
-    other.relation_mut(2).unwrap().unload();
+    other.relation_mut(2).unwrap().unload("received");
     assert!(!other.received.is_loaded());
+    let err = other.received.get().unwrap_err().to_string();
+    assert!(err.contains("relationship \"received\" (to "), "{err}");
     assert!(other.tasks.is_loaded() && other.sent.is_loaded());
 
     // A One: loaded and empty when new; relation_mut sets it.
@@ -436,7 +438,7 @@ fn read_values_defaults_relationships_and_update_values_leaves_them() {
 
     let t = Handle::new(task("Learn Python")).unwrap();
     u.tasks.push(t.clone()).unwrap();
-    RelationField::unload(&mut u.received);
+    RelationField::unload(&mut u.received, "received");
     u.update_values(&mut [Value::from(5i64), Value::from("Anne")].iter_mut())
         .unwrap();
     assert_eq!(u.name, "Anne");
