@@ -190,3 +190,30 @@ fn postgres_literals_keep_their_types() {
     };
     literals_keep_their_types(&strata::create_engine(&url).unwrap());
 }
+
+/// A result column of a type strata does not read is an error that names the column and
+/// the type (the driver's own text says only "error deserializing column 0").
+#[test]
+fn postgres_unreadable_result_type_names_the_type() {
+    let Some(url) = pg::require_fresh_database("engine_types::unreadable_result_type") else {
+        return;
+    };
+    let engine = strata::create_engine(&url).unwrap();
+    let mut c = engine.connect().unwrap();
+    let err = c
+        .execute(&strata::text("SELECT ARRAY[1, 2] AS pair"))
+        .and_then(|r| r.all())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("result column \"pair\": strata cannot read PostgreSQL type _int4"),
+        "{err}"
+    );
+    // The connection is still usable.
+    let one: i32 = c
+        .execute(&strata::text("SELECT 1"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(one, 1);
+}

@@ -447,7 +447,11 @@ impl RowStream for PgRows<'_> {
         };
         for i in 0..self.columns.len() {
             let v: PgValue = r.try_get(i).map_err(|e| {
-                Error::type_mismatch(format!("result column {:?}: {e}", self.columns[i]))
+                // The driver's own text ("error deserializing column 0") says where;
+                // its source says what.
+                let why =
+                    std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+                Error::type_mismatch(format!("result column {:?}: {why}", self.columns[i]))
             })?;
             values.push(v.0);
         }
