@@ -428,6 +428,9 @@ pub struct WriteGuard<'a, T> {
 thread_local! {
     /// The objects this thread holds a `write()` guard on.
     static WRITING: std::cell::RefCell<Vec<Obj>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// How many there are: the sessions' check reads only this while it is zero (a
+    /// thread-local without a destructor costs a few instructions, the list more).
+    static WRITING_COUNT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 impl<T> Drop for WriteGuard<'_, T> {
@@ -437,6 +440,7 @@ impl<T> Drop for WriteGuard<'_, T> {
             let mut w = w.borrow_mut();
             if let Some(i) = w.iter().rposition(|o| crate::plan::ptr(o) == self.ptr) {
                 w.swap_remove(i);
+                WRITING_COUNT.set(w.len());
             }
         });
     }
@@ -445,6 +449,9 @@ impl<T> Drop for WriteGuard<'_, T> {
 /// The first object of session `session` (by its link id) that this thread holds a
 /// `write()` guard on: the session must not wait to read it.
 pub(crate) fn written_in(session: u64) -> Option<Obj> {
+    if WRITING_COUNT.get() == 0 {
+        return None;
+    }
     WRITING.with(|w| {
         let w = w.borrow();
         w.iter()
@@ -458,6 +465,9 @@ pub(crate) fn written_in(session: u64) -> Option<Obj> {
 
 /// Whether this thread holds a `write()` guard on `obj`.
 pub(crate) fn is_written_here(obj: &Obj) -> bool {
+    if WRITING_COUNT.get() == 0 {
+        return false;
+    }
     WRITING.with(|w| {
         w.borrow()
             .iter()
@@ -524,7 +534,11 @@ impl<T: Model> Handle<T> {
         let guard = self.cell.data.write().unwrap_or_else(|p| p.into_inner());
         let obj: Obj = self.cell.clone();
         let ptr = crate::plan::ptr(&obj);
-        WRITING.with(|w| w.borrow_mut().push(obj));
+        WRITING.with(|w| {
+            let mut w = w.borrow_mut();
+            w.push(obj);
+            WRITING_COUNT.set(w.len());
+        });
         WriteGuard { guard, ptr }
     }
 
