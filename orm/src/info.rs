@@ -237,6 +237,18 @@ impl From<&Value> for KeyPart {
     }
 }
 
+impl From<&KeyPart> for Value {
+    fn from(p: &KeyPart) -> Self {
+        match p {
+            KeyPart::Int(i) => Value::BigInt(*i),
+            KeyPart::Text(t) => Value::Text(t.clone()),
+            KeyPart::Bytes(b) => Value::Bytes(b.clone()),
+            KeyPart::Bool(b) => Value::Bool(*b),
+            KeyPart::Float(f) => Value::Double(f64::from_bits(*f)),
+        }
+    }
+}
+
 /// The parts of a primary key; a single-column key (the usual case) is stored inline,
 /// so building and cloning an identity key allocates nothing.
 #[derive(Debug, Clone)]
@@ -358,19 +370,8 @@ pub(crate) struct IdentityKey {
 impl IdentityKey {
     /// The key as text, for messages: `(1, 'a')`.
     pub fn text(&self) -> String {
-        let parts: Vec<String> = self
-            .parts
-            .as_slice()
-            .iter()
-            .map(|p| match p {
-                KeyPart::Int(i) => i.to_string(),
-                KeyPart::Text(t) => Value::Text(t.clone()).to_string(),
-                KeyPart::Bytes(b) => Value::Bytes(b.clone()).to_string(),
-                KeyPart::Bool(b) => b.to_string(),
-                KeyPart::Float(f) => f64::from_bits(*f).to_string(),
-            })
-            .collect();
-        format!("({})", parts.join(", "))
+        let values: Vec<Value> = self.parts.as_slice().iter().map(Value::from).collect();
+        key_parts_text(values.iter().map(Some))
     }
 
     pub fn new(type_id: TypeId, parts: KeyParts) -> Self {

@@ -377,7 +377,7 @@ fn joined_nodes(
 }
 
 /// The current members of relationship `index` of `objs` (none where it is not loaded).
-fn members(objs: &[Obj], index: usize) -> Vec<Obj> {
+fn loaded_members(objs: &[Obj], index: usize) -> Vec<Obj> {
     let mut out = Vec::new();
     for o in objs {
         out.extend(o.rel_members(index).into_iter().flatten().map(|r| r.0));
@@ -932,11 +932,11 @@ impl Session {
                     // and only the others load it.
                     let done = joined.iter().find(|j| j.index == i);
                     let (mut targets, unloaded) = if done.is_some() {
-                        (members(objs, i), Vec::new())
+                        (loaded_members(objs, i), Vec::new())
                     } else {
                         let (loaded, unloaded): (Vec<Obj>, Vec<Obj>) =
                             objs.iter().cloned().partition(|o| o.rel_loaded(i));
-                        (members(&loaded, i), unloaded)
+                        (loaded_members(&loaded, i), unloaded)
                     };
                     if !unloaded.is_empty() {
                         targets.extend(self.load_relationship(ri, &unloaded)?);
