@@ -361,8 +361,8 @@ fn joined_nodes(
             continue;
         }
         let ri = rel_info(info, i)?;
-        let name = format!("{}_{}", def.name, out.len());
         let at = out.len();
+        let name = format!("{}_{at}", def.name);
         out.push(JoinedNode {
             ri,
             parent,
@@ -432,24 +432,12 @@ fn join_related(
             .collect::<Vec<_>>(),
     );
     let s = match &ri.join {
-        Join::ToChildren { local, remote } => s.outerjoin_on(
-            alias.clone(),
-            and_(
-                local
-                    .iter()
-                    .zip(remote)
-                    .map(|(l, r)| alias.c(r).eq(parent.c(l))),
-            ),
-        ),
-        Join::ToParent { local, remote } => s.outerjoin_on(
-            alias.clone(),
-            and_(
-                local
-                    .iter()
-                    .zip(remote)
-                    .map(|(l, r)| parent.c(l).eq(alias.c(r))),
-            ),
-        ),
+        Join::ToChildren { local, remote } => {
+            s.outerjoin_on(alias.clone(), columns_equal(alias, remote, parent, local))
+        }
+        Join::ToParent { local, remote } => {
+            s.outerjoin_on(alias.clone(), columns_equal(parent, local, alias, remote))
+        }
         Join::Secondary {
             table,
             local,
@@ -460,27 +448,27 @@ fn join_related(
             // parent LEFT JOIN association LEFT JOIN target: an association row whose
             // target is missing gives NULLs, skipped like no row.
             let assoc = table.alias(format!("{}_{}", node.name, table.name()));
-            s.outerjoin_on(
-                assoc.clone(),
-                and_(
-                    local
-                        .iter()
-                        .zip(assoc_local)
-                        .map(|(l, a)| assoc.c(a).eq(parent.c(l))),
-                ),
-            )
-            .outerjoin_on(
-                alias.clone(),
-                and_(
-                    remote
-                        .iter()
-                        .zip(assoc_remote)
-                        .map(|(r, a)| alias.c(r).eq(assoc.c(a))),
-                ),
-            )
+            let to_parent = columns_equal(&assoc, assoc_local, parent, local);
+            let to_target = columns_equal(alias, remote, &assoc, assoc_remote);
+            s.outerjoin_on(assoc, to_parent)
+                .outerjoin_on(alias.clone(), to_target)
         }
     };
     s.order_by(order_items(ri.target, alias, &ri.def))
+}
+
+/// `a.x1 = b.y1 AND a.x2 = b.y2 ...` for the column names `xs` of `a` and `ys` of `b`.
+fn columns_equal(
+    a: &FromItem,
+    xs: &[impl AsRef<str>],
+    b: &FromItem,
+    ys: &[impl AsRef<str>],
+) -> Expr {
+    and_(
+        xs.iter()
+            .zip(ys)
+            .map(|(x, y)| a.c(x.as_ref()).eq(b.c(y.as_ref()))),
+    )
 }
 
 /// A limited ORM select of `info` turned into a subquery of the parents, for joined
@@ -772,18 +760,13 @@ impl Session {
                         distinct.push(k);
                     }
                 }
+                let on = columns_equal(&ttable, remote, &assoc, assoc_remote);
                 for chunk in distinct.chunks(SELECTIN_CHUNK) {
-                    let on = and_(
-                        remote
-                            .iter()
-                            .zip(assoc_remote)
-                            .map(|(r, a)| ttable.c(r).eq(assoc.c(a))),
-                    );
                     let mut cols = all_cols(&ttable, target);
                     cols.extend(assoc_local.iter().map(|c| assoc.c(c)));
                     let stmt = strata_core::select(cols)
                         .select_from(ttable.clone())
-                        .join_on(assoc.clone(), on)
+                        .join_on(assoc.clone(), on.clone())
                         .where_(in_keys(
                             assoc_local.iter().map(|c| assoc.c(c)).collect(),
                             chunk,
