@@ -288,13 +288,13 @@ fn selects(engine: &Engine) -> Arc<Mutex<Vec<String>>> {
     log
 }
 
-/// Records the statements that write the association table `r_student_courses`.
-fn association_statements(engine: &Engine) -> Arc<Mutex<Vec<String>>> {
+/// Records the INSERT and DELETE statements that write `table`.
+fn writes_to(engine: &Engine, table: &'static str) -> Arc<Mutex<Vec<String>>> {
     let log = Arc::new(Mutex::new(Vec::new()));
     let l = log.clone();
     engine.on_execute(move |sql, _| {
         let writes = sql.starts_with("INSERT") || sql.starts_with("DELETE");
-        if writes && sql.contains("r_student_courses") {
+        if writes && sql.contains(&format!("\"{table}\"")) {
             l.lock().unwrap().push(sql.to_string())
         }
     });
@@ -366,6 +366,8 @@ on_both!(
     eager_loads_keep_collections_changed_in_memory,
     cascaded_objects_are_inserted_after_the_object_that_brought_them,
     a_live_write_guard_is_an_error_not_a_wait,
+    appending_to_a_large_collection_keeps_each_object_once,
+    deleting_more_objects_than_one_statement_takes,
 );
 
 fn seed_lazy_load_through_the_session(engine: &Engine) {
@@ -988,7 +990,7 @@ fn many_to_many_through_an_association_table(engine: &Engine) {
     math.append(Course::students, &bob).unwrap();
     // Both sides in step: the mirror pair is written once.
     assert_eq!(math.read().students.len().unwrap(), 2);
-    let log = association_statements(engine);
+    let log = writes_to(engine, "r_student_courses");
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_student_courses"), 3);
     // The three rows go in one INSERT.
@@ -1695,4 +1697,79 @@ fn a_live_write_guard_is_an_error_not_a_wait(engine: &Engine) {
     }
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 1);
+}
+
+/// Past a few dozen items a collection checks membership through an index: appending
+/// stays constant-time per object, and each object is still in it once.
+fn appending_to_a_large_collection_keeps_each_object_once(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("U")).unwrap();
+    let tasks: Vec<Handle<UserTask>> = (0..100)
+        .map(|i| Handle::new(task(&format!("t{i:03}"), None)).unwrap())
+        .collect();
+    for t in &tasks {
+        u.append(User::tasks, t).unwrap();
+    }
+    let len = |u: &Handle<User>| u.read().tasks.len().unwrap();
+    // Appending a member again, either way, changes nothing.
+    u.append(User::tasks, &tasks[5]).unwrap();
+    u.append(User::tasks, &tasks[99]).unwrap();
+    u.write().tasks.push(tasks[0].clone()).unwrap();
+    assert_eq!(len(&u), 100);
+    // A removed object leaves the index too: appended again, it comes back, last.
+    u.remove_from(User::tasks, &tasks[5]).unwrap();
+    assert_eq!(len(&u), 99);
+    u.append(User::tasks, &tasks[5]).unwrap();
+    u.append(User::tasks, &tasks[5]).unwrap();
+    assert_eq!(len(&u), 100);
+    assert!(Handle::ptr_eq(
+        &u.read().tasks.get().unwrap()[99],
+        &tasks[5]
+    ));
+    s.commit().unwrap();
+    assert_eq!(
+        count(
+            engine,
+            "SELECT count(*) FROM r_user_tasks WHERE user_id = 1"
+        ),
+        100
+    );
+    // A loaded collection past the threshold: appending a loaded member is no change.
+    let mut s = Session::new(engine);
+    let u = s.get::<User>(1).unwrap().unwrap();
+    let loaded = s.load(&u, User::tasks).unwrap();
+    u.append(User::tasks, &loaded[42]).unwrap();
+    let extra = Handle::new(task("extra", None)).unwrap();
+    u.append(User::tasks, &extra).unwrap();
+    u.append(User::tasks, &extra).unwrap();
+    assert_eq!(len(&u), 101);
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 101);
+}
+
+/// A flush deleting more objects than one statement may bind (SQLite takes 32 766
+/// parameters) splits its batched DELETE, and all of them are deleted.
+fn deleting_more_objects_than_one_statement_takes(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(user("U")).unwrap();
+    s.commit().unwrap();
+    engine
+        .connect()
+        .unwrap()
+        .execute(&text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 32800) \
+             INSERT INTO r_user_tasks (id, title, user_id) SELECT i, 'task', 1 FROM n",
+        ))
+        .unwrap();
+    let log = writes_to(engine, "r_user_tasks");
+    let u = s.get::<User>(1).unwrap().unwrap();
+    assert_eq!(s.load(&u, User::tasks).unwrap().len(), 32_800);
+    s.delete(&u).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
+    assert_eq!(count(engine, "SELECT count(*) FROM r_users"), 0);
+    let deletes = drain(&log);
+    assert_eq!(deletes.len(), 4, "32 800 keys, at most 10 000 a statement");
 }

@@ -119,7 +119,8 @@ impl Dirty {
 type Row = (Arc<dyn AnyObject>, Vec<Value>);
 
 const FLUSH_SAVEPOINT: &str = "strata_flush";
-/// Parameters per INSERT statement, well under every database's limit.
+/// Parameters per INSERT statement (and keys per batched DELETE), well under every
+/// database's limit (SQLite 32 766, PostgreSQL 65 535).
 const MAX_PARAMS: usize = 10_000;
 
 /// `e`, raised by a statement for an object of `info`, as a flush error naming the
@@ -1340,21 +1341,23 @@ fn delete_objects(
         })
         .collect();
     if info.pk.len() == 1 && info.version.is_none() && objs.len() > 1 {
-        let pk = info.pk[0];
-        let keys: Vec<Value> = olds.iter().map(|k| k[0].clone()).collect();
-        let stmt = delete(table).where_(table.c(info.names[pk]).in_(keys));
-        let n = conn
-            .execute(&stmt)
-            .map_err(|e| flush_error(info, || info.row_key_text(&olds[0]), e.into()))?
-            .rows_affected();
-        if n != objs.len() as u64 {
-            return Err(Error::StaleData {
-                model: info.short_name().to_string(),
-                key: format!("{} objects", objs.len()),
-                statement: "DELETE".into(),
-                matched: n,
-                expected: objs.len() as u64,
-            });
+        let pk = table.c(info.names[info.pk[0]]);
+        for chunk in olds.chunks(MAX_PARAMS) {
+            let keys: Vec<Value> = chunk.iter().map(|k| k[0].clone()).collect();
+            let stmt = delete(table).where_(pk.clone().in_(keys));
+            let n = conn
+                .execute(&stmt)
+                .map_err(|e| flush_error(info, || info.row_key_text(&chunk[0]), e.into()))?
+                .rows_affected();
+            if n != chunk.len() as u64 {
+                return Err(Error::StaleData {
+                    model: info.short_name().to_string(),
+                    key: format!("{} objects", chunk.len()),
+                    statement: "DELETE".into(),
+                    matched: n,
+                    expected: chunk.len() as u64,
+                });
+            }
         }
     } else {
         // One DELETE per object, those of one text run together (pipelined on

@@ -6,6 +6,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Weak};
 
+use rustc_hash::FxHashSet;
 use strata_core::Table;
 
 use crate::handle::{AnyObject, Cell, Handle};
@@ -207,6 +208,19 @@ pub struct Many<T: Model> {
     /// collection copies nothing.
     original: Option<Vec<Handle<T>>>,
     name: &'static str,
+    /// The addresses of the items, built once a collection of at least
+    /// [`INDEXED_FROM`] items is appended to, so that appending checks for the object
+    /// in constant time rather than by a scan (appending n objects one by one would
+    /// otherwise take n² / 2 comparisons). Dropped when the items are replaced.
+    index: Option<FxHashSet<usize>>,
+}
+
+/// Collections at least this long keep an index of their items (see `Many::index`).
+const INDEXED_FROM: usize = 32;
+
+/// The address of the object a handle points at: its identity within a collection.
+fn address<T: Model>(h: &Handle<T>) -> usize {
+    Arc::as_ptr(&h.cell) as usize
 }
 
 impl<T: Model> Default for Many<T> {
@@ -215,6 +229,7 @@ impl<T: Model> Default for Many<T> {
             items: Some(Vec::new()),
             original: None,
             name: "",
+            index: None,
         }
     }
 }
@@ -225,6 +240,7 @@ impl<T: Model> Clone for Many<T> {
             items: self.items.clone(),
             original: self.original.clone(),
             name: self.name,
+            index: None,
         }
     }
 }
@@ -283,14 +299,27 @@ impl<T: Model> Many<T> {
     /// Append an object (a loaded collection only). Prefer
     /// `Handle::append(&parent, Model::rel, &child)`, which also sets the back reference.
     pub fn push(&mut self, h: Handle<T>) -> Result<()> {
-        let v = self
-            .items
-            .as_ref()
-            .ok_or_else(|| not_loaded::<T>(self.name))?;
-        if !v.iter().any(|x| Handle::ptr_eq(x, &h)) {
+        if self.items.is_none() {
+            return Err(not_loaded::<T>(self.name));
+        }
+        self.append(h);
+        Ok(())
+    }
+
+    /// Append `h` unless it is an item already (an unloaded collection becomes a
+    /// loaded one holding `h`).
+    fn append(&mut self, h: Handle<T>) {
+        let items = self.items.get_or_insert_with(Vec::new);
+        if self.index.is_none() && items.len() >= INDEXED_FROM {
+            self.index = Some(items.iter().map(address).collect());
+        }
+        let present = match &mut self.index {
+            Some(index) => !index.insert(address(&h)),
+            None => items.iter().any(|x| Handle::ptr_eq(x, &h)),
+        };
+        if !present {
             self.changing().push(h);
         }
-        Ok(())
     }
 
     /// Remove an object (a loaded collection only).
@@ -299,8 +328,11 @@ impl<T: Model> Many<T> {
             .items
             .as_ref()
             .ok_or_else(|| not_loaded::<T>(self.name))?;
-        if v.iter().any(|x| Handle::ptr_eq(x, h)) {
-            self.changing().retain(|x| !Handle::ptr_eq(x, h));
+        if let Some(at) = v.iter().position(|x| Handle::ptr_eq(x, h)) {
+            self.changing().remove(at);
+            if let Some(index) = &mut self.index {
+                index.remove(&address(h));
+            }
         }
         Ok(())
     }
@@ -345,17 +377,12 @@ impl<T: Model> RelationField for Many<T> {
             .collect();
         self.items = Some(v);
         self.original = None;
+        self.index = None;
     }
 
     fn add(&mut self, obj: &ObjectRef) {
         if let Some(h) = downcast::<T>(obj) {
-            let present = self
-                .items
-                .as_ref()
-                .is_some_and(|v| v.iter().any(|x| Handle::ptr_eq(x, &h)));
-            if !present {
-                self.changing().push(h);
-            }
+            self.append(h);
         }
     }
 
@@ -376,6 +403,7 @@ impl<T: Model> RelationField for Many<T> {
         self.name = field;
         self.items = None;
         self.original = None;
+        self.index = None;
     }
 }
 
