@@ -368,6 +368,8 @@ on_both!(
     a_live_write_guard_is_an_error_not_a_wait,
     appending_to_a_large_collection_keeps_each_object_once,
     deleting_more_objects_than_one_statement_takes,
+    a_delete_cascade_loads_each_level_of_children_together,
+    self_referential_inserts_follow_their_parents_and_refuse_cycles,
 );
 
 fn seed_lazy_load_through_the_session(engine: &Engine) {
@@ -1772,4 +1774,76 @@ fn deleting_more_objects_than_one_statement_takes(engine: &Engine) {
     assert_eq!(count(engine, "SELECT count(*) FROM r_users"), 0);
     let deletes = drain(&log);
     assert_eq!(deletes.len(), 4, "32 800 keys, at most 10 000 a statement");
+}
+
+/// Deleting a wide tree loads the children of each level's objects together (in the
+/// select-in chunks of 500 keys), not with one SELECT per deleted object.
+fn a_delete_cascade_loads_each_level_of_children_together(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let root = category("root");
+    for i in 0..600 {
+        let child = category(&format!("c{i:03}"));
+        for j in 0..2 {
+            child
+                .append(Category::children, &category(&format!("c{i:03}.{j}")))
+                .unwrap();
+        }
+        root.append(Category::children, &child).unwrap();
+    }
+    s.add(&root).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_categories"), 1801);
+    let mut s = Session::new(engine);
+    let root = s.get::<Category>(root.read().id.unwrap()).unwrap().unwrap();
+    let log = selects(engine);
+    s.delete(&root).unwrap();
+    s.commit().unwrap();
+    // The root's children, then 600 children's (two chunks), then 1200
+    // grandchildren's (three).
+    assert_eq!(drain(&log).len(), 1 + 2 + 3);
+    assert_eq!(count(engine, "SELECT count(*) FROM r_categories"), 0);
+}
+
+/// New rows of one table that take keys from each other are inserted parents first,
+/// however deep the chain and in whatever order they were added; rows that would
+/// each need the other's key first are an error that writes nothing.
+fn self_referential_inserts_follow_their_parents_and_refuse_cycles(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let chain: Vec<Handle<Category>> = (0..50).map(|i| category(&format!("n{i:02}"))).collect();
+    for pair in chain.windows(2) {
+        pair[1].set_ref(Category::parent, Some(&pair[0])).unwrap();
+    }
+    let loose = category("loose");
+    for c in chain.iter().rev() {
+        s.add(c).unwrap();
+    }
+    s.add(&loose).unwrap();
+    s.commit().unwrap();
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].read().parent_id, pair[0].read().id);
+    }
+    // One INSERT round per level: the loose object goes with the chain's head.
+    let rows: Vec<(i64, String)> =
+        support::rows(engine, "SELECT id, name FROM r_categories ORDER BY id");
+    let names: Vec<&str> = rows.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names[..3], ["n00", "loose", "n01"]);
+    assert_eq!(names[50], "n49");
+
+    let x = category("x");
+    let y = category("y");
+    x.set_ref(Category::parent, Some(&y)).unwrap();
+    y.set_ref(Category::parent, Some(&x)).unwrap();
+    s.add(&x).unwrap();
+    let e = s.flush().unwrap_err().to_string();
+    assert!(
+        e.contains("2 objects of Category refer to each other in a cycle"),
+        "{e}"
+    );
+    assert_eq!(count(engine, "SELECT count(*) FROM r_categories"), 51);
+    y.set_ref(Category::parent, None).unwrap();
+    s.commit().unwrap();
+    assert_eq!(x.read().parent_id, y.read().id);
+    assert_eq!(count(engine, "SELECT count(*) FROM r_categories"), 53);
 }

@@ -596,28 +596,7 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             };
             switch.run(conn, info, &mut waiting)?;
         }
-        while !waiting.is_empty() {
-            let (ready, rest): (Vec<_>, Vec<_>) = if work.links.is_empty() {
-                // No row waits for another.
-                (std::mem::take(&mut waiting), Vec::new())
-            } else {
-                let waiting_set: PtrSet = waiting.iter().map(ptr).collect();
-                let blocked = |o: &Arc<dyn AnyObject>| {
-                    work.links_of(o).iter().any(|l| {
-                        l.parent
-                            .as_ref()
-                            .is_some_and(|p| !same_object(p, o) && waiting_set.contains(&ptr(p)))
-                    })
-                };
-                waiting.iter().cloned().partition(|o| !blocked(o))
-            };
-            if ready.is_empty() {
-                return Err(Error::InvalidRequest(format!(
-                    "{} objects of {} refer to each other in a cycle; flush them in two steps",
-                    rest.len(),
-                    info.short_name()
-                )));
-            }
+        for ready in insert_rounds(&work, info, waiting)? {
             let mut rows = Vec::with_capacity(ready.len());
             for o in &ready {
                 work.sync(o);
@@ -628,7 +607,6 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
             for (o, v, _) in &applied.inserted[start..] {
                 work.written(o, v);
             }
-            waiting = rest;
         }
         update_objects(conn, info, &late, &mut work, returning, &mut applied)?;
     }
@@ -646,6 +624,63 @@ fn run(conn: &mut Connection, plan: &Plan) -> Result<Applied> {
         }
     }
     Ok(applied)
+}
+
+/// The new objects of one table in rounds of INSERTs: each after the objects of the
+/// same table it takes a key from, in the order given within a round. Each object
+/// goes in the first round after all of its parents' (Kahn's algorithm: linear in
+/// objects and links, so a deep chain of self-referential rows costs no more per row
+/// than a flat list).
+fn insert_rounds(
+    work: &Work,
+    info: &ModelInfo,
+    objs: Vec<Arc<dyn AnyObject>>,
+) -> Result<Vec<Vec<Arc<dyn AnyObject>>>> {
+    if work.links.is_empty() {
+        // No row waits for another.
+        return Ok(if objs.is_empty() { vec![] } else { vec![objs] });
+    }
+    let at: PtrMap<usize> = objs.iter().enumerate().map(|(i, o)| (ptr(o), i)).collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); objs.len()];
+    let mut parents_left = vec![0usize; objs.len()];
+    for (i, o) in objs.iter().enumerate() {
+        for l in work.links_of(o) {
+            let parent = l.parent.as_ref().filter(|p| !same_object(p, o));
+            if let Some(&p) = parent.and_then(|p| at.get(&ptr(p))) {
+                children[p].push(i);
+                parents_left[i] += 1;
+            }
+        }
+    }
+    let mut round = vec![usize::MAX; objs.len()];
+    let mut queue: Vec<usize> = (0..objs.len()).filter(|&i| parents_left[i] == 0).collect();
+    for &i in &queue {
+        round[i] = 0;
+    }
+    let mut next = 0;
+    while let Some(&p) = queue.get(next) {
+        next += 1;
+        for &c in &children[p] {
+            parents_left[c] -= 1;
+            if parents_left[c] == 0 {
+                round[c] = round[p] + 1;
+                queue.push(c);
+            }
+        }
+    }
+    if queue.len() < objs.len() {
+        return Err(Error::InvalidRequest(format!(
+            "{} objects of {} refer to each other in a cycle; flush them in two steps",
+            objs.len() - queue.len(),
+            info.short_name()
+        )));
+    }
+    let rounds = round.iter().max().map_or(0, |r| r + 1);
+    let mut out: Vec<Vec<Arc<dyn AnyObject>>> = vec![Vec::new(); rounds];
+    for (o, r) in objs.into_iter().zip(round) {
+        out[r].push(o);
+    }
+    Ok(out)
 }
 
 /// SQLAlchemy's row switch: a new object with the primary key of an object deleted in

@@ -332,7 +332,17 @@ impl Session {
                         let members = match d.rel_members(idx) {
                             Some(m) => m,
                             None => {
-                                self.load_relationship(ri, std::slice::from_ref(&d))?;
+                                // Load it for every object of the list still to visit that
+                                // lacks it, not one statement per object: a parent's many
+                                // deleted children have their own children loaded together.
+                                let batch: Vec<Obj> = deletes.list[j - 1..]
+                                    .iter()
+                                    .filter(|o| {
+                                        o.info().type_id == info.type_id && !o.rel_loaded(idx)
+                                    })
+                                    .cloned()
+                                    .collect();
+                                self.load_relationship(ri, &batch)?;
                                 d.rel_members(idx).unwrap_or_default()
                             }
                         };

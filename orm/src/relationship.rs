@@ -6,12 +6,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, Weak};
 
-use rustc_hash::FxHashSet;
 use strata_core::Table;
 
 use crate::handle::{AnyObject, Cell, Handle};
 use crate::info::ModelInfo;
 use crate::model::Model;
+use crate::plan::PtrSet;
 use crate::{Error, Result};
 
 /// The shape of a relationship.
@@ -212,7 +212,7 @@ pub struct Many<T: Model> {
     /// [`INDEXED_FROM`] items is appended to, so that appending checks for the object
     /// in constant time rather than by a scan (appending n objects one by one would
     /// otherwise take n² / 2 comparisons). Dropped when the items are replaced.
-    index: Option<FxHashSet<usize>>,
+    index: Option<PtrSet>,
 }
 
 /// Collections at least this long keep an index of their items (see `Many::index`).
