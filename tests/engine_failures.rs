@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use strata::func;
 use strata::{
-    create_engine, insert, select, text, update, Column, Connection, DbErrorKind, Engine, Error,
-    MetaData, Result, SqlType, Table,
+    create_engine, insert, literal, not_, select, text, update, Column, Connection, DbErrorKind,
+    Engine, Error, MetaData, Result, SqlType, Table,
 };
 use support::pg;
 
@@ -270,6 +270,7 @@ on_both!(
     wrong_parameter_type,
     execute_many_failure_writes_nothing,
     each_run_stops_at_the_first_failure,
+    deep_statements_run_or_fail_cleanly,
 );
 
 fn syntax_error(e: &Engine) -> Result<()> {
@@ -853,4 +854,53 @@ fn each_run_stops_at_the_first_failure(e: &Engine) -> Result<()> {
         check_eq("counts before the failure", affected, vec![1])?;
         Err(err)
     })
+}
+
+/// Statements nested hundreds of levels deep compile and run within a test thread's
+/// 2 MiB stack (in a debug build, whose frames are the largest), and so do ten thousand
+/// ORed conditions; a statement nested deeper than strata compiles is an error, not a
+/// stack overflow that aborts the process.
+fn deep_statements_run_or_fail_cleanly(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let mut c = e.connect()?;
+    let id = || f.people.c("id");
+    // ((id + 1) + 1) ... + 1, 500 levels.
+    let mut sum = id();
+    for _ in 0..500 {
+        sum = sum + literal(1);
+    }
+    let got: i64 = c.execute(&select(sum).where_(id().eq(1)))?.scalar_one()?;
+    check_eq("id + 1 + ... + 1", got, 501)?;
+    // Ten thousand conditions, ORed one by one.
+    let mut any = id().eq(-1);
+    for i in 0..10_000 {
+        any = any.or(id().eq(i));
+    }
+    let n: i64 = c
+        .execute(
+            &select(func::count_star())
+                .select_from(&f.people)
+                .where_(any),
+        )?
+        .scalar_one()?;
+    check_eq("rows matching 10 000 ORed conditions", n, PEOPLE)?;
+    // A scalar subquery in a scalar subquery ... (SQLite allows a few dozen levels).
+    let levels = if is_pg(e) { 200 } else { 40 };
+    let mut q = select(id()).where_(id().eq(2));
+    for _ in 0..levels {
+        q = select(q.scalar_subquery());
+    }
+    let got: i64 = c.execute(&q)?.scalar_one()?;
+    check_eq("nested subqueries", got, 2)?;
+    // NOT NOT ... NOT, 3000 levels: more than strata compiles.
+    let mut deep = id().eq(1);
+    for _ in 0..3000 {
+        deep = not_(deep);
+    }
+    match c.execute(&select(id()).where_(deep)) {
+        Err(Error::InvalidStatement(m)) if m.contains("nested more than 2000 levels") => {}
+        Err(other) => return Err(fail(format!("expected the nesting error, got {other}"))),
+        Ok(_) => return Err(fail("3000 levels of NOT compiled".into())),
+    }
+    committed_rows_intact(&mut c, &f)
 }

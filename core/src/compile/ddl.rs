@@ -147,6 +147,12 @@ pub(crate) fn qualified(d: &dyn Dialect, schema: Option<&str>, name: &str) -> St
     }
 }
 
+/// Render an expression that `l` lowered, values inline, on a stack with room for its
+/// depth (see `depth`); the tree is dropped there too.
+fn render_inline(d: &dyn Dialect, l: &Lowerer, e: sea_query::Expr) -> String {
+    super::depth::with_render_stack(l.max_depth(), move || d.render_inline_expr(&e))
+}
+
 fn column_list(d: &dyn Dialect, cols: &[String]) -> String {
     cols.iter()
         .map(|c| d.quote_identifier(c))
@@ -197,7 +203,7 @@ fn column_ddl(d: &dyn Dialect, table: &Table, c: &Column) -> Result<String> {
         let e = l.expr(def)?;
         let simple = matches!(e, sea_query::Expr::Value(_) | sea_query::Expr::Keyword(_))
             || matches!(&e, sea_query::Expr::Custom(s) if s.starts_with("CURRENT_"));
-        let rendered = d.render_inline_expr(&e);
+        let rendered = render_inline(d, &l, e);
         if simple {
             s.push_str(&format!(" DEFAULT {rendered}"));
         } else {
@@ -252,7 +258,7 @@ fn create_table_sql(ct: &CreateTable, d: &dyn Dialect) -> Result<String> {
         parts.push(format!(
             "{}CHECK ({})",
             constraint_prefix(d, ck.name.as_deref()),
-            d.render_inline_expr(&e)
+            render_inline(d, &l, e)
         ));
     }
     for fk in t.foreign_keys() {

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::depth;
 use super::resolve::resolve_froms;
 use super::template::{Param, Params};
 use crate::schema::ColumnDefault;
@@ -47,6 +48,11 @@ pub struct KeyWriter<'a> {
     target: Option<&'a crate::Table>,
     /// Whether a parameter owns its value (otherwise all borrow from the statement).
     owns_values: bool,
+    /// The nesting of the expression or query being written (see `depth`).
+    depth: u32,
+    /// Whether a select is being tried as simple (see `simple_select`): a nested select
+    /// met then makes it not simple, and is not walked.
+    probing: bool,
 }
 
 impl<'a> KeyWriter<'a> {
@@ -68,6 +74,8 @@ impl<'a> KeyWriter<'a> {
             complex: 0,
             target: None,
             owns_values: false,
+            depth: 0,
+            probing: false,
         }
     }
 
@@ -172,7 +180,30 @@ impl<'a> KeyWriter<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn expr(&mut self, e: &'a Expr) -> Result<()> {
+        if self.depth + 1 < depth::CHECK_FROM {
+            self.depth += 1;
+            let r = self.expr_node(e);
+            self.depth -= 1;
+            return r;
+        }
+        self.deeper(|k| k.expr_node(e))
+    }
+
+    /// Run `f`, which writes one level deeper, with stack for it (see `depth`); past
+    /// the deepest nesting strata compiles, an error.
+    fn deeper(&mut self, f: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        if self.depth >= depth::MAX_DEPTH {
+            return Err(depth::too_deep());
+        }
+        self.depth += 1;
+        let r = depth::level(self.depth, || f(self));
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_node(&mut self, e: &'a Expr) -> Result<()> {
         match e {
             Expr::Column(c) => {
                 // A table's column by position (the table's id in the qualifier makes
@@ -342,6 +373,12 @@ impl<'a> KeyWriter<'a> {
 
     fn nested_select(&mut self, s: &'a Select) -> Result<()> {
         self.complex += 1;
+        if self.probing {
+            // The select being tried is not simple, and is written again in full: its
+            // nested selects are walked then, once (walking them here too would cost
+            // twice per level of nesting, 2^n in all).
+            return Ok(());
+        }
         if let Some(t) = self.target.take() {
             self.enclosing.push(FromItem::Table(t.clone()));
         }
@@ -360,6 +397,8 @@ impl<'a> KeyWriter<'a> {
             complex: self.complex,
             target: None,
             owns_values: true,
+            depth: self.depth,
+            probing: false,
         };
         let r = sub.visit_from(f);
         self.key = sub.key;
@@ -423,6 +462,10 @@ impl<'a> KeyWriter<'a> {
 
     /// Write a SELECT.
     pub fn select(&mut self, s: &'a Select) -> Result<()> {
+        self.deeper(|k| k.select_node(s))
+    }
+
+    fn select_node(&mut self, s: &'a Select) -> Result<()> {
         if let Some(e) = &s.error {
             return Err(e.clone());
         }
@@ -464,7 +507,10 @@ impl<'a> KeyWriter<'a> {
         let (ctes_len, enclosing_len, target) =
             (self.ctes.len(), self.enclosing.len(), self.target);
         self.tag(b'i');
-        self.select_parts(core, order_by, |_| Ok(()))?;
+        let probing = std::mem::replace(&mut self.probing, true);
+        let walked = self.select_parts(core, order_by, |_| Ok(()));
+        self.probing = probing;
+        walked?;
         if self.complex == complex {
             return Ok(true);
         }

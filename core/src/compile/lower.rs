@@ -13,6 +13,7 @@ use sea_query::{
     TableRef, UnOper, UnionType, UpdateStatement, Value as SeaValue, WithClause, WithQuery,
 };
 
+use super::depth;
 use super::dialect::{Dialect, UpsertStyle};
 use super::resolve::{join_on, resolve_froms};
 use super::template::{expand_marker, marker, Piece};
@@ -52,6 +53,9 @@ pub struct Lowerer<'d> {
     recursive: bool,
     unqualified: bool,
     anon: usize,
+    /// The nesting of the expression or query being lowered, and the deepest met.
+    depth: u32,
+    max_depth: u32,
 }
 
 fn iden(s: &str) -> DynIden {
@@ -105,6 +109,35 @@ pub(crate) fn missing_onupdates<'t>(
         .filter_map(|c| c.onupdate_value().map(|d| (c.name(), d)))
 }
 
+/// Conditions that sea-query renders through one recursion each: a left-nested chain
+/// of this many or fewer, a balanced tree beyond (so ten thousand ORed conditions
+/// nest 14 deep, not ten thousand, and render within any thread's stack).
+const LOGICAL_CHAIN_MAX: usize = 32;
+
+/// `parts[0] op parts[1] op ...` (`parts` not empty).
+fn logical_chain(parts: Vec<SeaExpr>, op: BinOper) -> SeaExpr {
+    if parts.len() > LOGICAL_CHAIN_MAX {
+        let mut level = parts;
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            let mut it = level.into_iter();
+            while let Some(a) = it.next() {
+                next.push(match it.next() {
+                    Some(b) => SeaExpr::Binary(Box::new(a), op, Box::new(b)),
+                    None => a,
+                });
+            }
+            level = next;
+        }
+        return level.pop().unwrap_or(SeaExpr::Custom("TRUE".into()));
+    }
+    let mut it = parts.into_iter();
+    let first = it.next().unwrap_or(SeaExpr::Custom("TRUE".into()));
+    it.fold(first, |acc, x| {
+        SeaExpr::Binary(Box::new(acc), op, Box::new(x))
+    })
+}
+
 fn is_simple(e: &SeaExpr) -> bool {
     matches!(
         e,
@@ -131,7 +164,26 @@ impl<'d> Lowerer<'d> {
             recursive: false,
             unqualified: false,
             anon: 0,
+            depth: 0,
+            max_depth: 0,
         }
+    }
+
+    /// The deepest nesting of expressions and queries lowered so far.
+    pub fn max_depth(&self) -> u32 {
+        self.max_depth
+    }
+
+    /// Run `f`, which lowers one level deeper, with stack for it (see `depth`).
+    fn deeper<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        if self.depth >= depth::MAX_DEPTH {
+            return Err(depth::too_deep());
+        }
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+        let r = depth::level(self.depth, || f(self));
+        self.depth -= 1;
+        r
     }
 
     /// A lowerer that writes values inline (for DDL: CHECK constraints, defaults).
@@ -234,8 +286,33 @@ impl<'d> Lowerer<'d> {
         self.expr(e)
     }
 
+    /// Lower the AND of `conds` (a WHERE or HAVING list) as `and_` would build it, an
+    /// AND among them contributing its members, without copying the conditions.
+    fn all_of(&mut self, conds: &[Expr]) -> Result<SeaExpr> {
+        let mut parts = Vec::with_capacity(conds.len());
+        for c in conds {
+            match c {
+                Expr::And(v) => {
+                    for x in v {
+                        parts.push(self.expr(x)?);
+                    }
+                }
+                c => parts.push(self.expr(c)?),
+            }
+        }
+        Ok(match parts.len() {
+            0 => SeaExpr::Custom("TRUE".into()),
+            1 => parts.pop().unwrap_or(SeaExpr::Custom("TRUE".into())),
+            _ => logical_chain(parts, BinOper::And),
+        })
+    }
+
     /// Lower an expression.
     pub fn expr(&mut self, e: &Expr) -> Result<SeaExpr> {
+        self.deeper(|l| l.expr_node(e))
+    }
+
+    fn expr_node(&mut self, e: &Expr) -> Result<SeaExpr> {
         Ok(match e {
             Expr::Column(c) => self.column_ref(c.from(), c.name()),
             Expr::Param(v) => self.param(v),
@@ -251,20 +328,23 @@ impl<'d> Lowerer<'d> {
             },
             Expr::Binary(a, op, b) => {
                 let (l, r) = (self.expr(a)?, self.expr(b)?);
-                let bin = |o| SeaExpr::Binary(Box::new(l.clone()), o, Box::new(r.clone()));
-                match op {
-                    BinaryOp::Eq => bin(BinOper::Equal),
-                    BinaryOp::Ne => bin(BinOper::NotEqual),
-                    BinaryOp::Lt => bin(BinOper::SmallerThan),
-                    BinaryOp::Le => bin(BinOper::SmallerThanOrEqual),
-                    BinaryOp::Gt => bin(BinOper::GreaterThan),
-                    BinaryOp::Ge => bin(BinOper::GreaterThanOrEqual),
-                    BinaryOp::Add => bin(BinOper::Add),
-                    BinaryOp::Sub => bin(BinOper::Sub),
-                    BinaryOp::Mul => bin(BinOper::Mul),
-                    BinaryOp::Div => bin(BinOper::Div),
-                    BinaryOp::Mod => bin(BinOper::Mod),
-                    BinaryOp::Concat => {
+                let sea_op = match op {
+                    BinaryOp::Eq => Some(BinOper::Equal),
+                    BinaryOp::Ne => Some(BinOper::NotEqual),
+                    BinaryOp::Lt => Some(BinOper::SmallerThan),
+                    BinaryOp::Le => Some(BinOper::SmallerThanOrEqual),
+                    BinaryOp::Gt => Some(BinOper::GreaterThan),
+                    BinaryOp::Ge => Some(BinOper::GreaterThanOrEqual),
+                    BinaryOp::Add => Some(BinOper::Add),
+                    BinaryOp::Sub => Some(BinOper::Sub),
+                    BinaryOp::Mul => Some(BinOper::Mul),
+                    BinaryOp::Div => Some(BinOper::Div),
+                    BinaryOp::Mod => Some(BinOper::Mod),
+                    BinaryOp::Concat => None,
+                };
+                match sea_op {
+                    Some(o) => SeaExpr::Binary(Box::new(l), o, Box::new(r)),
+                    None => {
                         if self.dialect.capabilities().upsert == UpsertStyle::OnDuplicateKey {
                             self.custom(&["CONCAT(", ", ", ")"], vec![l, r])
                         } else {
@@ -294,11 +374,7 @@ impl<'d> Lowerer<'d> {
                     parts.push(self.expr(x)?);
                 }
                 let op = if is_and { BinOper::And } else { BinOper::Or };
-                let mut it = parts.into_iter();
-                let first = it.next().unwrap_or(SeaExpr::Custom("TRUE".into()));
-                it.fold(first, |acc, x| {
-                    SeaExpr::Binary(Box::new(acc), op, Box::new(x))
-                })
+                logical_chain(parts, op)
             }
             Expr::IsNull(a, neg) => {
                 let a = self.expr(a)?;
@@ -661,6 +737,10 @@ impl<'d> Lowerer<'d> {
 
     /// Lower a SELECT (nested or top-level, without its WITH clause).
     pub fn select(&mut self, s: &Select) -> Result<SelectStatement> {
+        self.deeper(|l| l.select_node(s))
+    }
+
+    fn select_node(&mut self, s: &Select) -> Result<SelectStatement> {
         if let Some(e) = &s.error {
             return Err(e.clone());
         }
@@ -812,7 +892,7 @@ impl<'d> Lowerer<'d> {
             self.lower_from(f, q)?;
         }
         if !core.where_.is_empty() {
-            let w = self.expr(&crate::sql::and_(core.where_.iter().cloned()))?;
+            let w = self.all_of(&core.where_)?;
             q.and_where(w);
         }
         if !core.group_by.is_empty() {
@@ -823,7 +903,7 @@ impl<'d> Lowerer<'d> {
             q.add_group_by(g);
         }
         if !core.having.is_empty() {
-            let h = self.expr(&crate::sql::and_(core.having.iter().cloned()))?;
+            let h = self.all_of(&core.having)?;
             q.and_having(h);
         }
         for (e, o, n) in self.order_items(order_by)? {
@@ -1069,7 +1149,7 @@ impl<'d> Lowerer<'d> {
         let w = if s.where_.is_empty() {
             None
         } else {
-            Some(self.expr(&crate::sql::and_(s.where_.iter().cloned()))?)
+            Some(self.all_of(&s.where_)?)
         };
         Ok((vals, w))
     }
@@ -1083,7 +1163,7 @@ impl<'d> Lowerer<'d> {
         let w = if s.where_.is_empty() {
             None
         } else {
-            Some(self.expr(&crate::sql::and_(s.where_.iter().cloned())))
+            Some(self.all_of(&s.where_))
         };
         self.enclosing.pop();
         if let Some(w) = w {

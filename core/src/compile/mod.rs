@@ -2,6 +2,7 @@
 
 mod cache;
 mod ddl;
+mod depth;
 mod dialect;
 pub(crate) mod key;
 mod lower;
@@ -97,15 +98,22 @@ pub fn render_template(
 ) -> Result<Template> {
     let mut l = Lowerer::new(dialect);
     let lowered = stmt.lower(&mut l)?;
-    if l.slots() != expected_slots {
+    let mut w = TemplateWriter::new();
+    let slots_agree = l.slots() == expected_slots;
+    // The lowered tree is dropped on the same stack: its drop recurses as deep.
+    depth::with_render_stack(l.max_depth(), || {
+        if slots_agree {
+            dialect.render(&lowered, &mut w);
+        }
+        drop(lowered)
+    });
+    if !slots_agree {
         return Err(Error::InvalidStatement(format!(
             "internal: lowering assigned {} parameter slots but the key walk collected {}",
             l.slots(),
             expected_slots
         )));
     }
-    let mut w = TemplateWriter::new();
-    dialect.render(&lowered, &mut w);
     Ok(w.finish(dialect.placeholder()))
 }
 

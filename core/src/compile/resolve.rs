@@ -8,7 +8,11 @@ use crate::{Error, ForeignKey, Result, Table};
 
 /// Pass the FROM items referenced by columns of `e` to `out`, not descending into
 /// subqueries.
-fn collect<F: FnMut(&FromItem)>(e: &Expr, out: &mut F) {
+fn collect<F: FnMut(&FromItem)>(e: &Expr, out: &mut F, depth: u32) {
+    super::depth::level(depth, || collect_node(e, out, depth + 1))
+}
+
+fn collect_node<F: FnMut(&FromItem)>(e: &Expr, out: &mut F, d: u32) {
     let push = |f: &FromItem, out: &mut F| out(f);
     match e {
         Expr::Column(c) => {
@@ -18,41 +22,41 @@ fn collect<F: FnMut(&FromItem)>(e: &Expr, out: &mut F) {
         }
         Expr::Star(Some(f)) => push(f, out),
         Expr::Binary(a, _, b) => {
-            collect(a, out);
-            collect(b, out);
+            collect(a, out, d);
+            collect(b, out, d);
         }
         Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) | Expr::Label(a, _) => {
-            collect(a, out)
+            collect(a, out, d)
         }
-        Expr::InList(a, _, _) | Expr::InSelect(a, _, _) => collect(a, out),
+        Expr::InList(a, _, _) | Expr::InSelect(a, _, _) => collect(a, out, d),
         Expr::InExprs(a, list, _) => {
-            collect(a, out);
-            list.iter().for_each(|x| collect(x, out));
+            collect(a, out, d);
+            list.iter().for_each(|x| collect(x, out, d));
         }
-        Expr::And(v) | Expr::Or(v) | Expr::Tuple(v) => v.iter().for_each(|x| collect(x, out)),
+        Expr::And(v) | Expr::Or(v) | Expr::Tuple(v) => v.iter().for_each(|x| collect(x, out, d)),
         Expr::Between(a, b, c, _) => {
-            collect(a, out);
-            collect(b, out);
-            collect(c, out);
+            collect(a, out, d);
+            collect(b, out, d);
+            collect(c, out, d);
         }
         Expr::Like { expr, pattern, .. } => {
-            collect(expr, out);
-            collect(pattern, out);
+            collect(expr, out, d);
+            collect(pattern, out, d);
         }
-        Expr::Function { args, .. } => args.iter().for_each(|x| collect(x, out)),
+        Expr::Function { args, .. } => args.iter().for_each(|x| collect(x, out, d)),
         Expr::Case(whens, else_) => {
             for (c, v) in whens {
-                collect(c, out);
-                collect(v, out);
+                collect(c, out, d);
+                collect(v, out, d);
             }
             if let Some(e) = else_ {
-                collect(e, out);
+                collect(e, out, d);
             }
         }
         Expr::Over(f, w) => {
-            collect(f, out);
-            w.partition_by.iter().for_each(|x| collect(x, out));
-            w.order_by.iter().for_each(|o| collect(&o.expr, out));
+            collect(f, out, d);
+            w.partition_by.iter().for_each(|x| collect(x, out, d));
+            w.order_by.iter().for_each(|o| collect(&o.expr, out, d));
         }
         Expr::Param(_)
         | Expr::Null
@@ -150,7 +154,7 @@ pub(crate) fn resolve_froms(
         }
     };
     for e in core.columns.iter().chain(&core.where_) {
-        collect(e, &mut add);
+        collect(e, &mut add, 0);
     }
     // Auto-correlation never takes away every FROM item (as in SQLAlchemy): a subquery
     // that reads only tables of the enclosing statement reads them itself.

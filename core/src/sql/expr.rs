@@ -669,33 +669,29 @@ pub fn false_() -> Expr {
 
 /// `a AND b AND ...`; nested ANDs are flattened. An empty list is TRUE.
 pub fn and_<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I) -> Expr {
-    let mut out = Vec::new();
-    for e in exprs {
-        match e.into() {
-            Expr::And(v) => out.extend(v),
-            e => out.push(e),
-        }
-    }
-    if out.len() == 1 {
-        out.pop().unwrap_or(Expr::Bool(true))
-    } else {
-        Expr::And(out)
-    }
+    flattened(exprs, true)
 }
 
 /// `a OR b OR ...`; nested ORs are flattened. An empty list is FALSE.
 pub fn or_<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I) -> Expr {
-    let mut out = Vec::new();
+    flattened(exprs, false)
+}
+
+/// The AND (`and`) or OR of `exprs`, flattened. The list of a leading AND (OR) is
+/// extended in place, so `cond = cond.and(x)` in a loop costs constant time a step.
+fn flattened<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I, and: bool) -> Expr {
+    let mut out: Vec<Expr> = Vec::new();
     for e in exprs {
-        match e.into() {
-            Expr::Or(v) => out.extend(v),
-            e => out.push(e),
+        match (e.into(), and) {
+            (Expr::And(v), true) | (Expr::Or(v), false) if out.is_empty() => out = v,
+            (Expr::And(v), true) | (Expr::Or(v), false) => out.extend(v),
+            (e, _) => out.push(e),
         }
     }
-    if out.len() == 1 {
-        out.pop().unwrap_or(Expr::Bool(false))
-    } else {
-        Expr::Or(out)
+    match (out.len(), and) {
+        (1, _) => out.pop().unwrap_or(Expr::Bool(and)),
+        (_, true) => Expr::And(out),
+        (_, false) => Expr::Or(out),
     }
 }
 
