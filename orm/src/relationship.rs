@@ -322,7 +322,8 @@ impl<T: Model> Many<T> {
         }
     }
 
-    /// Remove an object (a loaded collection only).
+    /// Remove an object (a loaded collection only). A collection holds each object
+    /// once: appending dedupes, and loaders give each child once.
     pub fn remove(&mut self, h: &Handle<T>) -> Result<()> {
         let v = self
             .items

@@ -7,7 +7,7 @@ use crate::sql::{infer_on, Expr, FromItem, Join, SelectCore};
 use crate::{Error, ForeignKey, Result, Table};
 
 /// Pass the FROM items referenced by columns of `e` to `out`, not descending into
-/// subqueries.
+/// subqueries; `e` is `depth` levels below the expression the walk started from.
 fn collect<F: FnMut(&FromItem)>(e: &Expr, out: &mut F, depth: u32) {
     super::depth::level(depth, || collect_node(e, out, depth + 1))
 }
