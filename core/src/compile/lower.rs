@@ -114,7 +114,7 @@ pub(crate) fn missing_onupdates<'t>(
 /// nest 14 deep, not ten thousand, and render within any thread's stack).
 const LOGICAL_CHAIN_MAX: usize = 32;
 
-/// `parts[0] op parts[1] op ...` (`parts` not empty).
+/// `parts[0] op parts[1] op ...`; one part is itself (`parts` not empty).
 fn logical_chain(parts: Vec<SeaExpr>, op: BinOper) -> SeaExpr {
     if parts.len() > LOGICAL_CHAIN_MAX {
         let mut level = parts;
@@ -300,10 +300,10 @@ impl<'d> Lowerer<'d> {
                 c => parts.push(self.expr(c)?),
             }
         }
-        Ok(match parts.len() {
-            0 => SeaExpr::Custom("TRUE".into()),
-            1 => parts.pop().unwrap_or(SeaExpr::Custom("TRUE".into())),
-            _ => logical_chain(parts, BinOper::And),
+        Ok(if parts.is_empty() {
+            SeaExpr::Custom("TRUE".into())
+        } else {
+            logical_chain(parts, BinOper::And)
         })
     }
 
