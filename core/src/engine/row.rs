@@ -182,7 +182,9 @@ pub trait FromValue: Sized {
     /// Convert a value that is not needed afterwards (text and bytes are moved, not
     /// copied).
     fn from_owned(v: Value) -> Result<Self> {
-        Self::from_value(&v)
+        let out = Self::from_value(&v);
+        v.discard();
+        out
     }
 }
 
@@ -319,10 +321,11 @@ impl<T: FromValue> FromValue for Option<T> {
     }
 
     fn from_owned(v: Value) -> Result<Self> {
-        match v {
-            Value::Null => Ok(None),
-            other => T::from_owned(other).map(Some),
+        if v.is_null() {
+            v.discard();
+            return Ok(None);
         }
+        T::from_owned(v).map(Some)
     }
 }
 

@@ -431,7 +431,7 @@ impl RowStream for PgRows<'_> {
     }
 
     fn next_into(&mut self, values: &mut Vec<Value>) -> Result<bool> {
-        values.clear();
+        Value::clear_all(values);
         if self.buffered.is_empty() {
             if self.ended {
                 return Ok(false);

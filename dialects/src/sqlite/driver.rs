@@ -588,7 +588,7 @@ impl RowStream for SqliteRows<'_> {
             *values = row;
             return Ok(true);
         }
-        values.clear();
+        Value::clear_all(values);
         let Some(r) = self.rows.next().map_err(db_error)? else {
             return Ok(false);
         };
