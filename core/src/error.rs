@@ -59,7 +59,7 @@ pub enum Error {
     Parameter(String),
     /// A value that cannot be converted to the requested Rust type, or a parameter
     /// value that cannot be sent as the SQL type the database expects.
-    #[error("type mismatch: {message}{}", sql.as_deref().map(|s| format!("\n  while running: {s}")).unwrap_or_default())]
+    #[error("type mismatch: {message}{}", while_running(sql))]
     TypeMismatch {
         /// What was expected and what was found.
         message: String,
@@ -67,7 +67,7 @@ pub enum Error {
         sql: Option<String>,
     },
     /// An error reported by the database (or its driver) while running a statement.
-    #[error("{kind:?} error from the database: {message}{}", sql.as_deref().map(|s| format!("\n  while running: {s}")).unwrap_or_default())]
+    #[error("{kind:?} error from the database: {message}{}", while_running(sql))]
     Database {
         /// What kind of failure it was.
         kind: DbErrorKind,
@@ -99,6 +99,30 @@ pub enum Error {
     /// A transaction was used after it ended, or nested wrongly.
     #[error("transaction error: {0}")]
     Transaction(String),
+}
+
+/// The longest statement text an error message shows in full.
+const SHOWN_SQL: usize = 2000;
+
+/// The "while running" line of an error message: the statement, cut short past
+/// [`SHOWN_SQL`] bytes (a multi-row INSERT can run to megabytes; [`Error::sql`] keeps
+/// the whole text).
+fn while_running(sql: &Option<String>) -> String {
+    let Some(sql) = sql else {
+        return String::new();
+    };
+    if sql.len() <= SHOWN_SQL {
+        return format!("\n  while running: {sql}");
+    }
+    let mut cut = SHOWN_SQL;
+    while !sql.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "\n  while running: {} ... ({} more bytes)",
+        &sql[..cut],
+        sql.len() - cut
+    )
 }
 
 /// The kind of a database error, for matching without parsing messages.
@@ -168,3 +192,28 @@ impl Error {
 
 /// Result alias for strata-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_statements_are_cut_at_a_character_boundary_in_messages() {
+        // 'é' is two bytes: the cut falls inside one unless moved back.
+        let sql = format!("SELECT '{}'", "é".repeat(3000));
+        let e = Error::type_mismatch("bad").with_sql(&sql);
+        let shown = e.to_string();
+        assert!(shown.len() < SHOWN_SQL + 100, "{} bytes shown", shown.len());
+        let rest = sql.len() - (shown.find(" ... (").unwrap() - shown.find("SELECT").unwrap());
+        assert!(
+            shown.ends_with(&format!(" ... ({rest} more bytes)")),
+            "{shown}"
+        );
+        assert_eq!(e.sql(), Some(sql.as_str()));
+        let short = Error::type_mismatch("bad").with_sql("SELECT 1");
+        assert_eq!(
+            short.to_string(),
+            "type mismatch: bad\n  while running: SELECT 1"
+        );
+    }
+}

@@ -1,6 +1,9 @@
 //! `text()`: literal SQL with named bound parameters.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use indexmap::IndexMap;
 
 use crate::{Error, Result, Value};
 
@@ -18,7 +21,8 @@ use crate::{Error, Result, Value};
 #[derive(Debug, Clone)]
 pub struct Text {
     pub(crate) sql: Arc<str>,
-    pub(crate) binds: Vec<(String, Value)>,
+    /// Values by parameter name, in the order they were first bound.
+    pub(crate) binds: IndexMap<String, Value>,
 }
 
 /// A piece of parsed `text()` SQL.
@@ -32,7 +36,7 @@ pub(crate) enum TextPiece {
 pub fn text(sql: &str) -> Text {
     Text {
         sql: Arc::from(sql),
-        binds: Vec::new(),
+        binds: IndexMap::new(),
     }
 }
 
@@ -40,9 +44,11 @@ impl Text {
     /// Bind a value to `:name`.
     pub fn bind(mut self, name: &str, v: impl Into<Value>) -> Self {
         let v = v.into();
-        match self.binds.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = v,
-            None => self.binds.push((name.to_string(), v)),
+        match self.binds.get_mut(name) {
+            Some(slot) => *slot = v,
+            None => {
+                self.binds.insert(name.to_string(), v);
+            }
         }
         self
     }
@@ -66,17 +72,16 @@ impl Text {
     /// The bound value of `:name`, or an error naming the missing parameter.
     pub(crate) fn value_of(&self, name: &str) -> Result<&Value> {
         self.binds
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+            .get(name)
             .ok_or_else(|| Error::Parameter(format!("text() parameter :{name} has no bound value")))
     }
 
     /// The bound values in order of appearance; errors for missing and unused ones.
     pub fn values_in_order(&self) -> Result<Vec<Value>> {
         let names = self.param_names();
-        for (n, _) in &self.binds {
-            if !names.contains(n) {
+        let used: HashSet<&str> = names.iter().map(String::as_str).collect();
+        for n in self.binds.keys() {
+            if !used.contains(n.as_str()) {
                 return Err(Error::Parameter(format!(
                     "value bound to :{n}, which the text() SQL does not use"
                 )));

@@ -224,6 +224,7 @@ impl PgConnection {
 
 impl DriverConnection for PgConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
+        check_param_count(params.len())?;
         let (stmt, columns) = self.prepare(sql)?;
         check_params(stmt.params(), params.len(), params.iter())?;
         let args = params.iter().map(PgParam);
@@ -283,9 +284,10 @@ impl DriverConnection for PgConnection {
     }
 
     fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
-        if rows.is_empty() {
+        let Some(first) = rows.first() else {
             return Ok(());
-        }
+        };
+        check_param_count(first.len())?;
         let (stmt, columns) = self.prepare(sql)?;
         if !columns.is_empty() {
             return Err(Error::InvalidStatement(
@@ -374,6 +376,22 @@ impl DriverConnection for PgConnection {
             .is_valid(Duration::from_secs(5))
             .map_err(db_error)
     }
+}
+
+/// The most parameters one statement may have: the wire protocol counts them in 16
+/// bits.
+const MAX_PARAMS: usize = u16::MAX as usize;
+
+/// Refuse a statement with more parameters than PostgreSQL takes, before the server
+/// sees it (past the limit the server's reply cannot be parsed).
+fn check_param_count(count: usize) -> Result<()> {
+    if count > MAX_PARAMS {
+        return Err(Error::Parameter(format!(
+            "the statement has {count} parameters but PostgreSQL takes at most {MAX_PARAMS} \
+             in one statement; split its rows or values into several statements"
+        )));
+    }
+    Ok(())
 }
 
 /// Check `count` values against the parameter types the server expects.

@@ -158,9 +158,16 @@ pub(crate) fn db_error(e: rusqlite::Error) -> Error {
         ) => (DbErrorKind::ProgrammingError, None),
         _ => (DbErrorKind::Other, None),
     };
+    let message = match &e {
+        // Its Display repeats the whole statement, which the error carries anyway.
+        rusqlite::Error::SqlInputError { msg, offset, .. } => {
+            format!("{msg} (at offset {offset} of the statement)")
+        }
+        _ => e.to_string(),
+    };
     Error::Database {
         kind,
-        message: e.to_string(),
+        message,
         code,
         sql: None,
     }
