@@ -272,6 +272,7 @@ on_both!(
     each_run_stops_at_the_first_failure,
     deep_statements_run_or_fail_cleanly,
     statements_with_very_many_parameters,
+    names_longer_than_the_database_keeps,
 );
 
 fn syntax_error(e: &Engine) -> Result<()> {
@@ -960,6 +961,74 @@ fn statements_with_very_many_parameters(e: &Engine) -> Result<()> {
         ensure(said.contains("more bytes)"), || {
             format!("the cut is not marked: {said}")
         })?;
+    }
+    committed_rows_intact(&mut c, &f)
+}
+
+/// A table, column, index or label name longer than PostgreSQL keeps (63 bytes, past
+/// which it cuts names short silently) is an error naming it on PostgreSQL, before
+/// anything is created; SQLite has no limit and runs them.
+fn names_longer_than_the_database_keeps(e: &Engine) -> Result<()> {
+    let f = fixture(e)?;
+    let long = format!("t_{}", "x".repeat(70));
+    let col = format!("c_{}", "y".repeat(70));
+    let mut md = MetaData::new();
+    let t = Table::build(&long)
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new(&col, SqlType::Integer))
+        .add_to(&mut md)?;
+    let label = format!("l_{}", "z".repeat(70));
+    let labelled = select(f.people.c("id").label(&label)).where_(f.people.c("id").eq(1));
+    // A short table whose index gets a long name from the naming convention.
+    let mut md2 = MetaData::new();
+    Table::build("short_named")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new(&col, SqlType::Integer).index())
+        .add_to(&mut md2)?;
+    let mut c = e.connect()?;
+    if is_pg(e) {
+        for (what, made) in [
+            ("create_all", md.create_all(e)),
+            ("index", md2.create_all(e)),
+        ] {
+            match made {
+                Err(Error::InvalidSchema(m)) if m.contains("at most 63 bytes") => {}
+                other => {
+                    return Err(fail(format!(
+                        "{what}: expected the length error, got {other:?}"
+                    )))
+                }
+            }
+        }
+        let n: i64 = c
+            .execute(&text(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 't_xxx%' \
+                 OR table_name = 'short_named'",
+            ))?
+            .scalar_one()?;
+        check_eq("tables created", n, 0)?;
+        match c.execute(&labelled) {
+            Err(Error::InvalidStatement(m)) if m.contains("at most 63 bytes") => {}
+            other => {
+                return Err(fail(format!(
+                    "label: expected the length error, got {other:?}"
+                )))
+            }
+        }
+    } else {
+        md.create_all(e)?;
+        md2.create_all(e)?;
+        c.execute(&insert(&t).columns(["id", col.as_str()]).row((1, 5)))?;
+        let row = c.execute(&select(&t))?.one()?;
+        check_eq("long column read by name", row.get::<i64>(col.as_str())?, 5)?;
+        let row = c.execute(&labelled)?.one()?;
+        check_eq(
+            "long label read by name",
+            row.get::<i64>(label.as_str())?,
+            1,
+        )?;
+        md.drop_all(e)?;
+        md2.drop_all(e)?;
     }
     committed_rows_intact(&mut c, &f)
 }

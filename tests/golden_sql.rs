@@ -2075,3 +2075,44 @@ fn func_call_schema_qualified_name_is_rendered_as_given() {
         r#"SELECT pg_catalog.upper("users"."name") AS "u" FROM "users""#
     );
 }
+
+/// Names past PostgreSQL's limit (63 bytes, past which it cuts names short) are refused
+/// when the DDL or a labelled select compiles; exactly at the limit they render. SQLite
+/// and MySQL (which refuses long names itself) render them.
+#[test]
+fn names_past_the_dialects_limit_are_refused() {
+    let d = &PostgresDialect;
+    for len in [63, 64] {
+        let name = "n".repeat(len);
+        let t = Table::build(&name)
+            .column(Column::new("id", SqlType::Integer).primary_key())
+            .finish()
+            .unwrap();
+        let ddl = create_table(&t).compile(d);
+        let labelled = compile(&select(t.c("id").label(&name)), d);
+        let returned = compile(
+            &insert(&t)
+                .value("id", 1)
+                .returning([t.c("id").label(&name)]),
+            d,
+        );
+        if len == 63 {
+            assert!(
+                ddl.is_ok() && labelled.is_ok() && returned.is_ok(),
+                "{len} bytes"
+            );
+        } else {
+            for refused in [ddl, labelled, returned] {
+                let e = refused.unwrap_err().to_string();
+                assert!(e.contains("at most 63 bytes"), "{e}");
+            }
+        }
+    }
+    let long = "n".repeat(200);
+    let t = Table::build(&long)
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .finish()
+        .unwrap();
+    assert!(create_table(&t).compile(&SqliteDialect).is_ok());
+    assert!(create_table(&t).compile(&MySqlDialect).is_ok());
+}

@@ -666,6 +666,20 @@ fn check_identifier_everywhere(s: &str) -> Result<(), TestCaseError> {
                     );
                     continue;
                 }
+                // PostgreSQL would cut a name past 63 bytes short: table, column and
+                // label names that long are refused when the statement compiles.
+                if s.len() > 63 && d.name() == "postgresql" {
+                    if let Err(e) = &got {
+                        prop_assert!(
+                            e.to_string().contains("at most 63 bytes"),
+                            "{} on {}: {}",
+                            case.0,
+                            d.name(),
+                            e
+                        );
+                        continue;
+                    }
+                }
                 let (sql_x, params_x) = got
                     .map_err(|e| TestCaseError::fail(format!("{} on {}: {e}", case.0, d.name())))?;
                 let (cached_p, cached_x) =

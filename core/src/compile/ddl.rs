@@ -217,8 +217,53 @@ fn column_ddl(d: &dyn Dialect, table: &Table, c: &Column) -> Result<String> {
     Ok(s)
 }
 
+/// Refuse names of `t` (its schema, table, columns, constraints and indexes) longer
+/// than the dialect takes: PostgreSQL would cut them to 63 bytes without a word, so
+/// two long names could become one, and a result column would come back under a
+/// name that is not the one asked for.
+pub(crate) fn check_name_lengths(d: &dyn Dialect, t: &Table) -> Result<()> {
+    let Some(max) = d.capabilities().max_identifier_length else {
+        return Ok(());
+    };
+    let names = t
+        .schema()
+        .into_iter()
+        .chain([t.name()])
+        .chain(t.columns().map(|c| c.name()))
+        .chain(t.0.primary_key_name.as_deref())
+        .chain(
+            t.foreign_keys()
+                .iter()
+                .filter_map(|fk| fk.constraint_name()),
+        )
+        .chain(
+            t.unique_constraints()
+                .iter()
+                .filter_map(|u| u.name.as_deref()),
+        )
+        .chain(
+            t.check_constraints()
+                .iter()
+                .filter_map(|c| c.name.as_deref()),
+        )
+        .chain(t.indexes().iter().map(|ix| ix.index_name()));
+    for name in names {
+        if name.len() > max {
+            return Err(Error::InvalidSchema(format!(
+                "the name {name:?} in table {:?} is {} bytes long; {} takes names of at most \
+                 {max} bytes",
+                t.fullname(),
+                name.len(),
+                d.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn create_table_sql(ct: &CreateTable, d: &dyn Dialect) -> Result<String> {
     let t = &ct.table;
+    check_name_lengths(d, t)?;
     let mut parts = Vec::new();
     for c in t.columns() {
         parts.push(column_ddl(d, t, c)?);
@@ -353,6 +398,7 @@ ddl_compilable!(DropTable, b"DDL:drop_table", |s, d| Ok::<_, Error>(
     )
 ));
 ddl_compilable!(CreateIndex, b"DDL:create_index", |s, d| {
+    check_name_lengths(d, &s.table)?;
     if s.if_not_exists && !d.capabilities().create_index_if_not_exists {
         Err(Error::Unsupported {
             construct: "CREATE INDEX IF NOT EXISTS".into(),

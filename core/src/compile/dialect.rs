@@ -55,6 +55,11 @@ pub struct Capabilities {
     pub native_enum: bool,
     /// `DROP INDEX name ON table` (MySQL) rather than `DROP INDEX name`.
     pub drop_index_on_table: bool,
+    /// The longest name, in bytes, of a table, column, constraint, index or result
+    /// label that strata sends, for databases that would cut longer ones short
+    /// silently (PostgreSQL: 63); `None` where the database takes them or refuses them
+    /// itself (MySQL refuses names over 64 characters).
+    pub max_identifier_length: Option<usize>,
 }
 
 /// One database's rendering rules. The generic compiler lives in strata-core;

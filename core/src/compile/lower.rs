@@ -869,6 +869,20 @@ impl<'d> Lowerer<'d> {
         Ok(q)
     }
 
+    /// Refuse a result column label longer than the dialect keeps (PostgreSQL would
+    /// return the column under a shortened name).
+    fn check_label(&self, name: &str) -> Result<()> {
+        match self.dialect.capabilities().max_identifier_length {
+            Some(max) if name.len() > max => Err(Error::InvalidStatement(format!(
+                "the label {name:?} is {} bytes long; {} returns columns under names of at \
+                 most {max} bytes",
+                name.len(),
+                self.dialect.name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn select_core_body(
         &mut self,
         core: &crate::sql::SelectCore,
@@ -879,6 +893,7 @@ impl<'d> Lowerer<'d> {
         for c in &core.columns {
             match c {
                 Expr::Label(inner, name) => {
+                    self.check_label(name)?;
                     let e = self.free_expr(inner)?;
                     q.expr_as(e, iden(name));
                 }
@@ -950,6 +965,7 @@ impl<'d> Lowerer<'d> {
             .iter()
             .map(|e| match e {
                 Expr::Label(inner, name) => {
+                    self.check_label(name)?;
                     let inner = self.expr(inner)?;
                     // The quoted name is an argument written verbatim, never part of the
                     // template: sea-query would read `?`/`$1` in it as placeholders.

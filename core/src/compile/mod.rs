@@ -10,6 +10,7 @@ mod resolve;
 mod template;
 
 pub use cache::StatementCache;
+pub(crate) use ddl::check_name_lengths;
 pub use ddl::{
     create_index, create_table, drop_index, drop_table, CreateIndex, CreateTable, DropIndex,
     DropTable,

@@ -31,6 +31,7 @@ impl MetaData {
         ddl_transaction(&mut conn, |c| {
             let mut missing = MetaData::new();
             for t in self.sorted_tables()? {
+                crate::compile::check_name_lengths(c.dialect(), &t)?;
                 if !checkfirst || !has_table(c, &t)? {
                     missing.add_table(t)?;
                 }
@@ -53,6 +54,7 @@ impl MetaData {
         ddl_transaction(&mut conn, |c| {
             let mut present = MetaData::new();
             for t in self.sorted_tables()? {
+                crate::compile::check_name_lengths(c.dialect(), &t)?;
                 if !checkfirst || has_table(c, &t)? {
                     present.add_table(t)?;
                 }

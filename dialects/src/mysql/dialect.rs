@@ -23,6 +23,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     transactional_ddl: false,
     native_enum: true,
     drop_index_on_table: true,
+    max_identifier_length: None,
 };
 
 /// MySQL / MariaDB: `?` parameters, backtick quoting, ON DUPLICATE KEY UPDATE, no

@@ -23,6 +23,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     transactional_ddl: true,
     native_enum: false,
     drop_index_on_table: false,
+    max_identifier_length: Some(63),
 };
 
 /// PostgreSQL: `$n` parameters, `"` quoting, RETURNING, DISTINCT ON, FOR UPDATE.

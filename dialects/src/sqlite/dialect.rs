@@ -23,6 +23,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     transactional_ddl: true,
     native_enum: false,
     drop_index_on_table: false,
+    max_identifier_length: None,
 };
 
 /// SQLite: `?` parameters, `"` quoting, no FOR UPDATE, no DISTINCT ON.
