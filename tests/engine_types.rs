@@ -217,3 +217,55 @@ fn postgres_unreadable_result_type_names_the_type() {
         .unwrap();
     assert_eq!(one, 1);
 }
+
+/// Special floats: infinities round-trip on both databases, NaN on PostgreSQL; SQLite
+/// would store NaN as NULL (and never match it), so binding one there is an error that
+/// names the parameter, and nothing is written.
+fn special_floats(engine: &Engine) {
+    let mut md = MetaData::new();
+    let t = Table::build("floats")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new("f", SqlType::Double))
+        .add_to(&mut md)
+        .unwrap();
+    md.create_all(engine).unwrap();
+    let sqlite = engine.dialect().name() == "sqlite";
+    let mut c = engine.connect().unwrap();
+    for (id, v) in [(1, f64::INFINITY), (2, f64::NEG_INFINITY), (3, f64::NAN)] {
+        let written = c.execute(&insert(&t).columns(["id", "f"]).row((id, v)));
+        if sqlite && v.is_nan() {
+            let err = written.expect_err("NaN was bound on SQLite").to_string();
+            assert!(err.contains("parameter 2 is NaN"), "{err}");
+            let n: i64 = c
+                .execute(&select(strata::func::count_star()).select_from(&t))
+                .unwrap()
+                .scalar_one()
+                .unwrap();
+            assert_eq!(n, 2);
+            continue;
+        }
+        written.unwrap();
+        let back: f64 = c
+            .execute(&select(t.c("f")).where_(t.c("id").eq(id)))
+            .unwrap()
+            .scalar_one()
+            .unwrap();
+        assert!(
+            back == v || (back.is_nan() && v.is_nan()),
+            "{v} came back as {back}"
+        );
+    }
+}
+
+#[test]
+fn sqlite_special_floats() {
+    special_floats(&strata::create_engine("sqlite://").unwrap());
+}
+
+#[test]
+fn postgres_special_floats() {
+    let Some(url) = pg::require_fresh_database("engine_types::special_floats") else {
+        return;
+    };
+    special_floats(&strata::create_engine(&url).unwrap());
+}

@@ -63,6 +63,16 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Whether this is a floating-point NaN.
+    #[inline]
+    pub fn is_nan(&self) -> bool {
+        match self {
+            Value::Float(f) => f.is_nan(),
+            Value::Double(f) => f.is_nan(),
+            _ => false,
+        }
+    }
+
     /// Drop this value; a value that owns no memory (NULL, numbers, dates, UUIDs,
     /// decimals) is dropped without a call into `Value`'s drop code. Row buffers are
     /// emptied this way once per row, when the values a reader moved out of them

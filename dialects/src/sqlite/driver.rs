@@ -449,6 +449,12 @@ fn bind_all<'v>(
         )));
     }
     for (i, v) in values.enumerate() {
+        if v.is_nan() {
+            return Err(Error::Parameter(format!(
+                "parameter {} is NaN, which SQLite cannot store or compare (it would become NULL)",
+                i + 1
+            )));
+        }
         stmt.raw_bind_parameter(i + 1, Param(v)).map_err(db_error)?;
     }
     Ok(())
