@@ -1211,6 +1211,22 @@ fn text_with_named_params(e: &Engine) -> Result<()> {
         )?
         .scalars()?;
     check_eq("text", names, strs(&["sandy", "e%_x"]))?;
+    // The same SQL with its values bound in the other order (and run again from the
+    // statement cache) gives each name its own value.
+    for _ in 0..2 {
+        let names: Vec<String> = c
+            .execute(
+                &text("SELECT name FROM users WHERE age > :age AND city = :city ORDER BY id")
+                    .bind("city", "texas")
+                    .bind("age", 22),
+            )?
+            .scalars()?;
+        check_eq(
+            "text bound in another order",
+            names,
+            strs(&["sandy", "e%_x"]),
+        )?;
+    }
     // A parameter used twice, a quoted ':word' that is not a parameter.
     let rows = c
         .execute(

@@ -733,12 +733,15 @@ impl<'a> KeyWriter<'a> {
         r
     }
 
-    /// Write a `text()` statement.
+    /// Write a `text()` statement: its SQL and the names it binds, in the order they
+    /// were bound, with their values as the parameters. Which placeholder takes which
+    /// value is settled when the SQL is parsed, once per cache entry (`Lowerer::text`).
     pub fn text(&mut self, t: &'a Text) -> Result<()> {
         self.tag(b't');
         self.str(t.sql());
-        for v in t.values_in_order()? {
-            self.param(Cow::Owned(v));
+        for (name, v) in &t.binds {
+            self.str(name);
+            self.param(Cow::Borrowed(v));
         }
         Ok(())
     }

@@ -1194,15 +1194,31 @@ impl<'d> Lowerer<'d> {
         })
     }
 
-    /// Lower a `text()` statement.
+    /// Lower a `text()` statement. Its parameters are its bound values in the order
+    /// they were bound (as `KeyWriter::text` collects them); each `:name` is a
+    /// placeholder for its value's slot, so a name used twice takes one value twice.
     pub fn text(&mut self, t: &Text) -> Result<Lowered> {
         let mut pieces = Vec::new();
+        let mut used = vec![false; t.binds.len()];
         for p in parse_text(t.sql()) {
             match p {
                 TextPiece::Sql(s) => pieces.push(Piece::Sql(s)),
-                TextPiece::Param(_) => pieces.push(Piece::Param(self.slot())),
+                TextPiece::Param(name) => {
+                    let slot = t.binds.get_index_of(name.as_str()).ok_or_else(|| {
+                        Error::Parameter(format!("text() parameter :{name} has no bound value"))
+                    })?;
+                    used[slot] = true;
+                    pieces.push(Piece::Param(slot));
+                }
             }
         }
+        if let Some(unused) = used.iter().position(|u| !u) {
+            let name = t.binds.get_index(unused).map_or("", |(n, _)| n.as_str());
+            return Err(Error::Parameter(format!(
+                "value bound to :{name}, which the text() SQL does not use"
+            )));
+        }
+        self.next_slot = t.binds.len();
         Ok(Lowered::Raw(pieces))
     }
 }
