@@ -3,10 +3,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::compile::Bound;
-use crate::engine::pool::{DriverManager, PooledConnection};
+use crate::engine::pool::{ConnectFailures, DriverManager, PooledConnection};
 use crate::engine::{Connection, Driver};
 use crate::{Dialect, Error, Result, StatementCache, Value};
 
@@ -37,12 +37,24 @@ impl Default for EngineOptions {
 /// The largest `pool_size` an engine accepts.
 const MAX_POOL_SIZE: u32 = 10_000;
 
+/// How often a checkout that waits for a connection looks for a failed attempt to
+/// open one.
+const CONNECT_POLL: Duration = Duration::from_millis(20);
+
+/// The longest delay between the pool's attempts to open a connection after one failed
+/// (it retries while a checkout waits, and in the background until one succeeds): a
+/// checkout while the server is down fails within it, and one after it came back
+/// succeeds within it, without flooding the server with attempts meanwhile.
+const CONNECT_RETRY: Duration = Duration::from_secs(1);
+
 type Listener = Arc<dyn Fn(&str, &[&Value]) + Send + Sync>;
 
 struct Inner {
     driver: Arc<dyn Driver>,
     dialect: &'static dyn Dialect,
     pool: r2d2::Pool<DriverManager>,
+    /// Failed attempts of the pool to open a connection.
+    failures: Arc<ConnectFailures>,
     cache: StatementCache,
     options: EngineOptions,
     statements: AtomicU64,
@@ -78,17 +90,25 @@ impl Engine {
         if options.pool_timeout.is_zero() {
             return Err(Error::Pool("pool_timeout must be more than zero".into()));
         }
+        let failures = Arc::new(ConnectFailures::default());
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(0))
             .idle_timeout(None)
-            .connection_timeout(options.pool_timeout)
+            // Checkouts give their own timeout; this one caps the delay between the
+            // pool's attempts to open a connection after one failed at half of it.
+            .connection_timeout(CONNECT_RETRY * 2)
             .test_on_check_out(false)
-            .build_unchecked(DriverManager(driver.clone(), Arc::new(AtomicU64::new(0))));
+            .build_unchecked(DriverManager {
+                driver: driver.clone(),
+                generation: Arc::new(AtomicU64::new(0)),
+                failures: failures.clone(),
+            });
         Ok(Engine(Arc::new(Inner {
             dialect: driver.dialect(),
             driver,
             pool,
+            failures,
             cache: StatementCache::new(options.cache_size),
             options,
             statements: AtomicU64::new(0),
@@ -101,14 +121,32 @@ impl Engine {
     ///
     /// Once a connection was found lost (say the server restarted), the connections that
     /// were opened before it are not handed out again: new ones replace them.
+    ///
+    /// When no connection is open and opening one fails (a wrong address, a server
+    /// that is down), that error is returned at once rather than after the pool's
+    /// timeout: no connection could come back to the pool in the meantime.
     pub fn connect(&self) -> Result<Connection> {
         let checkout = || {
-            self.0.pool.get().map(PooledConnection).map_err(|e| {
-                Error::Pool(format!(
-                    "no connection within {:?}: {e}",
-                    self.0.options.pool_timeout
-                ))
-            })
+            let start = Instant::now();
+            let timeout = self.0.options.pool_timeout;
+            loop {
+                let left = timeout.saturating_sub(start.elapsed());
+                match self.0.pool.get_timeout(left.min(CONNECT_POLL)) {
+                    Ok(c) => return Ok(PooledConnection(c)),
+                    Err(e) => {
+                        if self.0.pool.state().connections == 0 {
+                            if let Some(failed) = self.0.failures.since(start) {
+                                return Err(failed);
+                            }
+                        }
+                        if left <= CONNECT_POLL {
+                            return Err(Error::Pool(format!(
+                                "no connection within {timeout:?}: {e}"
+                            )));
+                        }
+                    }
+                }
+            }
         };
         let mut raw = checkout()?;
         for _ in 0..self.0.options.pool_size {

@@ -1,7 +1,8 @@
 //! The connection pool (r2d2) over any [`Driver`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::engine::{Driver, DriverConnection};
 use crate::Error;
@@ -36,21 +37,46 @@ impl PoolConn {
     }
 }
 
+/// The pool's latest failed attempt to open a connection, cleared by a successful one.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectFailures(Mutex<Option<(Instant, Error)>>);
+
+impl ConnectFailures {
+    fn record<T>(&self, opened: &Result<T, Error>) {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *last = opened.as_ref().err().map(|e| (Instant::now(), e.clone()));
+    }
+
+    /// The error of an attempt that failed after `start`, unless one succeeded since.
+    pub(crate) fn since(&self, start: Instant) -> Option<Error> {
+        let last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref()
+            .filter(|(at, _)| *at >= start)
+            .map(|(_, e)| e.clone())
+    }
+}
+
 /// Opens the pool's connections; the generation is moved on when one is found lost.
 #[derive(Debug)]
-pub(crate) struct DriverManager(pub(crate) Arc<dyn Driver>, pub(crate) Arc<AtomicU64>);
+pub(crate) struct DriverManager {
+    pub(crate) driver: Arc<dyn Driver>,
+    pub(crate) generation: Arc<AtomicU64>,
+    pub(crate) failures: Arc<ConnectFailures>,
+}
 
 impl r2d2::ManageConnection for DriverManager {
     type Connection = PoolConn;
     type Error = Error;
 
     fn connect(&self) -> Result<PoolConn, Error> {
-        let generation = self.1.load(Ordering::Acquire);
+        let generation = self.generation.load(Ordering::Acquire);
+        let raw = self.driver.connect();
+        self.failures.record(&raw);
         Ok(PoolConn {
-            raw: self.0.connect()?,
+            raw: raw?,
             broken: false,
             generation,
-            pool_generation: self.1.clone(),
+            pool_generation: self.generation.clone(),
         })
     }
 

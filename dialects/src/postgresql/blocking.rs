@@ -101,9 +101,17 @@ impl BlockingClient {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
-        let (client, connection) = runtime
-            .block_on(config.connect(NoTls))
-            .map_err(|e| e.to_string())?;
+        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(|e| {
+            // "error connecting to server" says nothing of why: add the causes.
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                message.push_str(": ");
+                message.push_str(&c.to_string());
+                cause = c.source();
+            }
+            message
+        })?;
         Ok(BlockingClient {
             io: Io {
                 runtime,
