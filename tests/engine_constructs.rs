@@ -3368,6 +3368,61 @@ fn sqlite_url_absolute_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A file URL's options: read only, read-write without creating, the lock timeout;
+/// an unknown option, a bad value, or an option on an in-memory URL is an error.
+#[test]
+fn sqlite_url_options() {
+    let dir = temp_dir("opts");
+    let path = dir.join("opts.db");
+    let url = format!("sqlite:///{}", path.display());
+    let scalar = |e: &strata::Engine, sql: &str| -> Result<i64> {
+        e.connect()?.execute(&text(sql))?.scalar_one()
+    };
+    let e = create_engine(&url).unwrap();
+    e.connect()
+        .unwrap()
+        .execute(&text("CREATE TABLE t (x INTEGER)"))
+        .unwrap();
+    let ro = create_engine(&format!("{url}?mode=ro")).unwrap();
+    assert_eq!(scalar(&ro, "SELECT count(*) FROM t").unwrap(), 0);
+    let mut ro_conn = ro.connect().unwrap();
+    let err = ro_conn
+        .execute(&text("INSERT INTO t VALUES (1)"))
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+    drop(ro_conn);
+    assert!(err.contains("readonly"), "{err}");
+    let rw = create_engine(&format!("{url}?mode=rw&timeout=0.5&uri=true")).unwrap();
+    rw.connect()
+        .unwrap()
+        .execute(&text("INSERT INTO t VALUES (1)"))
+        .unwrap();
+    assert_eq!(scalar(&e, "SELECT count(*) FROM t").unwrap(), 1);
+    // mode=rw does not create a missing file; mode=ro cannot either.
+    for mode in ["rw", "ro"] {
+        let missing = format!("sqlite:///{}?mode={mode}", dir.join("missing.db").display());
+        let err = create_engine(&missing)
+            .unwrap()
+            .connect()
+            .map(drop)
+            .unwrap_err();
+        assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    }
+    assert!(!dir.join("missing.db").exists());
+    for bad in [
+        format!("{url}?bogus=1"),
+        format!("{url}?mode=memory"),
+        format!("{url}?timeout=soon"),
+        "sqlite://?mode=ro".to_string(),
+    ] {
+        let err = create_engine(&bad).map(drop).unwrap_err();
+        assert!(matches!(err, Error::Url(_)), "{bad}: {err:?}");
+    }
+    drop((e, ro, rw));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn sqlite_url_relative_file() {
     // A relative path is relative to the working directory; resolve one inside a temp dir

@@ -27,8 +27,32 @@ static MEMORY_DB_COUNTER: AtomicU64 = AtomicU64::new(0);
 enum Target {
     /// A named shared-cache in-memory database: every connection of the engine sees it.
     Memory(String),
-    /// A database file.
-    File(PathBuf),
+    /// A database file, opened with `flags`, waiting up to `busy_timeout` for locks.
+    File {
+        path: PathBuf,
+        flags: OpenFlags,
+        busy_timeout: Duration,
+    },
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Memory(_) => f.write_str("sqlite://"),
+            Target::File { path, .. } => write!(f, "sqlite:///{}", path.display()),
+        }
+    }
+}
+
+/// How long a connection waits for another's lock before "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Open flags for a file that may be read and written, and is created if missing.
+fn read_write_create() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
 }
 
 /// Opens rusqlite connections to one database (a file, or an in-memory database
@@ -66,23 +90,80 @@ impl SqliteDriver {
     /// A database file (created if missing).
     pub fn file(path: impl Into<PathBuf>) -> SqliteDriver {
         SqliteDriver {
-            target: Target::File(path.into()),
+            target: Target::File {
+                path: path.into(),
+                flags: read_write_create(),
+                busy_timeout: BUSY_TIMEOUT,
+            },
             _keeper: None,
         }
     }
 
     /// From a `sqlite://` URL: `sqlite://` or `sqlite:///:memory:` is in memory,
     /// `sqlite:///relative.db` and `sqlite:////absolute/path.db` are files.
+    ///
+    /// Options of a file URL: `mode=ro` (read only), `mode=rw` (read and write, the
+    /// file must exist) or `mode=rwc` (the default: created if missing); `timeout=`
+    /// seconds to wait for another connection's lock (5 by default); `uri=true` is
+    /// accepted for SQLAlchemy's URLs. Any other option is an error.
     pub fn from_url(url: &DatabaseUrl) -> Result<SqliteDriver> {
         if url.host.as_deref().is_some_and(|h| !h.is_empty()) {
             return Err(Error::Url(format!(
                 "sqlite URLs have no host: use sqlite:///relative.db or sqlite:////absolute/path.db, not {url}"
             )));
         }
-        match url.database.as_str() {
-            "" | ":memory:" => SqliteDriver::memory(),
-            path => Ok(SqliteDriver::file(path)),
+        let path = match url.database.as_str() {
+            "" | ":memory:" => {
+                if let Some((k, _)) = url.query.first() {
+                    return Err(Error::Url(format!(
+                        "the sqlite URL option {k:?} applies to database files, not to an in-memory database"
+                    )));
+                }
+                return SqliteDriver::memory();
+            }
+            path => path,
+        };
+        let mut flags = read_write_create();
+        let mut busy_timeout = BUSY_TIMEOUT;
+        for (k, v) in &url.query {
+            match (k.as_str(), v.as_str()) {
+                ("mode", "ro") => {
+                    flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_URI
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                }
+                ("mode", "rw") => flags.remove(OpenFlags::SQLITE_OPEN_CREATE),
+                ("mode", "rwc") => flags = read_write_create(),
+                ("mode", other) => {
+                    return Err(Error::Url(format!(
+                        "sqlite mode={other:?} is not one of ro, rw, rwc"
+                    )))
+                }
+                ("timeout", secs) => {
+                    busy_timeout = secs
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or_else(|| {
+                            Error::Url(format!(
+                                "sqlite timeout={secs:?} is not a number of seconds"
+                            ))
+                        })?;
+                }
+                ("uri", "true") => {}
+                (other, _) => {
+                    return Err(Error::Url(format!("unknown sqlite URL option {other:?}")))
+                }
+            }
         }
+        Ok(SqliteDriver {
+            target: Target::File {
+                path: path.into(),
+                flags,
+                busy_timeout,
+            },
+            _keeper: None,
+        })
     }
 }
 
@@ -95,14 +176,17 @@ fn open(target: &Target) -> Result<rusqlite::Connection> {
                 | OpenFlags::SQLITE_OPEN_URI
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         ),
-        Target::File(p) => rusqlite::Connection::open(p),
+        Target::File { path, flags, .. } => rusqlite::Connection::open_with_flags(path, *flags),
     }
-    .map_err(|e| Error::Connection(format!("cannot open SQLite database {target:?}: {e}")))?;
+    .map_err(|e| Error::Connection(format!("cannot open SQLite database {target}: {e}")))?;
     // strata keeps its own statements (see `PreparedConnection`); rusqlite's cache only holds
     // the rare PRAGMA the driver reads.
     conn.set_prepared_statement_cache_capacity(8);
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(db_error)?;
+    let busy_timeout = match target {
+        Target::File { busy_timeout, .. } => *busy_timeout,
+        Target::Memory(_) => BUSY_TIMEOUT,
+    };
+    conn.busy_timeout(busy_timeout).map_err(db_error)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(db_error)?;
     if matches!(target, Target::Memory(_)) {
@@ -122,10 +206,7 @@ impl Driver for SqliteDriver {
     }
 
     fn describe(&self) -> String {
-        match &self.target {
-            Target::Memory(_) => "sqlite://".into(),
-            Target::File(p) => format!("sqlite:///{}", p.display()),
-        }
+        self.target.to_string()
     }
 }
 
