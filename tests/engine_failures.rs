@@ -1029,3 +1029,73 @@ fn names_longer_than_the_database_keeps(e: &Engine) -> Result<()> {
     }
     committed_rows_intact(&mut c, &f)
 }
+
+/// A table dropped and created again with other column types: statements prepared for
+/// the old table are prepared afresh. When another process changes the table, a
+/// statement whose values no longer fit the old parameter types is prepared again
+/// before they are refused; through the same engine, every connection drops its
+/// prepared statements when one of them runs DDL (a text parameter, which takes any
+/// value, would otherwise send an integer as text to the new integer column).
+#[test]
+fn postgres_statements_follow_a_table_recreated_with_other_types() {
+    let Some(url) = pg::require_fresh_database("postgres_statements_follow_a_recreated_table")
+    else {
+        return;
+    };
+    let table = |ty: SqlType| {
+        let mut md = MetaData::new();
+        let t = Table::build("reshaped")
+            .column(Column::new("id", SqlType::Integer).primary_key())
+            .column(Column::new("x", ty))
+            .add_to(&mut md)
+            .unwrap();
+        (md, t)
+    };
+    let (md_int, t_int) = table(SqlType::Integer);
+    let (md_text, t_text) = table(SqlType::Text);
+    let count = |c: &mut Connection| -> i64 {
+        c.execute(&text("SELECT count(*) FROM reshaped"))
+            .unwrap()
+            .scalar_one()
+            .unwrap()
+    };
+    // Two connections, both with the statements prepared for an integer column.
+    let e = create_engine(&format!("{url}?pool_size=2")).unwrap();
+    md_int.create_all(&e).unwrap();
+    let (mut c1, mut c2) = (e.connect().unwrap(), e.connect().unwrap());
+    for (id, c) in [(1, &mut c1), (2, &mut c2)] {
+        c.execute(&insert(&t_int).columns(["id", "x"]).row((id, 5)))
+            .unwrap();
+    }
+    // Another engine (as another process would) makes the column text: the insert's
+    // text value does not fit the old integer parameter, so it is prepared again.
+    let other = create_engine(&url).unwrap();
+    md_int.drop_all(&other).unwrap();
+    md_text.create_all(&other).unwrap();
+    c2.execute(&insert(&t_text).columns(["id", "x"]).row((1, "five")))
+        .unwrap();
+    assert_eq!(count(&mut c2), 1);
+    // A value that fits neither the old nor the new types is still refused.
+    let err = c2
+        .execute(
+            &insert(&t_text)
+                .columns(["id", "x"])
+                .row((2, b"\x00".to_vec())),
+        )
+        .map(drop)
+        .unwrap_err();
+    assert!(matches!(err, Error::TypeMismatch { .. }), "{err:?}");
+    // Through this engine, one connection makes the column an integer again: the
+    // other drops its statements prepared for text.
+    c1.execute(&text("DROP TABLE reshaped")).unwrap();
+    drop(c1);
+    md_int.create_all(&e).unwrap();
+    c2.execute(&insert(&t_int).columns(["id", "x"]).row((1, 7)))
+        .unwrap();
+    let x: i64 = c2
+        .execute(&select(t_int.c("x")))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(x, 7);
+}

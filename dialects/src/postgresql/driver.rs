@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ const PIPELINE_DEPTH: usize = 1024;
 pub struct PostgresDriver {
     config: Config,
     description: String,
+    /// Moved on by each schema change run through any of this driver's connections:
+    /// statements a connection prepared before it may expect old column types.
+    schema_changes: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PostgresDriver {
@@ -97,6 +101,7 @@ impl PostgresDriver {
         Ok(PostgresDriver {
             config,
             description: url.to_string(),
+            schema_changes: Arc::default(),
         })
     }
 }
@@ -114,6 +119,8 @@ impl Driver for PostgresDriver {
             client,
             statements: FxHashMap::default(),
             pending_begin: None,
+            schema_seen: self.schema_changes.load(Ordering::Acquire),
+            schema_changes: self.schema_changes.clone(),
         }))
     }
 
@@ -186,9 +193,55 @@ struct PgConnection {
     /// A BEGIN not sent yet: it goes out with the transaction's first statement, in
     /// the same round trip (a transaction that runs nothing sends nothing).
     pending_begin: Option<Cow<'static, str>>,
+    /// The driver's count of schema changes when `statements` was last emptied.
+    schema_seen: u64,
+    schema_changes: Arc<AtomicU64>,
+}
+
+/// Whether `sql` may change a table's columns or types (CREATE, ALTER, DROP), after
+/// which prepared statements are prepared afresh.
+fn changes_schema(sql: &str) -> bool {
+    let sql = sql.trim_start().as_bytes();
+    let word = &sql[..sql.iter().take_while(|b| b.is_ascii_alphabetic()).count()];
+    [&b"create"[..], b"alter", b"drop"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
 }
 
 impl PgConnection {
+    /// Note a statement about to run: one that changes the schema moves the driver's
+    /// count on, and a count moved on since this connection last looked empties its
+    /// prepared statements.
+    fn note(&mut self, sql: &str) {
+        if changes_schema(sql) {
+            self.schema_changes.fetch_add(1, Ordering::AcqRel);
+        }
+        let now = self.schema_changes.load(Ordering::Acquire);
+        if now != self.schema_seen {
+            self.statements.clear();
+            self.schema_seen = now;
+        }
+    }
+
+    /// `sql`'s prepared statement `prepared`, checked against `values`; a statement
+    /// prepared earlier whose parameter types refuse them (its table changed since, by
+    /// another process) is prepared afresh and checked again before they are refused.
+    fn checked<'v, I: Iterator<Item = &'v Value>>(
+        &mut self,
+        sql: &str,
+        prepared: (Statement, Arc<[String]>),
+        count: usize,
+        values: impl Fn() -> I,
+    ) -> Result<(Statement, Arc<[String]>)> {
+        let Err(refused) = check_params(prepared.0.params(), count, values()) else {
+            return Ok(prepared);
+        };
+        self.statements.remove(sql);
+        let again = self.prepare(sql)?;
+        check_params(again.0.params(), count, values()).map_err(|_| refused)?;
+        Ok(again)
+    }
+
     /// Send a pending BEGIN on its own.
     fn flush_begin(&mut self) -> Result<()> {
         match self.pending_begin.take() {
@@ -225,8 +278,9 @@ impl PgConnection {
 impl DriverConnection for PgConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         check_param_count(params.len())?;
-        let (stmt, columns) = self.prepare(sql)?;
-        check_params(stmt.params(), params.len(), params.iter())?;
+        self.note(sql);
+        let prepared = self.prepare(sql)?;
+        let (stmt, columns) = self.checked(sql, prepared, params.len(), || params.iter())?;
         let args = params.iter().map(PgParam);
         let begin = self.pending_begin.take();
         let mut stream = match self.client.query_raw(begin.as_deref(), &stmt, args) {
@@ -288,12 +342,14 @@ impl DriverConnection for PgConnection {
             return Ok(());
         };
         check_param_count(first.len())?;
-        let (stmt, columns) = self.prepare(sql)?;
-        if !columns.is_empty() {
+        self.note(sql);
+        let prepared = self.prepare(sql)?;
+        if !prepared.1.is_empty() {
             return Err(Error::InvalidStatement(
                 "run_each takes statements that return no rows".into(),
             ));
         }
+        let (stmt, _) = self.checked(sql, prepared, first.len(), || first.iter())?;
         // The rows are checked before they are sent: those before a row that does not
         // fit run, then its error ends the runs, as if it had been sent.
         let mut refused = Ok(());
@@ -329,6 +385,7 @@ impl DriverConnection for PgConnection {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
+        self.note(sql);
         let sql = match self.pending_begin.take() {
             // One round trip for both.
             Some(begin) => Cow::Owned(format!("{begin}; {sql}")),
