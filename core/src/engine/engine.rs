@@ -221,9 +221,10 @@ impl Engine {
         }
         let params = params.to_vec();
         if echo {
+            let shown = shown_params(&params);
             println!("[strata] {sql}");
-            println!("[strata] {params:?}");
-            tracing::info!(target: "strata::engine", sql, params = ?params, "execute");
+            println!("[strata] {shown}");
+            tracing::info!(target: "strata::engine", sql, params = %shown, "execute");
         }
         if listeners {
             if let Ok(l) = self.0.listeners.read() {
@@ -232,5 +233,85 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// The most parameters an echoed statement shows.
+const ECHO_PARAMS: usize = 10;
+
+/// The most characters of one echoed parameter value.
+const ECHO_VALUE: usize = 300;
+
+/// Parameters as echo prints them, like SQLAlchemy's log: the first [`ECHO_PARAMS`],
+/// each cut to [`ECHO_VALUE`] characters (a 1000-row INSERT or a large blob would
+/// otherwise print megabytes).
+fn shown_params(params: &[&Value]) -> String {
+    /// Keeps the first `left` characters written to it and counts the rest.
+    struct Cut {
+        out: String,
+        left: usize,
+        dropped: usize,
+    }
+    impl fmt::Write for Cut {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for c in s.chars() {
+                if self.left > 0 {
+                    self.out.push(c);
+                    self.left -= 1;
+                } else {
+                    self.dropped += 1;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut out = String::from("[");
+    for (i, v) in params.iter().take(ECHO_PARAMS).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let mut cut = Cut {
+            out: String::new(),
+            left: ECHO_VALUE,
+            dropped: 0,
+        };
+        let _ = fmt::Write::write_fmt(&mut cut, format_args!("{v:?}"));
+        out.push_str(&cut.out);
+        if cut.dropped > 0 {
+            out.push_str(&format!("... ({} characters truncated)", cut.dropped));
+        }
+    }
+    if params.len() > ECHO_PARAMS {
+        out.push_str(&format!(
+            ", ... (displaying {ECHO_PARAMS} of {} parameters)",
+            params.len()
+        ));
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_shows_a_few_parameters_each_cut_short() {
+        let few = [Value::Int(1), Value::Text("a".into())];
+        let few: Vec<&Value> = few.iter().collect();
+        assert_eq!(shown_params(&few), r#"[Int(1), Text("a")]"#);
+        let many: Vec<Value> = (0..1000).map(Value::Int).collect();
+        let many: Vec<&Value> = many.iter().collect();
+        let shown = shown_params(&many);
+        assert!(shown.starts_with("[Int(0), Int(1), "), "{shown}");
+        assert!(
+            shown.contains("Int(9), ... (displaying 10 of 1000 parameters)]"),
+            "{shown}"
+        );
+        assert!(!shown.contains("Int(10)"), "{shown}");
+        let blob = Value::Bytes(vec![7; 1_000_000]);
+        let shown = shown_params(&[&blob]);
+        assert!(shown.len() < 400, "{} characters", shown.len());
+        assert!(shown.ends_with(" characters truncated)]"), "{shown}");
     }
 }
