@@ -14,8 +14,11 @@ use strata_dialects::{PostgresDriver, SqliteDriver};
 /// - `postgresql://user:password@host:port/database?sslmode=disable`
 ///
 /// URL query options understood by the engine itself: `echo=true`, `pool_size=N`,
-/// `pool_timeout=SECONDS`. A malformed URL or unknown scheme is an error naming the
-/// problem, never showing the password.
+/// `pool_timeout=SECONDS`. SQLite database files also take `mode=ro|rw|rwc` and
+/// `timeout=SECONDS` (the wait for another connection's lock); PostgreSQL takes
+/// `sslmode=disable|prefer|allow`, `connect_timeout`, `application_name` and
+/// `options`. An unknown option, a malformed URL or an unknown scheme is an error
+/// naming the problem, never showing the password.
 ///
 /// ```
 /// use strata::{create_engine, text};
