@@ -199,9 +199,25 @@ struct PgConnection {
 }
 
 /// Whether `sql` may change a table's columns or types (CREATE, ALTER, DROP), after
-/// which prepared statements are prepared afresh.
+/// which prepared statements are prepared afresh. Leading comments are skipped.
 fn changes_schema(sql: &str) -> bool {
-    let sql = sql.trim_start().as_bytes();
+    let mut sql = sql.trim_start();
+    loop {
+        if let Some(rest) = sql.strip_prefix("--") {
+            sql = rest
+                .split_once('\n')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else if let Some(rest) = sql.strip_prefix("/*") {
+            sql = rest
+                .split_once("*/")
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else {
+            break;
+        }
+    }
+    let sql = sql.as_bytes();
     let word = &sql[..sql.iter().take_while(|b| b.is_ascii_alphabetic()).count()];
     [&b"create"[..], b"alter", b"drop"]
         .iter()
@@ -531,5 +547,33 @@ impl RowStream for PgRows<'_> {
             values.push(v.0);
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changes_schema;
+
+    #[test]
+    fn schema_changes_are_told_by_their_first_word_after_comments() {
+        for ddl in [
+            "CREATE TABLE t (x int)",
+            "  alter table t add y int",
+            "Drop TABLE t",
+            "-- rebuild\nDROP TABLE t",
+            "/* a */ /* b */\n  create index i on t (x)",
+        ] {
+            assert!(changes_schema(ddl), "{ddl}");
+        }
+        for other in [
+            "SELECT 1",
+            "INSERT INTO created (x) VALUES (1)",
+            "-- DROP TABLE t\nSELECT 1",
+            "/* unclosed DROP",
+            "creates",
+            "",
+        ] {
+            assert!(!changes_schema(other), "{other}");
+        }
     }
 }
