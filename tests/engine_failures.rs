@@ -1033,9 +1033,10 @@ fn names_longer_than_the_database_keeps(e: &Engine) -> Result<()> {
 /// A table dropped and created again with other column types: statements prepared for
 /// the old table are prepared afresh. When another process changes the table, a
 /// statement whose values no longer fit the old parameter types is prepared again
-/// before they are refused; through the same engine, every connection drops its
-/// prepared statements when one of them runs DDL (a text parameter, which takes any
-/// value, would otherwise send an integer as text to the new integer column).
+/// before they are refused, and one whose plan the server will not reuse is prepared
+/// and run again outside a transaction; through the same engine, every connection
+/// drops its prepared statements when one of them runs DDL (a text parameter, which
+/// takes any value, would otherwise send an integer as text to the new integer column).
 #[test]
 fn postgres_statements_follow_a_table_recreated_with_other_types() {
     let Some(url) = pg::require_fresh_database("postgres_statements_follow_a_recreated_table")
@@ -1098,4 +1099,38 @@ fn postgres_statements_follow_a_table_recreated_with_other_types() {
         .scalar_one()
         .unwrap();
     assert_eq!(x, 7);
+    // Another process makes it text again. The cached SELECT's plan cannot be reused
+    // ("cached plan must not change result type"); outside a transaction it is prepared
+    // again and run once more, so the caller sees only the rows.
+    let recreate_as_text = |row: &str| {
+        md_int.drop_all(&other).unwrap();
+        md_text.create_all(&other).unwrap();
+        other
+            .connect()
+            .unwrap()
+            .execute(&insert(&t_text).columns(["id", "x"]).row((1, row)))
+            .unwrap();
+    };
+    recreate_as_text("eight");
+    let x: String = c2
+        .execute(&select(t_text.c("x")))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(x, "eight");
+    // Inside a transaction the failed run cannot be repeated (the transaction is
+    // aborted): the error is the caller's, and the statement is prepared afresh after.
+    md_text.drop_all(&other).unwrap();
+    md_int.create_all(&other).unwrap();
+    {
+        let mut tx = c2.begin().unwrap();
+        let err = tx.execute(&select(t_text.c("x"))).map(drop).unwrap_err();
+        assert!(err.to_string().contains("cached plan"), "{err}");
+    }
+    let xs: Vec<i64> = c2
+        .execute(&select(t_int.c("x")))
+        .unwrap()
+        .scalars()
+        .unwrap();
+    assert!(xs.is_empty());
 }

@@ -120,6 +120,7 @@ impl Driver for PostgresDriver {
             statements: FxHashMap::default(),
             pending_begin: None,
             schema_seen: self.schema_changes.load(Ordering::Acquire),
+            in_transaction: false,
             schema_changes: self.schema_changes.clone(),
         }))
     }
@@ -195,12 +196,13 @@ struct PgConnection {
     pending_begin: Option<Cow<'static, str>>,
     /// The driver's count of schema changes when `statements` was last emptied.
     schema_seen: u64,
+    /// A transaction is open (a failed statement cannot simply be run again).
+    in_transaction: bool,
     schema_changes: Arc<AtomicU64>,
 }
 
-/// Whether `sql` may change a table's columns or types (CREATE, ALTER, DROP), after
-/// which prepared statements are prepared afresh. Leading comments are skipped.
-fn changes_schema(sql: &str) -> bool {
+/// The first word of `sql`, after leading whitespace and comments.
+fn first_word(sql: &str) -> &[u8] {
     let mut sql = sql.trim_start();
     loop {
         if let Some(rest) = sql.strip_prefix("--") {
@@ -218,10 +220,36 @@ fn changes_schema(sql: &str) -> bool {
         }
     }
     let sql = sql.as_bytes();
-    let word = &sql[..sql.iter().take_while(|b| b.is_ascii_alphabetic()).count()];
-    [&b"create"[..], b"alter", b"drop"]
+    &sql[..sql.iter().take_while(|b| b.is_ascii_alphabetic()).count()]
+}
+
+/// Whether the first word of a statement is one of `words`.
+fn starts_with_any(word: &[u8], words: &[&str]) -> bool {
+    words
         .iter()
-        .any(|w| word.eq_ignore_ascii_case(w))
+        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// Whether a statement whose first word is `word` may change a table's columns or
+/// types (CREATE, ALTER, DROP), after which prepared statements are prepared afresh.
+fn changes_schema(word: &[u8]) -> bool {
+    starts_with_any(word, &["create", "alter", "drop"])
+}
+
+/// Whether a prepared statement failed because its table changed since it was
+/// prepared (by another process): the server would not reuse its plan, or its
+/// parameters no longer have the column's type.
+fn is_stale_statement(failure: &Failure) -> bool {
+    let Failure::Pg(e) = failure else {
+        return false;
+    };
+    e.as_db_error().is_some_and(|db| match db.code().code() {
+        "0A000" => db
+            .message()
+            .contains("cached plan must not change result type"),
+        "42804" => true,
+        _ => false,
+    })
 }
 
 impl PgConnection {
@@ -229,8 +257,18 @@ impl PgConnection {
     /// count on, and a count moved on since this connection last looked empties its
     /// prepared statements.
     fn note(&mut self, sql: &str) {
-        if changes_schema(sql) {
+        let word = first_word(sql);
+        if changes_schema(word) {
             self.schema_changes.fetch_add(1, Ordering::AcqRel);
+        } else if starts_with_any(word, &["begin", "start"]) {
+            self.in_transaction = true;
+        } else if starts_with_any(word, &["commit", "rollback", "end", "abort"]) {
+            // ROLLBACK TO SAVEPOINT stays in the transaction.
+            let to_savepoint = sql
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b" to "));
+            self.in_transaction &= to_savepoint;
         }
         let now = self.schema_changes.load(Ordering::Acquire);
         if now != self.schema_seen {
@@ -296,19 +334,30 @@ impl DriverConnection for PgConnection {
         check_param_count(params.len())?;
         self.note(sql);
         let prepared = self.prepare(sql)?;
-        let (stmt, columns) = self.checked(sql, prepared, params.len(), || params.iter())?;
-        let args = params.iter().map(PgParam);
+        let (mut stmt, mut columns) =
+            self.checked(sql, prepared, params.len(), || params.iter())?;
         let begin = self.pending_begin.take();
-        let mut stream = match self.client.query_raw(begin.as_deref(), &stmt, args) {
-            Ok(stream) => stream,
-            Err(e) => {
-                // The server may refuse the prepared statement for good, e.g. "cached
-                // plan must not change result type" after an ALTER TABLE: prepare it
-                // afresh next time.
-                self.statements.remove(sql);
-                return Err(db_error(e));
+        let mut attempt =
+            self.client
+                .query_raw(begin.as_deref(), &stmt, params.iter().map(PgParam));
+        if let Err(e) = &attempt {
+            // The server may refuse the prepared statement for good, e.g. "cached plan
+            // must not change result type" after another process changed its table:
+            // prepare it afresh. Outside a transaction the failed run changed nothing,
+            // so it runs once more right away.
+            self.statements.remove(sql);
+            if begin.is_none() && !self.in_transaction && is_stale_statement(e) {
+                let prepared = self.prepare(sql)?;
+                (stmt, columns) = self.checked(sql, prepared, params.len(), || params.iter())?;
+                attempt = self
+                    .client
+                    .query_raw(None, &stmt, params.iter().map(PgParam));
+                if attempt.is_err() {
+                    self.statements.remove(sql);
+                }
             }
-        };
+        }
+        let mut stream = attempt.map_err(db_error)?;
         if columns.is_empty() {
             let mut rows = VecDeque::new();
             loop {
@@ -414,6 +463,7 @@ impl DriverConnection for PgConnection {
 
     fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
         self.flush_begin()?;
+        self.in_transaction = true;
         self.pending_begin = Some(match isolation {
             None => Cow::Borrowed("BEGIN"),
             Some(level) => Cow::Owned(format!("BEGIN ISOLATION LEVEL {}", level.sql())),
@@ -422,6 +472,7 @@ impl DriverConnection for PgConnection {
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.in_transaction = false;
         if self.pending_begin.take().is_some() {
             // Nothing ran in the transaction: there is nothing to commit.
             return Ok(());
@@ -430,6 +481,7 @@ impl DriverConnection for PgConnection {
     }
 
     fn rollback(&mut self) -> Result<()> {
+        self.in_transaction = false;
         if self.pending_begin.take().is_some() {
             return Ok(());
         }
@@ -552,7 +604,7 @@ impl RowStream for PgRows<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::changes_schema;
+    use super::{changes_schema, first_word};
 
     #[test]
     fn schema_changes_are_told_by_their_first_word_after_comments() {
@@ -563,7 +615,7 @@ mod tests {
             "-- rebuild\nDROP TABLE t",
             "/* a */ /* b */\n  create index i on t (x)",
         ] {
-            assert!(changes_schema(ddl), "{ddl}");
+            assert!(changes_schema(first_word(ddl)), "{ddl}");
         }
         for other in [
             "SELECT 1",
@@ -573,7 +625,7 @@ mod tests {
             "creates",
             "",
         ] {
-            assert!(!changes_schema(other), "{other}");
+            assert!(!changes_schema(first_word(other)), "{other}");
         }
     }
 }
