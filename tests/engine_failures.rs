@@ -1102,16 +1102,13 @@ fn postgres_statements_follow_a_table_recreated_with_other_types() {
     // Another process makes it text again. The cached SELECT's plan cannot be reused
     // ("cached plan must not change result type"); outside a transaction it is prepared
     // again and run once more, so the caller sees only the rows.
-    let recreate_as_text = |row: &str| {
-        md_int.drop_all(&other).unwrap();
-        md_text.create_all(&other).unwrap();
-        other
-            .connect()
-            .unwrap()
-            .execute(&insert(&t_text).columns(["id", "x"]).row((1, row)))
-            .unwrap();
-    };
-    recreate_as_text("eight");
+    md_int.drop_all(&other).unwrap();
+    md_text.create_all(&other).unwrap();
+    other
+        .connect()
+        .unwrap()
+        .execute(&insert(&t_text).columns(["id", "x"]).row((1, "eight")))
+        .unwrap();
     let x: String = c2
         .execute(&select(t_text.c("x")))
         .unwrap()
