@@ -1679,7 +1679,13 @@ fn a_live_write_guard_is_an_error_not_a_wait(engine: &Engine) {
                 "{e}"
             );
         }
+        // Printing the object cannot read it either: a placeholder, not a wait.
+        assert_eq!(
+            format!("{u:?}"),
+            "<User held by a write() guard on this thread>"
+        );
     }
+    assert!(format!("{u:?}").contains(r#"name: "V""#), "{u:?}");
     s.commit().unwrap();
     assert_eq!(
         count(engine, "SELECT count(*) FROM r_users WHERE name = 'V'"),

@@ -402,15 +402,34 @@ impl<T: Model> Clone for Handle<T> {
     }
 }
 
+impl<T: Model> Handle<T> {
+    /// Format the object with `show`, unless this thread holds its `write()` guard:
+    /// reading it then would wait for ever, so a placeholder is written instead.
+    fn format_with(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        show: impl FnOnce(&T, &mut fmt::Formatter<'_>) -> fmt::Result,
+    ) -> fmt::Result {
+        if is_written_here(&self.erased()) {
+            return write!(
+                f,
+                "<{} held by a write() guard on this thread>",
+                self.cell.info.short_name()
+            );
+        }
+        show(&self.read(), f)
+    }
+}
+
 impl<T: Model + fmt::Debug> fmt::Debug for Handle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.read(), f)
+        self.format_with(f, fmt::Debug::fmt)
     }
 }
 
 impl<T: Model + fmt::Display> fmt::Display for Handle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.read(), f)
+        self.format_with(f, fmt::Display::fmt)
     }
 }
 
