@@ -269,3 +269,57 @@ fn postgres_special_floats() {
     };
     special_floats(&strata::create_engine(&url).unwrap());
 }
+
+/// Decimals: PostgreSQL keeps every digit. A NUMERIC column of SQLite keeps 15
+/// significant digits (beyond a 64-bit integer), so a decimal with more is refused
+/// there rather than rounded; up to 15, and 64-bit integers, round-trip exactly.
+fn exact_decimals(engine: &Engine) {
+    use std::str::FromStr;
+    let mut md = MetaData::new();
+    let t = Table::build("decimals")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new("d", SqlType::Numeric(Some((40, 16)))))
+        .add_to(&mut md)
+        .unwrap();
+    md.create_all(engine).unwrap();
+    let sqlite = engine.dialect().name() == "sqlite";
+    let mut c = engine.connect().unwrap();
+    let cases = [
+        ("123456789012.345", true),
+        ("-0.000000000000001", true),
+        ("9223372036854775807", true),
+        ("12345678901234567890.1234", false),
+        ("99999999999999.9999", false),
+    ];
+    for (id, (text, fits_sqlite)) in cases.into_iter().enumerate() {
+        let d = Decimal::from_str(text).unwrap();
+        let written = c.execute(&insert(&t).columns(["id", "d"]).row((id as i64, d)));
+        if sqlite && !fits_sqlite {
+            let err = written
+                .expect_err("a rounded decimal was bound")
+                .to_string();
+            assert!(err.contains("significant digits"), "{err}");
+            continue;
+        }
+        written.unwrap();
+        let back: Decimal = c
+            .execute(&select(t.c("d")).where_(t.c("id").eq(id as i64)))
+            .unwrap()
+            .scalar_one()
+            .unwrap();
+        assert_eq!(back.normalize(), d.normalize(), "{text}");
+    }
+}
+
+#[test]
+fn sqlite_exact_decimals() {
+    exact_decimals(&strata::create_engine("sqlite://").unwrap());
+}
+
+#[test]
+fn postgres_exact_decimals() {
+    let Some(url) = pg::require_fresh_database("engine_types::exact_decimals") else {
+        return;
+    };
+    exact_decimals(&strata::create_engine(&url).unwrap());
+}

@@ -530,16 +530,41 @@ fn bind_all<'v>(
         )));
     }
     for (i, v) in values.enumerate() {
-        if v.is_nan() {
-            return Err(Error::Parameter(format!(
-                "parameter {} is NaN, which SQLite cannot store or compare (it would become NULL)",
-                i + 1
-            )));
+        if let Some(why) = not_kept(v) {
+            return Err(Error::Parameter(format!("parameter {} is {why}", i + 1)));
         }
         stmt.raw_bind_parameter(i + 1, Param(v)).map_err(db_error)?;
     }
     Ok(())
 }
+
+/// Why SQLite would not keep `v` as given, if it would not: it stores NaN as NULL,
+/// and a NUMERIC column keeps only 15 significant digits of a decimal that is not an
+/// integer of 64 bits (the rest are rounded away without an error).
+fn not_kept(v: &Value) -> Option<String> {
+    match v {
+        Value::Float(f) if f.is_nan() => Some(NAN_NOT_KEPT.into()),
+        Value::Double(f) if f.is_nan() => Some(NAN_NOT_KEPT.into()),
+        #[cfg(feature = "rust_decimal")]
+        Value::Decimal(d) => {
+            let exact = d.normalize();
+            if exact.scale() == 0 && i64::try_from(exact.mantissa()).is_ok() {
+                return None;
+            }
+            let digits = exact.mantissa().unsigned_abs().to_string().len();
+            (digits > 15).then(|| {
+                format!(
+                    "the decimal {d}, of {digits} significant digits: a NUMERIC column of \
+                     SQLite keeps 15 and would round the rest away (bind it as a String to \
+                     keep it exactly in a TEXT column)"
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+const NAN_NOT_KEPT: &str = "NaN, which SQLite cannot store or compare (it would become NULL)";
 
 impl DriverConnection for SqliteConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
