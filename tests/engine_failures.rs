@@ -1037,6 +1037,11 @@ fn names_longer_than_the_database_keeps(e: &Engine) -> Result<()> {
 /// and run again outside a transaction; through the same engine, every connection
 /// drops its prepared statements when one of them runs DDL (a text parameter, which
 /// takes any value, would otherwise send an integer as text to the new integer column).
+/// The one row's `x` of the table `t`.
+fn x_of<T: strata::engine::FromValue>(c: &mut Connection, t: &Table) -> T {
+    c.execute(&select(t.c("x"))).unwrap().scalar_one().unwrap()
+}
+
 #[test]
 fn postgres_statements_follow_a_table_recreated_with_other_types() {
     let Some(url) = pg::require_fresh_database("postgres_statements_follow_a_recreated_table")
@@ -1093,12 +1098,7 @@ fn postgres_statements_follow_a_table_recreated_with_other_types() {
     md_int.create_all(&e).unwrap();
     c2.execute(&insert(&t_int).columns(["id", "x"]).row((1, 7)))
         .unwrap();
-    let x: i64 = c2
-        .execute(&select(t_int.c("x")))
-        .unwrap()
-        .scalar_one()
-        .unwrap();
-    assert_eq!(x, 7);
+    assert_eq!(x_of::<i64>(&mut c2, &t_int), 7);
     // Another process makes it text again. The cached SELECT's plan cannot be reused
     // ("cached plan must not change result type"); outside a transaction it is prepared
     // again and run once more, so the caller sees only the rows.
@@ -1109,12 +1109,7 @@ fn postgres_statements_follow_a_table_recreated_with_other_types() {
         .unwrap()
         .execute(&insert(&t_text).columns(["id", "x"]).row((1, "eight")))
         .unwrap();
-    let x: String = c2
-        .execute(&select(t_text.c("x")))
-        .unwrap()
-        .scalar_one()
-        .unwrap();
-    assert_eq!(x, "eight");
+    assert_eq!(x_of::<String>(&mut c2, &t_text), "eight");
     // Inside a transaction the failed run cannot be repeated (the transaction is
     // aborted): the error is the caller's, and the statement is prepared afresh after.
     md_text.drop_all(&other).unwrap();

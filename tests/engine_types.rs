@@ -2,6 +2,7 @@
 //! the ORM, on SQLite and PostgreSQL.
 
 #[allow(dead_code)]
+#[macro_use]
 mod support;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
@@ -257,19 +258,6 @@ fn special_floats(engine: &Engine) {
     }
 }
 
-#[test]
-fn sqlite_special_floats() {
-    special_floats(&strata::create_engine("sqlite://").unwrap());
-}
-
-#[test]
-fn postgres_special_floats() {
-    let Some(url) = pg::require_fresh_database("engine_types::special_floats") else {
-        return;
-    };
-    special_floats(&strata::create_engine(&url).unwrap());
-}
-
 /// Decimals: PostgreSQL keeps every digit. A NUMERIC column of SQLite keeps 15
 /// significant digits (beyond a 64-bit integer), so a decimal with more is refused
 /// there rather than rounded; up to 15, and 64-bit integers, round-trip exactly.
@@ -311,15 +299,9 @@ fn exact_decimals(engine: &Engine) {
     }
 }
 
-#[test]
-fn sqlite_exact_decimals() {
-    exact_decimals(&strata::create_engine("sqlite://").unwrap());
+/// Runs a check given an engine (for `on_both!`).
+fn on(engine: &Engine, check: fn(&Engine)) {
+    check(engine)
 }
 
-#[test]
-fn postgres_exact_decimals() {
-    let Some(url) = pg::require_fresh_database("engine_types::exact_decimals") else {
-        return;
-    };
-    exact_decimals(&strata::create_engine(&url).unwrap());
-}
+on_both!(crate::on; special_floats, exact_decimals);
