@@ -19,9 +19,8 @@ use super::resolve::{join_on, resolve_froms};
 use super::template::{expand_marker, marker, Piece};
 use crate::schema::ColumnDefault;
 use crate::sql::{
-    parse_text, BinaryOp, ConflictAction, Delete, Distinct, Expr, FrameBound, FromItem, Insert,
-    InsertSource, JoinKind, Nulls, OrderBy, Select, SelectBody, SetOp, Text, TextPiece, Update,
-    Window,
+    BinaryOp, BoundPiece, ConflictAction, Delete, Distinct, Expr, FrameBound, FromItem, Insert,
+    InsertSource, JoinKind, Nulls, OrderBy, Select, SelectBody, SetOp, Text, Update, Window,
 };
 use crate::{Error, Result, Table, Value};
 
@@ -1198,26 +1197,14 @@ impl<'d> Lowerer<'d> {
     /// they were bound (as `KeyWriter::text` collects them); each `:name` is a
     /// placeholder for its value's slot, so a name used twice takes one value twice.
     pub fn text(&mut self, t: &Text) -> Result<Lowered> {
-        let mut pieces = Vec::new();
-        let mut used = vec![false; t.binds.len()];
-        for p in parse_text(t.sql()) {
-            match p {
-                TextPiece::Sql(s) => pieces.push(Piece::Sql(s)),
-                TextPiece::Param(name) => {
-                    let slot = t.binds.get_index_of(name.as_str()).ok_or_else(|| {
-                        Error::Parameter(format!("text() parameter :{name} has no bound value"))
-                    })?;
-                    used[slot] = true;
-                    pieces.push(Piece::Param(slot));
-                }
-            }
-        }
-        if let Some(unused) = used.iter().position(|u| !u) {
-            let name = t.binds.get_index(unused).map_or("", |(n, _)| n.as_str());
-            return Err(Error::Parameter(format!(
-                "value bound to :{name}, which the text() SQL does not use"
-            )));
-        }
+        let pieces = t
+            .bound_pieces()?
+            .into_iter()
+            .map(|p| match p {
+                BoundPiece::Sql(s) => Piece::Sql(s),
+                BoundPiece::Value(slot) => Piece::Param(slot),
+            })
+            .collect();
         self.next_slot = t.binds.len();
         Ok(Lowered::Raw(pieces))
     }

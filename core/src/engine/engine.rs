@@ -1,6 +1,6 @@
 //! `Engine`: a driver, a connection pool and a compiled-statement cache.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -275,17 +275,18 @@ fn shown_params(params: &[&Value]) -> String {
             left: ECHO_VALUE,
             dropped: 0,
         };
-        let _ = fmt::Write::write_fmt(&mut cut, format_args!("{v:?}"));
+        let _ = write!(cut, "{v:?}");
         out.push_str(&cut.out);
         if cut.dropped > 0 {
-            out.push_str(&format!("... ({} characters truncated)", cut.dropped));
+            let _ = write!(out, "... ({} characters truncated)", cut.dropped);
         }
     }
     if params.len() > ECHO_PARAMS {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             ", ... (displaying {ECHO_PARAMS} of {} parameters)",
             params.len()
-        ));
+        );
     }
     out.push(']');
     out

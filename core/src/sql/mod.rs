@@ -21,5 +21,5 @@ pub use select::{
     except, intersect, select, union, union_all, Distinct, Lock, Select, SelectBody, SelectCore,
     Selectable, SetOp,
 };
-pub(crate) use text::{parse as parse_text, TextPiece};
+pub(crate) use text::BoundPiece;
 pub use text::{text, Text};

@@ -1,6 +1,5 @@
 //! `text()`: literal SQL with named bound parameters.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -69,26 +68,53 @@ impl Text {
             .collect()
     }
 
-    /// The bound value of `:name`, or an error naming the missing parameter.
-    pub(crate) fn value_of(&self, name: &str) -> Result<&Value> {
-        self.binds
-            .get(name)
-            .ok_or_else(|| Error::Parameter(format!("text() parameter :{name} has no bound value")))
+    /// The SQL's pieces with each `:name` as the index of its value among the binds
+    /// (in bind order, so a name used twice gives its index twice); an error names a
+    /// parameter without a value, or a value bound to a name the SQL does not use.
+    pub(crate) fn bound_pieces(&self) -> Result<Vec<BoundPiece>> {
+        let mut used = vec![false; self.binds.len()];
+        let mut pieces = Vec::new();
+        for p in parse(&self.sql) {
+            pieces.push(match p {
+                TextPiece::Sql(s) => BoundPiece::Sql(s),
+                TextPiece::Param(name) => {
+                    let slot = self.binds.get_index_of(name.as_str()).ok_or_else(|| {
+                        Error::Parameter(format!("text() parameter :{name} has no bound value"))
+                    })?;
+                    used[slot] = true;
+                    BoundPiece::Value(slot)
+                }
+            });
+        }
+        if let Some(unused) = used.iter().position(|u| !u) {
+            let name = self.binds.get_index(unused).map_or("", |(n, _)| n.as_str());
+            return Err(Error::Parameter(format!(
+                "value bound to :{name}, which the text() SQL does not use"
+            )));
+        }
+        Ok(pieces)
     }
 
     /// The bound values in order of appearance; errors for missing and unused ones.
     pub fn values_in_order(&self) -> Result<Vec<Value>> {
-        let names = self.param_names();
-        let used: HashSet<&str> = names.iter().map(String::as_str).collect();
-        for n in self.binds.keys() {
-            if !used.contains(n.as_str()) {
-                return Err(Error::Parameter(format!(
-                    "value bound to :{n}, which the text() SQL does not use"
-                )));
-            }
-        }
-        names.iter().map(|n| self.value_of(n).cloned()).collect()
+        Ok(self
+            .bound_pieces()?
+            .into_iter()
+            .filter_map(|p| match p {
+                BoundPiece::Value(i) => Some(self.binds[i].clone()),
+                BoundPiece::Sql(_) => None,
+            })
+            .collect())
     }
+}
+
+/// A piece of `text()` SQL with its parameters resolved to bound values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BoundPiece {
+    /// SQL as written.
+    Sql(String),
+    /// A placeholder for the value at this index among the binds.
+    Value(usize),
 }
 
 /// Whether `c` may continue an identifier (a quote or `$` right after one does not

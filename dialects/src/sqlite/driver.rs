@@ -551,7 +551,11 @@ fn not_kept(v: &Value) -> Option<String> {
             if exact.scale() == 0 && i64::try_from(exact.mantissa()).is_ok() {
                 return None;
             }
-            let digits = exact.mantissa().unsigned_abs().to_string().len();
+            let digits = exact
+                .mantissa()
+                .unsigned_abs()
+                .checked_ilog10()
+                .map_or(1, |l| l + 1);
             (digits > 15).then(|| {
                 format!(
                     "the decimal {d}, of {digits} significant digits: a NUMERIC column of \
