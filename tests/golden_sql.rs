@@ -326,6 +326,30 @@ golden!(arithmetic_precedence_and_negation, |f| select((
     (-(f.users.c("age") + 1)).label("neg_sum"),
 )));
 
+// `/` of two integers is an integer on every dialect (MySQL: DIV); any other `/` is `/`.
+golden!(integer_and_other_division, |f| select((
+    ((f.users.c("age") + 1) / (f.users.c("id") * 2) * 3).label("ints"),
+    (-f.users.c("age") / cast(f.employees.c("salary"), SqlType::BigInteger)).label("cast"),
+    (f.employees.c("salary") / 2).label("numeric"),
+    (f.users.c("age") / 2.5).label("double"),
+    (column("age") / 2).label("untyped"),
+    (f.users.c("age") / 2)
+        .gt(f.users.c("id") / 3)
+        .label("compared"),
+    (f.users.c("id") - f.users.c("age") / 2).label("subtracted"),
+))
+.select_from(&f.users)
+.join_on(&f.employees, f.users.c("id").eq(f.employees.c("id"))));
+
+// A subquery's column keeps its type, so `/` of its integers is an integer too.
+golden!(integer_division_of_subquery_columns, |f| {
+    let sub = select((f.users.c("age"), f.employees.c("salary")))
+        .select_from(&f.users)
+        .join_on(&f.employees, f.users.c("id").eq(f.employees.c("id")))
+        .subquery("sub");
+    select((sub.c("age") / 2, sub.c("salary") / 2))
+});
+
 golden!(concat, |f| select(
     f.users
         .c("name")
@@ -1252,6 +1276,27 @@ golden!(foreign_key_actions_all_kinds, |_f| {
                 .on_update(ReferentialAction::NoAction),
         )
         .foreign_key(ForeignKey::new(["c"], "users", ["id"]).on_update(ReferentialAction::Cascade))
+        .finish()
+        .unwrap();
+    create_table(&t)
+});
+
+// MySQL refuses SET DEFAULT (above); every other action renders there.
+golden!(foreign_key_actions_but_set_default, |_f| {
+    let t = Table::build("links")
+        .column(Column::new("id", SqlType::Integer).primary_key())
+        .column(Column::new("a", SqlType::Integer))
+        .column(Column::new("b", SqlType::Integer))
+        .foreign_key(
+            ForeignKey::new(["a"], "users", ["id"])
+                .on_delete(ReferentialAction::SetNull)
+                .on_update(ReferentialAction::Restrict),
+        )
+        .foreign_key(
+            ForeignKey::new(["b"], "users", ["id"])
+                .on_delete(ReferentialAction::NoAction)
+                .on_update(ReferentialAction::Cascade),
+        )
         .finish()
         .unwrap();
     create_table(&t)

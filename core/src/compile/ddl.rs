@@ -160,14 +160,21 @@ fn column_list(d: &dyn Dialect, cols: &[String]) -> String {
         .join(", ")
 }
 
-fn action(a: ReferentialAction) -> &'static str {
-    match a {
+/// The SQL of referential action `a` after `ON DELETE` / `ON UPDATE` (`on`).
+fn action(d: &dyn Dialect, on: &str, a: ReferentialAction) -> Result<&'static str> {
+    Ok(match a {
         ReferentialAction::Cascade => "CASCADE",
         ReferentialAction::SetNull => "SET NULL",
+        ReferentialAction::SetDefault if !d.capabilities().set_default_action => {
+            return Err(Error::Unsupported {
+                construct: format!("{on} SET DEFAULT on a foreign key"),
+                dialect: d.name(),
+            })
+        }
         ReferentialAction::SetDefault => "SET DEFAULT",
         ReferentialAction::Restrict => "RESTRICT",
         ReferentialAction::NoAction => "NO ACTION",
-    }
+    })
 }
 
 fn constraint_prefix(d: &dyn Dialect, name: Option<&str>) -> String {
@@ -353,13 +360,13 @@ pub(crate) fn foreign_key_sql(
         referred,
         column_list(d, fk.referred_columns())
     );
-    if let Some(a) = fk.on_delete {
-        s.push_str(" ON DELETE ");
-        s.push_str(action(a));
-    }
-    if let Some(a) = fk.on_update {
-        s.push_str(" ON UPDATE ");
-        s.push_str(action(a));
+    for (on, a) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
+        if let Some(a) = a {
+            s.push(' ');
+            s.push_str(on);
+            s.push(' ');
+            s.push_str(action(d, on, a)?);
+        }
     }
     Ok(s)
 }

@@ -55,6 +55,13 @@ pub struct Capabilities {
     pub native_enum: bool,
     /// `DROP INDEX name ON table` (MySQL) rather than `DROP INDEX name`.
     pub drop_index_on_table: bool,
+    /// `ON DELETE SET DEFAULT` / `ON UPDATE SET DEFAULT` on a foreign key. MySQL's
+    /// InnoDB refuses them, and MariaDB's drops them without a word.
+    pub set_default_action: bool,
+    /// The operator that divides two integers to an integer (truncating toward zero),
+    /// where `/` does not (MySQL: `DIV`; its `/` gives a decimal). `None` where `/` of
+    /// two integers already is one (SQLite, PostgreSQL).
+    pub integer_division: Option<&'static str>,
     /// The longest name, in bytes, of a table, column, constraint, index or result
     /// label that strata sends, for databases that would cut longer ones short
     /// silently (PostgreSQL: 63); `None` where the database takes them or refuses them

@@ -55,6 +55,11 @@ pub struct Lowerer<'d> {
     /// The nesting of the expression or query being lowered, and the deepest met.
     depth: u32,
     max_depth: u32,
+    /// Whether the expression lowered last is an integer for certain: a column of an
+    /// integer type (a table's, or a subquery's whose select gives one), an integer
+    /// parameter, a cast to an integer type, or arithmetic of those. Decides `/` on
+    /// dialects whose `/` of two integers is not an integer (MySQL).
+    integer: bool,
 }
 
 fn iden(s: &str) -> DynIden {
@@ -165,6 +170,7 @@ impl<'d> Lowerer<'d> {
             anon: 0,
             depth: 0,
             max_depth: 0,
+            integer: false,
         }
     }
 
@@ -312,9 +318,17 @@ impl<'d> Lowerer<'d> {
     }
 
     fn expr_node(&mut self, e: &Expr) -> Result<SeaExpr> {
-        Ok(match e {
-            Expr::Column(c) => self.column_ref(c.from(), c.name()),
-            Expr::Param(v) => self.param(v),
+        // Whether this expression is an integer for certain (see `Lowerer::integer`).
+        let mut integer = false;
+        let lowered = match e {
+            Expr::Column(c) => {
+                integer = c.sql_type().is_some_and(|t| self.is_integer(t));
+                self.column_ref(c.from(), c.name())
+            }
+            Expr::Param(v) => {
+                integer = matches!(v, Value::SmallInt(_) | Value::Int(_) | Value::BigInt(_));
+                self.param(v)
+            }
             Expr::Null => SeaExpr::Keyword(Keyword::Null),
             Expr::Bool(b) => SeaExpr::Custom(if *b { "TRUE" } else { "FALSE" }.into()),
             Expr::Raw(s) => SeaExpr::Custom(s.to_string().into()),
@@ -326,7 +340,18 @@ impl<'d> Lowerer<'d> {
                 None => SeaExpr::col(Asterisk),
             },
             Expr::Binary(a, op, b) => {
-                let (l, r) = (self.expr(a)?, self.expr(b)?);
+                let l = self.expr(a)?;
+                let left_integer = self.integer;
+                let r = self.expr(b)?;
+                let integers = left_integer && self.integer;
+                integer = integers && op.is_arithmetic();
+                if let (BinaryOp::Div, true, Some(div)) =
+                    (op, integers, self.dialect.capabilities().integer_division)
+                {
+                    // `/` of two integers is an integer everywhere, as in Rust.
+                    let (l, r) = (self.paren(l), self.paren(r));
+                    return self.lowered(self.custom(&["", div, ""], vec![l, r]), integer);
+                }
                 let sea_op = match op {
                     BinaryOp::Eq => Some(BinOper::Equal),
                     BinaryOp::Ne => Some(BinOper::NotEqual),
@@ -359,6 +384,7 @@ impl<'d> Lowerer<'d> {
             }
             Expr::Neg(a) => {
                 let a = self.expr(a)?;
+                integer = self.integer;
                 self.custom(&["-(", ")"], vec![a])
             }
             Expr::And(v) | Expr::Or(v) => {
@@ -511,6 +537,7 @@ impl<'d> Lowerer<'d> {
             }
             Expr::Cast(a, t) => {
                 let a = self.expr(a)?;
+                integer = self.is_integer(t);
                 let ty = self
                     .dialect
                     .cast_type_name(t.for_dialect(self.dialect.name()))?;
@@ -541,7 +568,19 @@ impl<'d> Lowerer<'d> {
                 }
             },
             Expr::Invalid(err) => return Err(err.clone()),
-        })
+        };
+        self.lowered(lowered, integer)
+    }
+
+    /// `e`, lowered, noting whether it is an integer for the expression around it.
+    fn lowered(&mut self, e: SeaExpr, integer: bool) -> Result<SeaExpr> {
+        self.integer = integer;
+        Ok(e)
+    }
+
+    /// Whether a value of type `t` is an integer on this dialect.
+    fn is_integer(&self, t: &crate::SqlType) -> bool {
+        t.for_dialect(self.dialect.name()).is_integer()
     }
 
     fn order_items(

@@ -133,6 +133,16 @@ pub enum BinaryOp {
     Concat,
 }
 
+impl BinaryOp {
+    /// `+`, `-`, `*`, `/` or `%`.
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+        )
+    }
+}
+
 /// Where NULLs sort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Nulls {

@@ -23,6 +23,8 @@ const CAPABILITIES: Capabilities = Capabilities {
     transactional_ddl: true,
     native_enum: false,
     drop_index_on_table: false,
+    set_default_action: true,
+    integer_division: None,
     max_identifier_length: None,
 };
 
