@@ -9,6 +9,7 @@
 //! use support::pg;
 //! ```
 
+pub mod mariadb;
 pub mod pg;
 
 use strata::{create_engine, Engine};

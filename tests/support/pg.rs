@@ -359,7 +359,8 @@ fn require_server(test_name: &str) -> Option<&'static Server> {
     }
 }
 
-fn ci_is_set() -> bool {
+/// Whether `CI` is set (to anything but empty, `false` or `0`).
+pub fn ci_is_set() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
@@ -520,18 +521,21 @@ fn versioned_dirs(parent: &str, prefix: &str, sub: &str) -> Vec<(Vec<u64>, PathB
         .collect()
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+/// The executable `name` in a directory of `PATH`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|p| is_executable(p))
 }
 
-fn is_executable(path: &Path) -> bool {
+/// Whether `path` is an executable file.
+pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-fn is_root() -> bool {
+/// Whether the process runs as root.
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
