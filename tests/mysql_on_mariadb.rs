@@ -33,8 +33,9 @@ const MYSQL_8_ONLY: [(&str, &str); 2] = [
     ),
 ];
 
-/// The golden schema: its `create_all` snapshot, and the tables other snapshots use.
+/// The snapshot of the golden schema's `create_all`.
 const SCHEMA_SNAPSHOT: &str = "metadata_create_all_sql_in_fk_order";
+/// The tables that the seed and schema snapshots query, beyond the golden schema.
 const MORE_TABLES: &str = "
 CREATE TABLE tasks (id INTEGER PRIMARY KEY AUTO_INCREMENT, title VARCHAR(100), completed BOOL);
 CREATE TABLE user_account (id INTEGER PRIMARY KEY AUTO_INCREMENT, name VARCHAR(30),
