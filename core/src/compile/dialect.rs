@@ -62,6 +62,15 @@ pub struct Capabilities {
     /// where `/` does not (MySQL: `DIV`; its `/` gives a decimal). `None` where `/` of
     /// two integers already is one (SQLite, PostgreSQL).
     pub integer_division: Option<&'static str>,
+    /// String concatenation as `CONCAT(a, b)` (MySQL, where `||` means OR) rather than
+    /// `a || b`.
+    pub concat_function: bool,
+    /// `NULLS FIRST` / `NULLS LAST` in ORDER BY; without them (MySQL) a window's
+    /// ORDER BY sorts on `x IS NULL` first.
+    pub nulls_ordering: bool,
+    /// A WITH clause before INSERT; without it (MySQL) an INSERT ... SELECT's CTEs go
+    /// on its SELECT, and any other INSERT with CTEs is refused.
+    pub with_before_insert: bool,
     /// The longest name, in bytes, of a table, column, constraint, index or result
     /// label that strata sends, for databases that would cut longer ones short
     /// silently (PostgreSQL: 63); `None` where the database takes them or refuses them

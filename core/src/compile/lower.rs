@@ -369,7 +369,7 @@ impl<'d> Lowerer<'d> {
                 match sea_op {
                     Some(o) => SeaExpr::Binary(Box::new(l), o, Box::new(r)),
                     None => {
-                        if self.dialect.capabilities().upsert == UpsertStyle::OnDuplicateKey {
+                        if self.dialect.capabilities().concat_function {
                             self.custom(&["CONCAT(", ", ", ")"], vec![l, r])
                         } else {
                             let (l, r) = (self.paren(l), self.paren(r));
@@ -622,7 +622,7 @@ impl<'d> Lowerer<'d> {
         }
         if !w.order_by.is_empty() {
             let items = self.order_items(&w.order_by)?;
-            let mysql = self.dialect.capabilities().upsert == UpsertStyle::OnDuplicateKey;
+            let emulate_nulls = !self.dialect.capabilities().nulls_ordering;
             let n = items.len();
             for (i, (e, order, nulls)) in items.into_iter().enumerate() {
                 let last = parts.last_mut().expect("parts is never empty");
@@ -637,9 +637,9 @@ impl<'d> Lowerer<'d> {
                 } else {
                     " ASC"
                 };
-                match (nulls, mysql) {
+                match (nulls, emulate_nulls) {
                     (Some(n), true) => {
-                        // MySQL has no NULLS FIRST/LAST: sort on `e IS NULL` first.
+                        // No NULLS FIRST/LAST (MySQL): sort on `e IS NULL` first.
                         exprs.push(e.clone());
                         let nd = if matches!(n, NullOrdering::First) {
                             " IS NULL DESC, "
@@ -1087,8 +1087,8 @@ impl<'d> Lowerer<'d> {
                 }
                 q.columns(cols.iter().map(|c| iden(c)).collect::<Vec<_>>());
                 let mut sel = self.select(sel)?;
-                if self.dialect.name() == "mysql" {
-                    // MySQL takes no WITH before INSERT: it goes on the SELECT
+                if !self.dialect.capabilities().with_before_insert {
+                    // No WITH before INSERT (MySQL): it goes on the SELECT
                     // (`INSERT INTO t (..) WITH .. SELECT ..`).
                     if let Some(w) = self.with_clause() {
                         sel.with_cte(w);
@@ -1149,7 +1149,7 @@ impl<'d> Lowerer<'d> {
             q.returning(r);
         }
         Ok(match self.with_clause() {
-            Some(_) if self.dialect.name() == "mysql" => {
+            Some(_) if !self.dialect.capabilities().with_before_insert => {
                 return Err(self.unsupported("WITH clause before INSERT"))
             }
             Some(w) => Lowered::With(q.with(w)),

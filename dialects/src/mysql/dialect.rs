@@ -25,6 +25,9 @@ const CAPABILITIES: Capabilities = Capabilities {
     drop_index_on_table: true,
     set_default_action: false,
     integer_division: Some(" DIV "),
+    concat_function: true,
+    nulls_ordering: false,
+    with_before_insert: false,
     max_identifier_length: None,
 };
 

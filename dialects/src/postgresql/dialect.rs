@@ -25,6 +25,9 @@ const CAPABILITIES: Capabilities = Capabilities {
     drop_index_on_table: false,
     set_default_action: true,
     integer_division: None,
+    concat_function: false,
+    nulls_ordering: true,
+    with_before_insert: true,
     max_identifier_length: Some(63),
 };
 

@@ -55,6 +55,19 @@ fn read_write_create() -> OpenFlags {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
 }
 
+/// Open flags for a file URL's `mode`: `ro` (read only), `rw` (read and write, the
+/// file must exist) or `rwc` (created if missing).
+fn mode_flags(mode: &str) -> Option<OpenFlags> {
+    let rwc = read_write_create();
+    let rw = rwc - OpenFlags::SQLITE_OPEN_CREATE;
+    match mode {
+        "rwc" => Some(rwc),
+        "rw" => Some(rw),
+        "ro" => Some((rw - OpenFlags::SQLITE_OPEN_READ_WRITE) | OpenFlags::SQLITE_OPEN_READ_ONLY),
+        _ => None,
+    }
+}
+
 /// Opens rusqlite connections to one database (a file, or an in-memory database
 /// shared by all of the engine's connections).
 ///
@@ -127,17 +140,10 @@ impl SqliteDriver {
         let mut busy_timeout = BUSY_TIMEOUT;
         for (k, v) in &url.query {
             match (k.as_str(), v.as_str()) {
-                ("mode", "ro") => {
-                    flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | OpenFlags::SQLITE_OPEN_URI
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                }
-                ("mode", "rw") => flags.remove(OpenFlags::SQLITE_OPEN_CREATE),
-                ("mode", "rwc") => flags = read_write_create(),
-                ("mode", other) => {
-                    return Err(Error::Url(format!(
-                        "sqlite mode={other:?} is not one of ro, rw, rwc"
-                    )))
+                ("mode", mode) => {
+                    flags = mode_flags(mode).ok_or_else(|| {
+                        Error::Url(format!("sqlite mode={mode:?} is not one of ro, rw, rwc"))
+                    })?
                 }
                 ("timeout", secs) => {
                     busy_timeout = secs
@@ -169,13 +175,7 @@ impl SqliteDriver {
 
 fn open(target: &Target) -> Result<rusqlite::Connection> {
     let conn = match target {
-        Target::Memory(uri) => rusqlite::Connection::open_with_flags(
-            uri,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ),
+        Target::Memory(uri) => rusqlite::Connection::open_with_flags(uri, read_write_create()),
         Target::File { path, flags, .. } => rusqlite::Connection::open_with_flags(path, *flags),
     }
     .map_err(|e| Error::Connection(format!("cannot open SQLite database {target}: {e}")))?;
