@@ -5,19 +5,20 @@ use std::time::Duration;
 
 use strata_core::engine::{DatabaseUrl, Driver, Engine, EngineOptions};
 use strata_core::{Error, Result};
-use strata_dialects::{PostgresDriver, SqliteDriver};
+use strata_dialects::{MySqlDriver, PostgresDriver, SqliteDriver};
 
 /// Create an engine for a database URL:
 ///
 /// - `sqlite://` (in memory; every connection of the engine sees the same database),
 ///   `sqlite:///relative.db`, `sqlite:////absolute/path.db`
 /// - `postgresql://user:password@host:port/database?sslmode=disable`
+/// - `mysql://user:password@host:port/database` (MySQL or MariaDB; `mariadb://` too)
 ///
 /// URL query options understood by the engine itself: `echo=true`, `pool_size=N`,
 /// `pool_timeout=SECONDS`. SQLite database files also take `mode=ro|rw|rwc` and
 /// `timeout=SECONDS` (the wait for another connection's lock); PostgreSQL takes
 /// `sslmode=disable|prefer|allow`, `connect_timeout`, `application_name` and
-/// `options`. An unknown option, a malformed URL or an unknown scheme is an error
+/// `options`; MySQL takes `socket=PATH`, `connect_timeout` and `ssl_mode=DISABLED`. An unknown option, a malformed URL or an unknown scheme is an error
 /// naming the problem, never showing the password.
 ///
 /// ```
@@ -65,15 +66,10 @@ pub fn create_engine_with(url: &str, mut options: EngineOptions) -> Result<Engin
     let driver: Arc<dyn Driver> = match driver_url.scheme.as_str() {
         "sqlite" => Arc::new(SqliteDriver::from_url(&driver_url)?),
         "postgresql" | "postgres" => Arc::new(PostgresDriver::from_url(&driver_url)?),
-        "mysql" | "mariadb" => {
-            return Err(Error::Url(
-                "mysql:// engines are not available yet: the MySQL dialect compiles SQL, but no MySQL driver is built in"
-                    .into(),
-            ))
-        }
+        "mysql" | "mariadb" => Arc::new(MySqlDriver::from_url(&driver_url)?),
         other => {
             return Err(Error::Url(format!(
-                "unknown database scheme {other:?}: expected sqlite:// or postgresql://"
+                "unknown database scheme {other:?}: expected sqlite://, postgresql:// or mysql://"
             )))
         }
     };

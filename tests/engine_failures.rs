@@ -1,9 +1,9 @@
-//! Failures on SQLite and PostgreSQL: each gives a typed error carrying its SQL, the
+//! Failures on SQLite, PostgreSQL and MySQL (MariaDB): each gives a typed error carrying its SQL, the
 //! connection is usable after rollback, the pool hands out working connections
 //! afterwards, and no committed row is lost.
 //!
-//! Each check runs on both databases (`on_both!` makes the tests `<check>::sqlite` and
-//! `<check>::postgres`); the server-stopped test runs on a PostgreSQL cluster of its own
+//! Each check runs on the three databases (`on_all!` makes the tests `<check>::sqlite`,
+//! `<check>::postgres` and `<check>::mysql`); the server-stopped test runs on a PostgreSQL cluster of its own
 //! that it stops and starts again.
 
 #[allow(dead_code)] // each test binary uses only part of the support code
@@ -123,8 +123,14 @@ struct Expect {
     pg_code: &'static str,
     /// Extended result code on SQLite.
     sqlite_code: &'static str,
+    /// Server error number on MySQL / MariaDB.
+    mysql_code: &'static str,
     /// A piece of the SQL the error carries.
     sql_contains: &'static str,
+}
+
+fn is_mysql(e: &Engine) -> bool {
+    e.dialect().name() == "mysql"
 }
 
 fn check_error(e: &Engine, err: &Error, want: &Expect) -> Result<()> {
@@ -138,15 +144,18 @@ fn check_error(e: &Engine, err: &Error, want: &Expect) -> Result<()> {
         return Err(fail(format!("expected a database error, got {err:?}")));
     };
     check_eq("kind", *kind, want.kind)?;
-    let code_want = if is_pg(e) {
-        want.pg_code
-    } else {
-        want.sqlite_code
+    let code_want = match e.dialect().name() {
+        "postgresql" => want.pg_code,
+        "mysql" => want.mysql_code,
+        _ => want.sqlite_code,
     };
     check_eq("code", code.as_deref(), Some(code_want))?;
     ensure(!message.is_empty(), || "empty message".into())?;
+    // MySQL quotes names with backticks.
+    let shown = sql.as_ref().map(|s| s.replace('`', "\""));
     ensure(
-        sql.as_deref()
+        shown
+            .as_deref()
             .is_some_and(|s| s.contains(want.sql_contains)),
         || {
             format!(
@@ -156,9 +165,12 @@ fn check_error(e: &Engine, err: &Error, want: &Expect) -> Result<()> {
         },
     )?;
     check_eq("err.sql()", err.sql(), sql.as_deref())?;
-    ensure(err.to_string().contains(want.sql_contains), || {
-        format!("Display shows the SQL: {err}")
-    })
+    ensure(
+        err.to_string()
+            .replace('`', "\"")
+            .contains(want.sql_contains),
+        || format!("Display shows the SQL: {err}"),
+    )
 }
 
 /// Run `failing` (which must fail as `want` says) outside a transaction, inside one
@@ -256,7 +268,7 @@ fn fails_and_recovers(
 // The failures
 // ---------------------------------------------------------------------------------------
 
-on_both!(
+on_all!(
     crate::support::checked;
     syntax_error,
     unknown_table,
@@ -281,6 +293,7 @@ fn syntax_error(e: &Engine) -> Result<()> {
         kind: DbErrorKind::ProgrammingError,
         pg_code: "42601",
         sqlite_code: "1",
+        mysql_code: "1064",
         sql_contains: "SELEC name FROM people",
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -298,6 +311,7 @@ fn unknown_table(e: &Engine) -> Result<()> {
         kind: DbErrorKind::ProgrammingError,
         pg_code: "42P01",
         sqlite_code: "1",
+        mysql_code: "1146",
         sql_contains: r#"FROM "ghosts""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -312,6 +326,7 @@ fn unique_violation(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23505",
         sqlite_code: "2067", // SQLITE_CONSTRAINT_UNIQUE
+        mysql_code: "1062",
         sql_contains: r#"INSERT INTO "accounts""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -330,6 +345,7 @@ fn primary_key_violation(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23505",
         sqlite_code: "1555", // SQLITE_CONSTRAINT_PRIMARYKEY
+        mysql_code: "1062",
         sql_contains: r#"INSERT INTO "people""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -349,6 +365,7 @@ fn unique_violation_in_update(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23505",
         sqlite_code: "2067",
+        mysql_code: "1062",
         sql_contains: r#"UPDATE "accounts""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -367,6 +384,7 @@ fn not_null_violation(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23502",
         sqlite_code: "1299", // SQLITE_CONSTRAINT_NOTNULL
+        mysql_code: "1048",
         sql_contains: r#"INSERT INTO "people""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -385,6 +403,7 @@ fn foreign_key_violation(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23503",
         sqlite_code: "787", // SQLITE_CONSTRAINT_FOREIGNKEY
+        mysql_code: "1452",
         sql_contains: r#"INSERT INTO "accounts""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -404,6 +423,7 @@ fn foreign_key_violation_on_delete(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23503",
         sqlite_code: "787",
+        mysql_code: "1451",
         sql_contains: r#"DELETE FROM "people""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -416,10 +436,26 @@ fn foreign_key_violation_on_delete(e: &Engine) -> Result<()> {
 /// returned: the error still carries the SQL.
 fn violation_reported_while_reading_returning_rows(e: &Engine) -> Result<()> {
     let f = fixture(e)?;
+    if is_mysql(e) {
+        // No RETURNING on MySQL: refused before anything is sent.
+        let mut c = e.connect()?;
+        let refused = c.execute(
+            &insert(&f.accounts)
+                .columns(["id", "email"])
+                .row((70, "new@example.com"))
+                .returning(f.accounts.c("id")),
+        );
+        let refused = format!("{:?}", refused.map(drop));
+        ensure(refused.contains("Unsupported"), || {
+            format!("RETURNING on MySQL: {refused}")
+        })?;
+        return committed_rows_intact(&mut c, &f);
+    }
     let want = Expect {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23505",
         sqlite_code: "2067",
+        mysql_code: "1062",
         sql_contains: "RETURNING",
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -441,11 +477,12 @@ fn wrong_parameter_type(e: &Engine) -> Result<()> {
     let stmt = || insert(&f.people).value("id", "seven").value("name", "x");
     if !is_pg(e) {
         // SQLite stores what it is given, except that an INTEGER PRIMARY KEY takes
-        // integers only.
+        // integers only; MySQL in strict mode refuses text that is not a number.
         let want = Expect {
             kind: DbErrorKind::DataError,
             pg_code: "",
-            sqlite_code: "20", // SQLITE_MISMATCH
+            sqlite_code: "20",  // SQLITE_MISMATCH
+            mysql_code: "1366", // incorrect integer value (strict mode)
             sql_contains: r#"INSERT INTO "people""#,
         };
         return fails_and_recovers(e, &f, &want, &|c| c.execute(&stmt()).map(drop));
@@ -517,6 +554,7 @@ fn execute_many_failure_writes_nothing(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23505",
         sqlite_code: "2067",
+        mysql_code: "1062",
         sql_contains: r#"INSERT INTO "accounts""#,
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -538,7 +576,7 @@ fn execute_many_failure_writes_nothing(e: &Engine) -> Result<()> {
 // Errors that never reach the database
 // ---------------------------------------------------------------------------------------
 
-on_both!(crate::support::checked; statement_errors_before_execution);
+on_all!(crate::support::checked; statement_errors_before_execution);
 
 fn statement_errors_before_execution(e: &Engine) -> Result<()> {
     let f = fixture(e)?;
@@ -836,6 +874,7 @@ fn each_run_stops_at_the_first_failure(e: &Engine) -> Result<()> {
         kind: DbErrorKind::IntegrityError,
         pg_code: "23505",
         sqlite_code: "2067",
+        mysql_code: "1062",
         sql_contains: "UPDATE accounts SET email",
     };
     fails_and_recovers(e, &f, &want, &|c| {
@@ -938,7 +977,7 @@ fn statements_with_very_many_parameters(e: &Engine) -> Result<()> {
         Err(err) => err,
     };
     let said = err.to_string();
-    if is_pg(e) {
+    if is_pg(e) || is_mysql(e) {
         ensure(
             matches!(err, Error::Parameter(_)) && said.contains("at most 65535"),
             || format!("expected the parameter limit, got {said}"),
@@ -983,13 +1022,15 @@ fn names_longer_than_the_database_keeps(e: &Engine) -> Result<()> {
         .column(Column::new(&col, SqlType::Integer).index())
         .add_to(&mut md2)?;
     let mut c = e.connect()?;
-    if is_pg(e) {
+    let max = e.dialect().capabilities().max_identifier_length;
+    if let Some(max) = max {
+        let at_most = format!("at most {max} bytes");
         for (what, made) in [
             ("create_all", md.create_all(e)),
             ("index", md2.create_all(e)),
         ] {
             match made {
-                Err(Error::InvalidSchema(m)) if m.contains("at most 63 bytes") => {}
+                Err(Error::InvalidSchema(m)) if m.contains(&at_most) => {}
                 other => {
                     return Err(fail(format!(
                         "{what}: expected the length error, got {other:?}"
@@ -997,21 +1038,49 @@ fn names_longer_than_the_database_keeps(e: &Engine) -> Result<()> {
                 }
             }
         }
+        let schema = if is_pg(e) {
+            "current_schema()"
+        } else {
+            "DATABASE()"
+        };
         let n: i64 = c
-            .execute(&text(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 't_xxx%' \
-                 OR table_name = 'short_named'",
-            ))?
+            .execute(&text(&format!(
+                "SELECT count(*) FROM information_schema.tables WHERE (table_name LIKE 't_xxx%' \
+                 OR table_name = 'short_named') AND table_schema = {schema}"
+            )))?
             .scalar_one()?;
         check_eq("tables created", n, 0)?;
         match c.execute(&labelled) {
-            Err(Error::InvalidStatement(m)) if m.contains("at most 63 bytes") => {}
+            Err(Error::InvalidStatement(m)) if m.contains(&at_most) => {}
             other => {
                 return Err(fail(format!(
                     "label: expected the length error, got {other:?}"
                 )))
             }
         }
+    } else if is_mysql(e) {
+        // MySQL refuses long names itself (64 characters; labels may have 256).
+        for (what, made) in [
+            ("create_all", md.create_all(e)),
+            ("index", md2.create_all(e)),
+        ] {
+            match made {
+                Err(err) if err.db_kind() == Some(DbErrorKind::ProgrammingError) => {}
+                other => {
+                    return Err(fail(format!(
+                        "{what}: expected the server's refusal, got {other:?}"
+                    )))
+                }
+            }
+        }
+        let row = c.execute(&labelled)?.one()?;
+        check_eq(
+            "long label read by name",
+            row.get::<i64>(label.as_str())?,
+            1,
+        )?;
+        // The index of `short_named` was refused: drop the table it left.
+        md2.drop_all(e)?;
     } else {
         md.create_all(e)?;
         md2.create_all(e)?;

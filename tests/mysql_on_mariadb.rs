@@ -1,6 +1,6 @@
-//! The MySQL dialect's SQL on a real server. strata has no MySQL driver yet, so the
-//! golden tests (tests/golden_sql.rs) are the only place its MySQL output is pinned;
-//! this test sends every MySQL statement pinned there to a throwaway MariaDB server
+//! The MySQL dialect's SQL on a real server, through the `mariadb` client rather than
+//! strata's driver: every MySQL statement the golden tests (tests/golden_sql.rs) pin,
+//! including those no execution test runs, is sent to a throwaway MariaDB server
 //! (tests/support/mariadb.rs):
 //!
 //! - queries and DML are prepared (`PREPARE`), which parses them and resolves every

@@ -7,8 +7,9 @@
 pub mod mysql;
 pub mod postgresql;
 pub mod sqlite;
+mod typed;
 
-pub use mysql::MySqlDialect;
+pub use mysql::{MySqlDialect, MySqlDriver};
 pub use postgresql::{PostgresDialect, PostgresDriver};
 pub use sqlite::{SqliteDialect, SqliteDriver};
 

@@ -115,8 +115,10 @@ impl SqlField for bool {
 
 impl SqlField for String {
     type Base = String;
+    /// VARCHAR; VARCHAR(255) on MySQL, which takes no VARCHAR without a length (as
+    /// SeaORM maps it). A type override or the registry's type map can say otherwise.
     fn sql_type() -> SqlType {
-        SqlType::String(None)
+        SqlType::String(None).with_variant(SqlType::String(Some(255)), "mysql")
     }
     fn to_value(&self) -> Value {
         Value::Text(self.clone())

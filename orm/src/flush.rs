@@ -1147,11 +1147,50 @@ fn insert_chunk(
                         unknown = true;
                     }
                 }
+                if unknown && single {
+                    // No RETURNING (MySQL): the server's values are read back by key.
+                    let read = select_inserted(conn, info, back, &v)
+                        .map_err(|e| flush_error(info, || info.key_text(&v), e))?;
+                    if let Some(row) = read {
+                        for (&c, val) in back.iter().zip(row) {
+                            v[c] = val;
+                        }
+                        unknown = false;
+                    }
+                }
                 applied.inserted.push((obj.clone(), v, unknown));
             }
         }
     }
     Ok(())
+}
+
+/// The values of the columns `back` of the row just inserted with `values` (its
+/// primary key known), read with a SELECT where the database has no RETURNING; `None`
+/// when the key is not known or no row has it.
+fn select_inserted(
+    conn: &mut Connection,
+    info: &ModelInfo,
+    back: &[usize],
+    values: &[Value],
+) -> Result<Option<Vec<Value>>> {
+    if info.pk.iter().any(|&i| values[i].is_null()) {
+        return Ok(None);
+    }
+    let table = &info.table;
+    let stmt = strata_core::select(
+        back.iter()
+            .map(|&i| table.c(info.names[i]))
+            .collect::<Vec<_>>(),
+    )
+    .where_(strata_core::and_(
+        info.pk
+            .iter()
+            .map(|&i| table.c(info.names[i]).eq(values[i].clone())),
+    ));
+    let mut result = conn.execute(&stmt)?;
+    let mut row = Vec::with_capacity(back.len());
+    Ok(result.fetch_into(&mut row)?.then_some(row))
 }
 
 /// An UPDATE ready to run: its text, parameters, and what the flush keeps of it.

@@ -96,7 +96,11 @@ fn column_defs_carry_types_nullability_keys_and_defaults() {
 
     let title = def(&defs, "title");
     assert!(!title.primary_key && !title.nullable);
-    assert_eq!((title.default_type)(), SqlType::String(None));
+    // VARCHAR, with a length on MySQL, which takes none without.
+    assert_eq!(
+        (title.default_type)(),
+        SqlType::String(None).with_variant(SqlType::String(Some(255)), "mysql")
+    );
 
     let completed = def(&defs, "completed");
     assert_eq!((completed.default_type)(), SqlType::Boolean);
@@ -625,7 +629,7 @@ fn registry_type_map_gives_per_dialect_ddl() {
     assert_eq!(plain.column("id").unwrap().sql_type(), &SqlType::Integer);
     assert_eq!(
         plain.column("name").unwrap().sql_type(),
-        &SqlType::String(None)
+        &SqlType::String(None).with_variant(SqlType::String(Some(255)), "mysql")
     );
 }
 

@@ -1,11 +1,15 @@
-//! A throwaway MariaDB server, for tests that check the MySQL dialect's SQL on a real
-//! server (strata has no MySQL driver; statements go through the `mariadb` client).
+//! A throwaway MariaDB server, for tests of the MySQL dialect and driver on a real
+//! server.
 //!
 //! [`require_mariadb`] initializes a data directory in a new temporary directory with
 //! the machine's `mariadb-install-db`, starts `mariadbd` on a Unix socket there (no TCP
 //! port), and returns a [`MariaDb`] whose drop stops the server and deletes the
 //! directory. Without MariaDB binaries it prints a loud skip line and returns `None`;
 //! when `CI` is set it panics instead (`.ci/run` installs them).
+//!
+//! [`fresh_database_url`] gives a test a database of its own on one server that all
+//! tests of the process share. That server is stopped, and its directory removed, by
+//! a watchdog process when the test process ends, however it ends.
 //!
 //! ```ignore
 //! let Some(server) = mariadb::require_mariadb("my_test") else {
@@ -17,7 +21,8 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::pg::{ci_is_set, find_on_path, is_executable, is_root};
@@ -30,6 +35,44 @@ pub struct MariaDb {
     dir: PathBuf,
     server: Child,
     client: PathBuf,
+}
+
+/// The server all tests of this process share, with the watchdog's stdin (held open
+/// while the process lives), or why there is none.
+struct Shared {
+    server: MariaDb,
+    _watchdog: Option<std::process::ChildStdin>,
+}
+
+static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// A `mysql://` URL of a new, empty database on the shared server (started on first
+/// use), or `None` (with a skip line) when the machine has no MariaDB and `CI` is not
+/// set. Panics when CI is set and there is none, or when the server fails to start.
+pub fn fresh_database_url(test_name: &str) -> Option<String> {
+    binaries(test_name)?;
+    let shared = SHARED.get_or_init(|| {
+        let server = require_mariadb(test_name).ok_or("MariaDB binaries vanished")?;
+        let watchdog = server.watchdog();
+        Ok(Shared {
+            server,
+            _watchdog: watchdog,
+        })
+    });
+    let shared = match shared {
+        Ok(s) => s,
+        Err(e) => panic!("MariaDB test `{test_name}`: {e}"),
+    };
+    let name = format!(
+        "strata_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::SeqCst)
+    );
+    if let Err(e) = shared.server.run(None, &format!("CREATE DATABASE {name};")) {
+        panic!("MariaDB test `{test_name}`: cannot create a database: {e:?}");
+    }
+    Some(shared.server.url(&name))
 }
 
 /// An error the server answered a statement with.
@@ -57,6 +100,16 @@ fn find_binary(names: &[&str]) -> Option<PathBuf> {
 /// A started server, or `None` (with a skip line) when the machine has no MariaDB and
 /// `CI` is not set. Panics when CI is set and there is none, or when it fails to start.
 pub fn require_mariadb(test_name: &str) -> Option<MariaDb> {
+    let (install, server, client) = binaries(test_name)?;
+    // One server starts at a time: two `mariadb-install-db` at once have failed.
+    static STARTING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
+    Some(MariaDb::start(&install, &server, client).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// The MariaDB binaries (installer, server, client), or `None` with a skip line when
+/// there are none and `CI` is not set; panics when CI is set and there are none.
+fn binaries(test_name: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let binaries = (
         find_binary(&["mariadb-install-db", "mysql_install_db"]),
         find_binary(&["mariadbd", "mysqld"]),
@@ -70,10 +123,7 @@ pub fn require_mariadb(test_name: &str) -> Option<MariaDb> {
         eprintln!("SKIPPED MariaDB test `{test_name}`: {reason}");
         return None;
     };
-    // One server starts at a time: two `mariadb-install-db` at once have failed.
-    static STARTING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
-    Some(MariaDb::start(&install, &server, client).unwrap_or_else(|e| panic!("{e}")))
+    Some((install, server, client))
 }
 
 impl MariaDb {
@@ -148,6 +198,34 @@ impl MariaDb {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// A `mysql://` URL of `database` on this server, as root over its Unix socket.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "mysql://root@localhost/{database}?socket={}",
+            self.dir.join("sock").display()
+        )
+    }
+
+    /// A process that stops this server and removes its directory once the returned
+    /// pipe closes, which the kernel does when this process ends, however it ends.
+    fn watchdog(&self) -> Option<std::process::ChildStdin> {
+        let script = format!(
+            "cat >/dev/null; kill -TERM {pid} 2>/dev/null; i=0; \
+             while kill -0 {pid} 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; \
+             kill -KILL {pid} 2>/dev/null; rm -rf '{dir}'",
+            pid = self.server.id(),
+            dir = self.dir.display()
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        child.stdin.take()
     }
 
     /// Run `sql` (one or more statements, each ending in `;`) as root, in `database`

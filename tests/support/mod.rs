@@ -26,6 +26,13 @@ pub fn pg_engine(test_name: &str) -> Option<Engine> {
     Some(create_engine(&url).unwrap_or_else(|e| panic!("postgresql engine: {e}")))
 }
 
+/// An engine on a fresh database of a throwaway MariaDB server (the MySQL dialect and
+/// driver), or `None` (with a loud skip line) when there is no MariaDB outside CI.
+pub fn mysql_engine(test_name: &str) -> Option<Engine> {
+    let url = mariadb::fresh_database_url(test_name)?;
+    Some(create_engine(&url).unwrap_or_else(|e| panic!("mysql engine: {e}")))
+}
+
 /// The rows of `sql` (a `text()` without parameters) as tuples, read on a new connection.
 pub fn rows<T: strata::engine::FromRow>(engine: &Engine, sql: &str) -> Vec<T> {
     engine
@@ -67,4 +74,55 @@ macro_rules! on_both {
             }
         }
     )*};
+}
+
+/// `on_all!(runner; check, ...)`: `on_both!`, with a third test `mysql` in each check's
+/// module, on a fresh database of a throwaway MariaDB server (the MySQL dialect and
+/// driver).
+#[allow(unused_macros)]
+macro_rules! on_all {
+    ($runner:path; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                $runner(&$crate::support::sqlite_engine(), super::$name);
+            }
+
+            #[test]
+            fn postgres() {
+                let Some(engine) = $crate::support::pg_engine(concat!(module_path!(), "::postgres")) else {
+                    return;
+                };
+                $runner(&engine, super::$name);
+            }
+
+            #[test]
+            fn mysql() {
+                let Some(engine) = $crate::support::mysql_engine(concat!(module_path!(), "::mysql")) else {
+                    return;
+                };
+                $runner(&engine, super::$name);
+            }
+        }
+    )*};
+}
+
+/// `on_mysql!(runner; check, ...)`, once per test file: for each check, a test
+/// `mysql::<check>` calling `runner(&engine, check)` on a fresh database of a
+/// throwaway MariaDB server (for files whose checks run on MySQL only in part).
+#[allow(unused_macros)]
+macro_rules! on_mysql {
+    ($runner:path; $($name:ident),* $(,)?) => {
+        mod mysql {
+            $(
+                #[test]
+                fn $name() {
+                    let Some(engine) = $crate::support::mysql_engine(concat!(module_path!(), "::", stringify!($name))) else {
+                        return;
+                    };
+                    $runner(&engine, super::$name);
+                }
+            )*
+        }
+    };
 }

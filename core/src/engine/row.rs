@@ -210,11 +210,25 @@ fn as_i64(v: &Value) -> Option<i64> {
     }
 }
 
+/// An integer, or a decimal with no fractional part: MySQL's SUM of integers is a
+/// DECIMAL, as is PostgreSQL's SUM of BIGINTs (text without the `rust_decimal` feature).
+fn integral(v: &Value) -> Option<i64> {
+    match v {
+        Value::Text(s) => s.trim().parse().ok(),
+        #[cfg(feature = "rust_decimal")]
+        Value::Decimal(d) if d.fract().is_zero() => {
+            use rust_decimal::prelude::ToPrimitive;
+            d.to_i64()
+        }
+        other => as_i64(other),
+    }
+}
+
 macro_rules! int_from_value {
     ($($t:ty),*) => {$(
         impl FromValue for $t {
             fn from_value(v: &Value) -> Result<Self> {
-                match as_i64(v) {
+                match integral(v) {
                     Some(i) => <$t>::try_from(i).map_err(|_| {
                         Error::type_mismatch(format!("value {i} is out of range for {}", stringify!($t)))
                     }),
