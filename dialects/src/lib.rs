@@ -27,6 +27,22 @@ pub(crate) fn quote_with(ident: &str, q: char) -> String {
     s
 }
 
+/// The most parameters one statement may have on PostgreSQL and MySQL: their wire
+/// protocols count them in 16 bits.
+pub(crate) const MAX_WIRE_PARAMS: usize = u16::MAX as usize;
+
+/// Refuse a statement with more parameters than `database`'s protocol takes, before
+/// the server sees it (past the limit its reply cannot be parsed).
+pub(crate) fn check_param_count(count: usize, database: &str) -> strata_core::Result<()> {
+    if count > MAX_WIRE_PARAMS {
+        return Err(strata_core::Error::Parameter(format!(
+            "the statement has {count} parameters but {database} takes at most {MAX_WIRE_PARAMS} \
+             in one statement; split its rows or values into several statements"
+        )));
+    }
+    Ok(())
+}
+
 /// `NAME(p, s)` / `NAME(n)` helpers shared by the type-name tables.
 pub(crate) fn with_args(name: &str, args: Option<String>) -> String {
     match args {

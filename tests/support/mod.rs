@@ -58,22 +58,9 @@ pub fn checked(engine: &Engine, check: fn(&Engine) -> strata::Result<()>) {
 /// `support::checked`).
 #[allow(unused_macros)] // not every test binary runs checks on both databases
 macro_rules! on_both {
-    ($runner:path; $($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                $runner(&$crate::support::sqlite_engine(), super::$name);
-            }
-
-            #[test]
-            fn postgres() {
-                let Some(engine) = $crate::support::pg_engine(concat!(module_path!(), "::postgres")) else {
-                    return;
-                };
-                $runner(&engine, super::$name);
-            }
-        }
-    )*};
+    ($runner:path; $($name:ident),* $(,)?) => {
+        on_databases!([sqlite postgres] $runner; $($name),*);
+    };
 }
 
 /// `on_all!(runner; check, ...)`: `on_both!`, with a third test `mysql` in each check's
@@ -81,48 +68,56 @@ macro_rules! on_both {
 /// driver).
 #[allow(unused_macros)]
 macro_rules! on_all {
-    ($runner:path; $($name:ident),* $(,)?) => {$(
+    ($runner:path; $($name:ident),* $(,)?) => {
+        on_databases!([sqlite postgres mysql] $runner; $($name),*);
+    };
+}
+
+/// For each check, a module holding one test per database of the list.
+#[allow(unused_macros)]
+macro_rules! on_databases {
+    ($databases:tt $runner:path; $($name:ident),* $(,)?) => {$(
         mod $name {
-            #[test]
-            fn sqlite() {
-                $runner(&$crate::support::sqlite_engine(), super::$name);
-            }
-
-            #[test]
-            fn postgres() {
-                let Some(engine) = $crate::support::pg_engine(concat!(module_path!(), "::postgres")) else {
-                    return;
-                };
-                $runner(&engine, super::$name);
-            }
-
-            #[test]
-            fn mysql() {
-                let Some(engine) = $crate::support::mysql_engine(concat!(module_path!(), "::mysql")) else {
-                    return;
-                };
-                $runner(&engine, super::$name);
-            }
+            database_tests!($databases $runner; $name);
         }
     )*};
 }
 
-/// `on_mysql!(runner; check, ...)`, once per test file: for each check, a test
-/// `mysql::<check>` calling `runner(&engine, check)` on a fresh database of a
-/// throwaway MariaDB server (for files whose checks run on MySQL only in part).
+/// The tests of one check, one per database of the list.
 #[allow(unused_macros)]
-macro_rules! on_mysql {
-    ($runner:path; $($name:ident),* $(,)?) => {
-        mod mysql {
-            $(
-                #[test]
-                fn $name() {
-                    let Some(engine) = $crate::support::mysql_engine(concat!(module_path!(), "::", stringify!($name))) else {
-                        return;
-                    };
-                    $runner(&engine, super::$name);
-                }
-            )*
+macro_rules! database_tests {
+    ([$($database:ident)*] $runner:path; $name:ident) => {$(
+        database_test!($database $runner; $name);
+    )*};
+}
+
+/// The test `sqlite`, `postgres` or `mysql` of one check.
+#[allow(unused_macros)]
+macro_rules! database_test {
+    (sqlite $runner:path; $name:ident) => {
+        #[test]
+        fn sqlite() {
+            $runner(&$crate::support::sqlite_engine(), super::$name);
+        }
+    };
+    (postgres $runner:path; $name:ident) => {
+        #[test]
+        fn postgres() {
+            let Some(engine) = $crate::support::pg_engine(concat!(module_path!(), "::postgres"))
+            else {
+                return;
+            };
+            $runner(&engine, super::$name);
+        }
+    };
+    (mysql $runner:path; $name:ident) => {
+        #[test]
+        fn mysql() {
+            let Some(engine) = $crate::support::mysql_engine(concat!(module_path!(), "::mysql"))
+            else {
+                return;
+            };
+            $runner(&engine, super::$name);
         }
     };
 }

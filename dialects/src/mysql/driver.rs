@@ -17,12 +17,10 @@ use strata_core::{DbErrorKind, Dialect, Error, Result, Value};
 
 use super::types::{to_param, ReadAs};
 use super::MySqlDialect;
+use crate::check_param_count;
 
 /// Statements each connection keeps prepared (the least recently used are closed).
 const STATEMENT_CACHE: usize = 256;
-
-/// The most parameters one statement may have (the protocol counts them in 16 bits).
-const MAX_PARAMS: usize = u16::MAX as usize;
 
 /// The session settings every connection starts with: strict mode, so that a value
 /// that does not fit its column is an error rather than silently truncated or zeroed;
@@ -238,17 +236,6 @@ fn db_error(broken: &mut bool, e: mysql::Error) -> Error {
     }
 }
 
-/// Refuse a statement with more parameters than MySQL takes, before the server sees it.
-fn check_param_count(count: usize) -> Result<()> {
-    if count > MAX_PARAMS {
-        return Err(Error::Parameter(format!(
-            "the statement has {count} parameters but MySQL takes at most {MAX_PARAMS} \
-             in one statement; split its rows or values into several statements"
-        )));
-    }
-    Ok(())
-}
-
 /// The parameters as the `mysql` crate sends them.
 fn params_of<'v>(values: impl Iterator<Item = &'v Value>) -> Result<Params> {
     let values = values
@@ -286,7 +273,7 @@ impl MySqlConnection {
 
 impl DriverConnection for MySqlConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
-        check_param_count(params.len())?;
+        check_param_count(params.len(), "MySQL")?;
         let values = params_of(params.iter())?;
         let stmt = match self.conn.prep(sql) {
             Ok(stmt) => stmt,

@@ -20,6 +20,7 @@ use tokio_postgres::{Config, Statement};
 use super::blocking::{BlockingClient, Failure};
 use super::types::{check_param, is_texty, PgParam, PgValue};
 use super::PostgresDialect;
+use crate::check_param_count;
 
 /// Statements sent at most before their answers are read (`run_each`).
 const PIPELINE_DEPTH: usize = 1024;
@@ -331,7 +332,7 @@ impl PgConnection {
 
 impl DriverConnection for PgConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
-        check_param_count(params.len())?;
+        check_param_count(params.len(), "PostgreSQL")?;
         self.note(sql);
         let prepared = self.prepare(sql)?;
         let (mut stmt, mut columns) =
@@ -406,7 +407,7 @@ impl DriverConnection for PgConnection {
         let Some(first) = rows.first() else {
             return Ok(());
         };
-        check_param_count(first.len())?;
+        check_param_count(first.len(), "PostgreSQL")?;
         self.note(sql);
         let prepared = self.prepare(sql)?;
         if !prepared.1.is_empty() {
@@ -501,22 +502,6 @@ impl DriverConnection for PgConnection {
             .is_valid(Duration::from_secs(5))
             .map_err(db_error)
     }
-}
-
-/// The most parameters one statement may have: the wire protocol counts them in 16
-/// bits.
-const MAX_PARAMS: usize = u16::MAX as usize;
-
-/// Refuse a statement with more parameters than PostgreSQL takes, before the server
-/// sees it (past the limit the server's reply cannot be parsed).
-fn check_param_count(count: usize) -> Result<()> {
-    if count > MAX_PARAMS {
-        return Err(Error::Parameter(format!(
-            "the statement has {count} parameters but PostgreSQL takes at most {MAX_PARAMS} \
-             in one statement; split its rows or values into several statements"
-        )));
-    }
-    Ok(())
 }
 
 /// Check `count` values against the parameter types the server expects.
