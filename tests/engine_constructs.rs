@@ -4273,3 +4273,27 @@ fn postgres_null_into_every_type() {
         .rows_affected();
     assert_eq!(n, 1);
 }
+
+/// A statement MySQL's prepared-statement protocol refuses (error 1295: PREPARE,
+/// EXECUTE, ...) runs as text, and its rows are read, not dropped.
+#[test]
+fn mysql_statements_the_prepared_protocol_refuses_run_as_text() {
+    let Some(e) = support::mysql_engine("mysql_statements_the_prepared_protocol_refuses") else {
+        return;
+    };
+    let f = fixture(&e).unwrap();
+    let mut c = e.connect().unwrap();
+    c.execute(&text(
+        "PREPARE by_city FROM 'SELECT id, name FROM users WHERE city = ''texas'' ORDER BY id'",
+    ))
+    .unwrap();
+    let rows: Vec<(i64, String)> = c
+        .execute(&text("EXECUTE by_city"))
+        .unwrap()
+        .tuples()
+        .collect::<Result<_>>()
+        .unwrap();
+    assert_eq!(rows, vec![(2, "sandy".into()), (5, "e%_x".into())]);
+    c.execute(&text("DEALLOCATE PREPARE by_city")).unwrap();
+    assert_eq!(count(&mut c, &f.users).unwrap(), 7);
+}

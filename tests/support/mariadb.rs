@@ -38,32 +38,28 @@ pub struct MariaDb {
 }
 
 /// The server all tests of this process share, with the watchdog's stdin (held open
-/// while the process lives), or why there is none.
+/// while the process lives).
 struct Shared {
     server: MariaDb,
     _watchdog: Option<std::process::ChildStdin>,
 }
 
-static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+static SHARED: OnceLock<Shared> = OnceLock::new();
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 /// A `mysql://` URL of a new, empty database on the shared server (started on first
 /// use), or `None` (with a skip line) when the machine has no MariaDB and `CI` is not
 /// set. Panics when CI is set and there is none, or when the server fails to start.
 pub fn fresh_database_url(test_name: &str) -> Option<String> {
-    binaries(test_name)?;
+    let bins = binaries(test_name)?;
     let shared = SHARED.get_or_init(|| {
-        let server = require_mariadb(test_name).ok_or("MariaDB binaries vanished")?;
+        let server = start_one_at_a_time(bins);
         let watchdog = server.watchdog();
-        Ok(Shared {
+        Shared {
             server,
             _watchdog: watchdog,
-        })
+        }
     });
-    let shared = match shared {
-        Ok(s) => s,
-        Err(e) => panic!("MariaDB test `{test_name}`: {e}"),
-    };
     let name = format!(
         "strata_{}_{}",
         std::process::id(),
@@ -100,11 +96,15 @@ fn find_binary(names: &[&str]) -> Option<PathBuf> {
 /// A started server, or `None` (with a skip line) when the machine has no MariaDB and
 /// `CI` is not set. Panics when CI is set and there is none, or when it fails to start.
 pub fn require_mariadb(test_name: &str) -> Option<MariaDb> {
-    let (install, server, client) = binaries(test_name)?;
-    // One server starts at a time: two `mariadb-install-db` at once have failed.
+    binaries(test_name).map(start_one_at_a_time)
+}
+
+/// A server started from `(installer, server, client)`; panics when it fails to start.
+/// One server starts at a time: two `mariadb-install-db` at once have failed.
+fn start_one_at_a_time((install, server, client): (PathBuf, PathBuf, PathBuf)) -> MariaDb {
     static STARTING: Mutex<()> = Mutex::new(());
     let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
-    Some(MariaDb::start(&install, &server, client).unwrap_or_else(|e| panic!("{e}")))
+    MariaDb::start(&install, &server, client).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The MariaDB binaries (installer, server, client), or `None` with a skip line when

@@ -101,20 +101,17 @@ macro_rules! database_test {
         }
     };
     (postgres $runner:path; $name:ident) => {
-        #[test]
-        fn postgres() {
-            let Some(engine) = $crate::support::pg_engine(concat!(module_path!(), "::postgres"))
-            else {
-                return;
-            };
-            $runner(&engine, super::$name);
-        }
+        database_test!(@server postgres pg_engine $runner; $name);
     };
     (mysql $runner:path; $name:ident) => {
+        database_test!(@server mysql mysql_engine $runner; $name);
+    };
+    // A server database: the test is skipped when `$engine` gives none.
+    (@server $database:ident $engine:ident $runner:path; $name:ident) => {
         #[test]
-        fn mysql() {
-            let Some(engine) = $crate::support::mysql_engine(concat!(module_path!(), "::mysql"))
-            else {
+        fn $database() {
+            let test = concat!(module_path!(), "::", stringify!($database));
+            let Some(engine) = $crate::support::$engine(test) else {
                 return;
             };
             $runner(&engine, super::$name);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mysql::consts::CapabilityFlags;
-use mysql::prelude::Queryable;
-use mysql::{Binary, Conn, Opts, OptsBuilder, Params, QueryResult};
+use mysql::prelude::{Protocol, Queryable};
+use mysql::{Conn, Opts, OptsBuilder, Params, QueryResult, Statement};
 use rustc_hash::FxHashMap;
 use strata_core::compile::Bound;
 use strata_core::engine::{
@@ -146,11 +146,11 @@ struct ResultColumns {
 }
 
 impl ResultColumns {
-    fn of(columns: &[mysql::Column]) -> ResultColumns {
-        ResultColumns {
+    fn of(columns: &[mysql::Column]) -> Arc<ResultColumns> {
+        Arc::new(ResultColumns {
             names: columns.iter().map(|c| c.name_str().into_owned()).collect(),
             read_as: columns.iter().map(read_as).collect(),
-        }
+        })
     }
 
     /// Whether these are `columns` (same names and kinds), so a result of a statement
@@ -170,8 +170,8 @@ fn read_as(c: &mysql::Column) -> ReadAs {
 
 struct MySqlConnection {
     conn: Conn,
-    /// The result columns of each statement run, by SQL text.
-    columns: FxHashMap<Box<str>, Arc<ResultColumns>>,
+    /// The result columns of each prepared statement run, by statement id.
+    columns: FxHashMap<u32, Arc<ResultColumns>>,
     /// Set when the connection failed (the server went away, or the protocol broke).
     broken: bool,
 }
@@ -196,15 +196,7 @@ fn db_error(broken: &mut bool, e: mysql::Error) -> Error {
             };
             (kind, Some(e.code.to_string()), e.message)
         }
-        mysql::Error::IoError(e) => {
-            *broken = true;
-            (
-                DbErrorKind::OperationalError,
-                None,
-                format!("the connection to the server failed: {e}"),
-            )
-        }
-        mysql::Error::CodecError(e) => {
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) => {
             *broken = true;
             (
                 DbErrorKind::OperationalError,
@@ -253,6 +245,42 @@ fn is_not_preparable(e: &mysql::Error) -> bool {
     matches!(e, mysql::Error::MySqlError(e) if e.code == NOT_PREPARABLE)
 }
 
+/// Refuse values that are not as many as the statement's parameters.
+fn check_arity(stmt: &Statement, given: usize) -> Result<()> {
+    if stmt.num_params() as usize != given {
+        return Err(Error::Parameter(format!(
+            "the statement has {} parameters but {given} values were given",
+            stmt.num_params()
+        )));
+    }
+    Ok(())
+}
+
+/// What a run produced: its rows as they come, read by the columns `columns` gives for
+/// the result's, or its counts when it returns none.
+fn outcome<'c, P: Protocol>(
+    result: QueryResult<'c, 'c, 'c, P>,
+    columns: impl FnOnce(&[mysql::Column]) -> Arc<ResultColumns>,
+    broken: &'c mut bool,
+) -> Outcome<'c> {
+    let described = result.columns();
+    if described.as_ref().is_empty() {
+        return Outcome::Done {
+            rows_affected: result.affected_rows(),
+            last_insert_id: result
+                .last_insert_id()
+                .filter(|id| *id != 0)
+                .and_then(|id| i64::try_from(id).ok()),
+        };
+    }
+    let columns = columns(described.as_ref());
+    Outcome::Rows(Box::new(MySqlRows {
+        result,
+        columns,
+        broken,
+    }))
+}
+
 impl MySqlConnection {
     /// Run SQL that may hold several statements as text, reading every statement's
     /// outcome: the first failure is the error. Returns the last statement's rows
@@ -275,60 +303,35 @@ impl DriverConnection for MySqlConnection {
     fn run<'c>(&'c mut self, sql: &str, params: &Bound<'_>) -> Result<Outcome<'c>> {
         check_param_count(params.len(), "MySQL")?;
         let values = params_of(params.iter())?;
-        let stmt = match self.conn.prep(sql) {
-            Ok(stmt) => stmt,
-            Err(e) if params.is_empty() && is_not_preparable(&e) => {
-                let rows_affected = self.run_text(sql)?;
-                return Ok(Outcome::Done {
-                    rows_affected,
-                    last_insert_id: None,
-                });
-            }
-            Err(e) => return Err(db_error(&mut self.broken, e)),
-        };
-        if stmt.num_params() as usize != params.len() {
-            return Err(Error::Parameter(format!(
-                "the statement has {} parameters but {} values were given",
-                stmt.num_params(),
-                params.len()
-            )));
-        }
         let MySqlConnection {
             conn,
             columns,
             broken,
         } = self;
+        let stmt = match conn.prep(sql) {
+            Ok(stmt) => stmt,
+            Err(e) if params.is_empty() && is_not_preparable(&e) => {
+                let result = conn.query_iter(sql).map_err(|e| db_error(broken, e))?;
+                return Ok(outcome(result, ResultColumns::of, broken));
+            }
+            Err(e) => return Err(db_error(broken, e)),
+        };
+        check_arity(&stmt, params.len())?;
         let result = conn
             .exec_iter(&stmt, values)
             .map_err(|e| db_error(broken, e))?;
-        let described = result.columns();
-        let described = described.as_ref();
-        if described.is_empty() {
-            let last_insert_id = result
-                .last_insert_id()
-                .filter(|id| *id != 0)
-                .and_then(|id| i64::try_from(id).ok());
-            return Ok(Outcome::Done {
-                rows_affected: result.affected_rows(),
-                last_insert_id,
-            });
-        }
-        let cols = match columns.get(sql) {
+        let cached = |described: &[mysql::Column]| match columns.get(&stmt.id()) {
             Some(c) if c.describe(described) => c.clone(),
             _ => {
-                let c = Arc::new(ResultColumns::of(described));
+                let c = ResultColumns::of(described);
                 if columns.len() >= 4 * STATEMENT_CACHE {
                     columns.clear();
                 }
-                columns.insert(sql.into(), c.clone());
+                columns.insert(stmt.id(), c.clone());
                 c
             }
         };
-        Ok(Outcome::Rows(Box::new(MySqlRows {
-            result,
-            columns: cols,
-            broken,
-        })))
+        Ok(outcome(result, cached, broken))
     }
 
     fn run_each(&mut self, sql: &str, rows: &[&[Value]], affected: &mut Vec<u64>) -> Result<()> {
@@ -340,13 +343,7 @@ impl DriverConnection for MySqlConnection {
             ));
         }
         for row in rows {
-            if stmt.num_params() as usize != row.len() {
-                return Err(Error::Parameter(format!(
-                    "the statement has {} parameters but {} values were given",
-                    stmt.num_params(),
-                    row.len()
-                )));
-            }
+            check_arity(&stmt, row.len())?;
             let result = conn
                 .exec_iter(&stmt, params_of(row.iter())?)
                 .map_err(|e| db_error(broken, e))?;
@@ -360,11 +357,15 @@ impl DriverConnection for MySqlConnection {
     }
 
     fn begin(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
-        // The level is set for the next transaction only, before it starts.
-        if let Some(level) = isolation {
-            self.batch(&format!("SET TRANSACTION ISOLATION LEVEL {}", level.sql()))?;
+        match isolation {
+            // The level of the next transaction only, set before it starts (one round
+            // trip for both).
+            Some(level) => self.batch(&format!(
+                "SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
+                level.sql()
+            )),
+            None => self.batch("START TRANSACTION"),
         }
-        self.batch("START TRANSACTION")
     }
 
     fn is_broken(&self) -> bool {
@@ -376,14 +377,15 @@ impl DriverConnection for MySqlConnection {
     }
 }
 
-/// The rows of a running statement, read from the connection one at a time.
-struct MySqlRows<'c> {
-    result: QueryResult<'c, 'c, 'c, Binary>,
+/// The rows of a running statement, read from the connection one at a time (sent by
+/// the binary protocol of prepared statements, or as text).
+struct MySqlRows<'c, P: Protocol> {
+    result: QueryResult<'c, 'c, 'c, P>,
     columns: Arc<ResultColumns>,
     broken: &'c mut bool,
 }
 
-impl RowStream for MySqlRows<'_> {
+impl<P: Protocol> RowStream for MySqlRows<'_, P> {
     fn columns(&self) -> &Arc<[String]> {
         &self.columns.names
     }
@@ -394,14 +396,14 @@ impl RowStream for MySqlRows<'_> {
             None => return Ok(false),
             Some(r) => r.map_err(|e| db_error(self.broken, e))?,
         };
+        // The row has the result's columns, which `columns` describes.
         let cols = &self.columns;
-        for (i, v) in row.unwrap_raw().into_iter().enumerate() {
-            let (Some(kind), Some(name)) = (cols.read_as.get(i), cols.names.get(i)) else {
-                return Err(Error::type_mismatch(format!(
-                    "the server sent a row of more than {} columns",
-                    cols.names.len()
-                )));
-            };
+        for ((v, kind), name) in row
+            .unwrap_raw()
+            .into_iter()
+            .zip(&cols.read_as)
+            .zip(cols.names.iter())
+        {
             values.push(kind.read(v.unwrap_or(mysql::Value::NULL), name)?);
         }
         Ok(true)
