@@ -188,15 +188,14 @@ on_all!(
     a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush,
     expire_and_rollback_drop_unflushed_changes,
     adding_an_object_marked_for_deletion_takes_the_mark_back,
+    server_defaults_and_onupdate_are_read_back,
 );
 
 // These run on SQLite and PostgreSQL only, for now: those that count statements or
 // compare SQL text written for RETURNING and double quotes (add_commit_assigns_keys_...,
 // gets_of_models_..., inserts_parents_first_..., update_sets_only_changed_columns_...),
 // one storing NaN, which MySQL refuses (dirty_check_compares_fields_...), one reading
-// another connection's commit inside REPEATABLE READ (refresh_expire_expunge), and
-// server_defaults_and_onupdate_are_read_back: without RETURNING, a value an UPDATE's
-// server-side onupdate sets is not read back yet (INSERT defaults are).
+// another connection's commit inside REPEATABLE READ (refresh_expire_expunge).
 on_both!(
     crate::support::plain;
     add_commit_assigns_keys_in_one_batched_insert,
@@ -204,7 +203,6 @@ on_both!(
     dirty_check_compares_fields_in_place_across_embedded_columns,
     inserts_parents_first_and_deletes_children_first,
     refresh_expire_expunge,
-    server_defaults_and_onupdate_are_read_back,
     gets_of_models_in_turn_each_send_their_own_select,
 );
 

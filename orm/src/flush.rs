@@ -7,6 +7,7 @@ use std::sync::Arc;
 use strata_core::engine::Connection;
 use strata_core::{delete, insert, update, Expr, MetaData, Table, Value};
 
+use crate::delete_order;
 use crate::handle::{AnyObject, Changes, ObjectState, Snapshot};
 use crate::info::{key_part, IdentityKey, KeyHash, KeyPart, ModelInfo, Params, RowKey};
 use crate::plan::{ptr, AssocRow, Link, Plan, PtrMap, PtrSet};
@@ -1149,7 +1150,7 @@ fn insert_chunk(
                 }
                 if unknown && single {
                     // No RETURNING (MySQL): the server's values are read back by key.
-                    let read = select_inserted(conn, info, back, &v)
+                    let read = select_by_key(conn, info, back, &v)
                         .map_err(|e| flush_error(info, || info.key_text(&v), e))?;
                     if let Some(row) = read {
                         for (&c, val) in back.iter().zip(row) {
@@ -1165,10 +1166,10 @@ fn insert_chunk(
     Ok(())
 }
 
-/// The values of the columns `back` of the row just inserted with `values` (its
+/// The values of the columns `back` of the row just written with `values` (its
 /// primary key known), read with a SELECT where the database has no RETURNING; `None`
 /// when the key is not known or no row has it.
-fn select_inserted(
+fn select_by_key(
     conn: &mut Connection,
     info: &ModelInfo,
     back: &[usize],
@@ -1206,6 +1207,8 @@ struct PreparedUpdate {
     set: Cols,
     /// The columns read back by RETURNING.
     returned: Cols,
+    /// The columns read back by a SELECT after the UPDATE (no RETURNING).
+    selected: Cols,
     /// The parameters in statement order: SET values, then the WHERE clause's.
     params: Params,
     /// The SQL text, when it can be run with `params` as they are.
@@ -1232,14 +1235,17 @@ fn prepare_update(
         }
         DirtyValues::Changed(params) => (Vec::new(), params),
     };
-    let returned: Cols = if returning {
-        info.onupdate
-            .iter()
-            .copied()
-            .filter(|i| !changed.contains(i))
-            .collect()
-    } else {
-        Cols::new()
+    // The columns the UPDATE's onupdate values set: read back by RETURNING, or by a
+    // SELECT after the UPDATE where the database has no RETURNING.
+    let onupdate: Cols = info
+        .onupdate
+        .iter()
+        .copied()
+        .filter(|i| !changed.contains(i))
+        .collect();
+    let (returned, selected) = match returning {
+        true => (onupdate, Cols::new()),
+        false => (Cols::new(), onupdate),
     };
     // The columns SET: the changed ones, then the version bump.
     let mut set = changed;
@@ -1291,6 +1297,7 @@ fn prepare_update(
         own,
         set,
         returned,
+        selected,
         params,
         sql,
     })
@@ -1331,7 +1338,7 @@ impl PreparedUpdate {
 
     /// Whether it can run with others of the same text (`run_updates`).
     fn batchable(&self) -> bool {
-        self.sql.is_some() && self.returned.is_empty()
+        self.sql.is_some() && self.returned.is_empty() && self.selected.is_empty()
     }
 
     /// Record the UPDATE, which matched its row, as done.
@@ -1377,6 +1384,16 @@ fn update_object(
     if matched != 1 {
         return Err(stale(info, &p.old, "UPDATE", matched));
     }
+    if !p.selected.is_empty() {
+        let read = select_by_key(conn, info, &p.selected, &p.values)
+            .map_err(|e| flush_error(info, || info.row_key_text(&p.old), e))?;
+        for (&c, v) in p.selected.iter().zip(read.into_iter().flatten()) {
+            if let Some(slot) = p.values.get_mut(c) {
+                *slot = v;
+            }
+        }
+        p.own = false;
+    }
     p.finish(info, applied);
     Ok(())
 }
@@ -1406,15 +1423,34 @@ fn delete_objects(
     objs: &[&Arc<dyn AnyObject>],
     applied: &mut Applied,
 ) -> Result<()> {
-    let table = &info.table;
-    let olds: Vec<RowKey> = objs
+    // The rows as the database has them.
+    let rows: Vec<Vec<Value>> = objs
         .iter()
-        .map(|o| {
-            let snapshot = o.snapshot().unwrap_or_else(|| o.values());
-            info.row_key(&snapshot)
-        })
+        .map(|o| o.snapshot().unwrap_or_else(|| o.values()))
         .collect();
-    if info.pk.len() == 1 && info.version.is_none() && objs.len() > 1 {
+    let olds: Vec<RowKey> = rows.iter().map(|r| info.row_key(r)).collect();
+    let rounds = match conn.dialect().capabilities().row_by_row_foreign_keys {
+        true => delete_order::leaves_first(info, &rows),
+        false => None,
+    };
+    match rounds {
+        None => delete_rows(conn, info, &olds)?,
+        Some(rounds) => {
+            for round in rounds {
+                let olds: Vec<RowKey> = round.iter().map(|&i| olds[i].clone()).collect();
+                delete_rows(conn, info, &olds)?;
+            }
+        }
+    }
+    applied.deleted.extend(objs.iter().map(|o| (*o).clone()));
+    Ok(())
+}
+
+/// DELETEs of the rows with these [`ModelInfo::row_key`]s, in one statement a chunk
+/// where the key is one column and there is no version, else one a row.
+fn delete_rows(conn: &mut Connection, info: &'static ModelInfo, olds: &[RowKey]) -> Result<()> {
+    let table = &info.table;
+    if info.pk.len() == 1 && info.version.is_none() && olds.len() > 1 {
         let pk = table.c(info.names[info.pk[0]]);
         for chunk in olds.chunks(MAX_PARAMS) {
             let keys: Vec<Value> = chunk.iter().map(|k| k[0].clone()).collect();
@@ -1438,7 +1474,7 @@ fn delete_objects(
         // PostgreSQL).
         let mut last_text = LastText::new(info, conn.dialect());
         let mut runs: Vec<(Option<Arc<str>>, Params)> = Vec::with_capacity(olds.len());
-        for old in &olds {
+        for old in olds {
             let mut params = Params::new();
             let version = row_params(info, old, &mut params);
             let sql = last_text
@@ -1470,6 +1506,5 @@ fn delete_objects(
             start = end;
         }
     }
-    applied.deleted.extend(objs.iter().map(|o| (*o).clone()));
     Ok(())
 }

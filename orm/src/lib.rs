@@ -7,6 +7,7 @@
 
 mod backref;
 mod column;
+mod delete_order;
 mod error;
 mod field;
 mod flush;

@@ -71,6 +71,10 @@ pub struct Capabilities {
     /// A WITH clause before INSERT; without it (MySQL) an INSERT ... SELECT's CTEs go
     /// on its SELECT, and any other INSERT with CTEs is refused.
     pub with_before_insert: bool,
+    /// Foreign keys checked as each row is written, not at the end of the statement
+    /// (MySQL's InnoDB): one DELETE of a parent row and its child fails unless the
+    /// child's row happens to go first.
+    pub row_by_row_foreign_keys: bool,
     /// The longest name, in bytes, of a table, column, constraint, index or result
     /// label that strata sends, for databases that would cut longer ones short
     /// silently (PostgreSQL: 63); `None` where the database takes them or refuses them

@@ -28,6 +28,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     concat_function: true,
     nulls_ordering: false,
     with_before_insert: false,
+    row_by_row_foreign_keys: true,
     max_identifier_length: None,
 };
 

@@ -28,6 +28,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     concat_function: false,
     nulls_ordering: true,
     with_before_insert: true,
+    row_by_row_foreign_keys: false,
     max_identifier_length: None,
 };
 
