@@ -1,4 +1,5 @@
-//! Relationships: every kind, cascade and loading strategy, on SQLite and PostgreSQL.
+//! Relationships: every kind, cascade and loading strategy, on SQLite, PostgreSQL and
+//! MySQL (MariaDB).
 
 #[allow(dead_code)]
 #[macro_use]
@@ -336,7 +337,6 @@ fn task(title: &str, user_id: Option<i64>) -> UserTask {
     }
 }
 
-// On SQLite, PostgreSQL and MySQL (MariaDB).
 on_all!(
     crate::support::plain;
     seed_lazy_load_through_the_session,

@@ -53,19 +53,10 @@ pub fn checked(engine: &Engine, check: fn(&Engine) -> strata::Result<()>) {
     }
 }
 
-/// `on_both!(runner; check, ...)`: for each check, a module with the tests `sqlite`
-/// and `postgres`, each calling `runner(&engine, check)` (`support::plain` or
-/// `support::checked`).
-#[allow(unused_macros)] // not every test binary runs checks on both databases
-macro_rules! on_both {
-    ($runner:path; $($name:ident),* $(,)?) => {
-        on_databases!([sqlite postgres] $runner; $($name),*);
-    };
-}
-
-/// `on_all!(runner; check, ...)`: `on_both!`, with a third test `mysql` in each check's
-/// module, on a fresh database of a throwaway MariaDB server (the MySQL dialect and
-/// driver).
+/// `on_all!(runner; check, ...)`: for each check, a module with the tests `sqlite`,
+/// `postgres` and `mysql`, each calling `runner(&engine, check)` (`support::plain` or
+/// `support::checked`). `mysql` runs on a fresh database of a throwaway MariaDB server
+/// (the MySQL dialect and driver).
 #[allow(unused_macros)]
 macro_rules! on_all {
     ($runner:path; $($name:ident),* $(,)?) => {
