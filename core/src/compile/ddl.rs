@@ -337,7 +337,7 @@ pub(crate) fn foreign_key_sql(
     fk: &crate::ForeignKey,
 ) -> Result<String> {
     let referred_schema = fk.referred_schema().or(t.schema());
-    let referred = if d.name() == "sqlite" {
+    let referred = if d.capabilities().schemas_are_databases {
         // SQLite's REFERENCES takes a bare table name in the referring table's schema.
         if referred_schema != t.schema() {
             return Err(Error::Unsupported {
@@ -413,7 +413,7 @@ ddl_compilable!(CreateIndex, b"DDL:create_index", |s, d| {
         })
     } else {
         // SQLite qualifies the index name with the schema and takes a bare table name.
-        let (name, table) = if d.name() == "sqlite" {
+        let (name, table) = if d.capabilities().schemas_are_databases {
             (
                 qualified(d, s.table.schema(), s.index.index_name()),
                 d.quote_identifier(s.table.name()),
@@ -469,7 +469,7 @@ pub(crate) fn add_foreign_key_sql(
     t: &Table,
     fk: &crate::ForeignKey,
 ) -> Result<String> {
-    if d.name() == "sqlite" {
+    if !d.capabilities().alter_table_constraints {
         return Err(Error::Unsupported {
             construct: "ALTER TABLE ADD CONSTRAINT".into(),
             dialect: d.name(),
@@ -487,7 +487,7 @@ impl crate::MetaData {
     /// marked `use_alter` are added afterwards by ALTER TABLE (inline on SQLite, which
     /// checks foreign keys only when rows are written).
     pub fn create_all_sql(&self, d: &dyn Dialect, if_not_exists: bool) -> Result<Vec<String>> {
-        let sqlite = d.name() == "sqlite";
+        let alter = d.capabilities().alter_table_constraints;
         let mut out = Vec::new();
         let mut alters = Vec::new();
         for t in self.sorted_tables()? {
@@ -495,7 +495,7 @@ impl crate::MetaData {
             if if_not_exists {
                 ct = ct.if_not_exists();
             }
-            if !sqlite {
+            if alter {
                 ct = ct.without_use_alter_foreign_keys();
                 for fk in t.foreign_keys().iter().filter(|fk| fk.is_use_alter()) {
                     alters.push(add_foreign_key_sql(d, &t, fk)?);
@@ -519,7 +519,7 @@ impl crate::MetaData {
     pub fn drop_all_sql(&self, d: &dyn Dialect, if_exists: bool) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let tables = self.sorted_tables()?;
-        if d.name() != "sqlite" {
+        if d.capabilities().alter_table_constraints {
             for t in &tables {
                 for fk in t.foreign_keys().iter().filter(|fk| fk.is_use_alter()) {
                     let name = fk.constraint_name().ok_or_else(|| {

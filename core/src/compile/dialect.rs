@@ -75,6 +75,14 @@ pub struct Capabilities {
     /// (MySQL's InnoDB): one DELETE of a parent row and its child fails unless the
     /// child's row happens to go first.
     pub row_by_row_foreign_keys: bool,
+    /// Schemas are attached databases (SQLite): an index's name is qualified by its
+    /// schema and its table's is not, and a table refers only to tables of its own
+    /// schema, by their bare names.
+    pub schemas_are_databases: bool,
+    /// `ALTER TABLE ... ADD CONSTRAINT` / `DROP CONSTRAINT` (not on SQLite), with which
+    /// foreign keys marked `use_alter` are added after their tables and dropped before
+    /// them.
+    pub alter_table_constraints: bool,
     /// The longest name, in bytes, of a table, column, constraint, index or result
     /// label that strata sends, for databases that would cut longer ones short
     /// silently (PostgreSQL: 63); `None` where the database takes them or refuses them

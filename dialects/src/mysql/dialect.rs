@@ -29,6 +29,8 @@ const CAPABILITIES: Capabilities = Capabilities {
     nulls_ordering: false,
     with_before_insert: false,
     row_by_row_foreign_keys: true,
+    schemas_are_databases: false,
+    alter_table_constraints: true,
     max_identifier_length: None,
 };
 

@@ -29,6 +29,8 @@ const CAPABILITIES: Capabilities = Capabilities {
     nulls_ordering: true,
     with_before_insert: true,
     row_by_row_foreign_keys: false,
+    schemas_are_databases: false,
+    alter_table_constraints: true,
     max_identifier_length: Some(63),
 };
 

@@ -29,6 +29,8 @@ const CAPABILITIES: Capabilities = Capabilities {
     nulls_ordering: true,
     with_before_insert: true,
     row_by_row_foreign_keys: false,
+    schemas_are_databases: true,
+    alter_table_constraints: false,
     max_identifier_length: None,
 };
 
