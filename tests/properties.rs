@@ -5,7 +5,8 @@
 //!   reach the parameters unchanged;
 //! - identifiers are rejected (empty, NUL) or appear only as correctly quoted
 //!   identifiers;
-//! - compiling random expression trees and statements never panics;
+//! - compiling random expression trees and statements never panics, and expressions
+//!   far deeper than strata compiles clone and drop without overflowing the stack;
 //! - the structural cache key ignores values and only values, and a statement compiled
 //!   through the `StatementCache` (miss or hit, for the same statement or another of the
 //!   same shape) is exactly what the uncached `compile` gives;
@@ -2376,4 +2377,37 @@ proptest! {
             }
         }
     }
+}
+
+/// Expressions built in a loop far deeper than strata compiles clone and drop without
+/// overflowing a spawned thread's 2 MiB stack (in a debug build, whose frames are the
+/// largest): both recurse a level at a time, and go on in a fresh stack segment when
+/// the stack runs low. Compiling one is an error on every dialect.
+#[test]
+fn deep_expressions_clone_and_drop_on_a_small_stack() {
+    let worker = std::thread::Builder::new().stack_size(2 << 20);
+    let run = worker.spawn(|| {
+        let mut sum = column("x");
+        let mut negated = column("x").eq(1);
+        let mut nested = column("x").eq(0);
+        for i in 0..50_000 {
+            sum = sum + literal(1);
+            negated = not_(negated);
+            // An OR holding an AND holding an OR ...: nested through lists.
+            nested = or_([nested.and(column("y").eq(i)), column("z").eq(i)]);
+        }
+        for deep in [&sum, &negated, &nested] {
+            let copy = deep.clone();
+            for d in DIALECTS {
+                let compiled = select(copy.clone()).compile(d);
+                assert!(
+                    matches!(&compiled, Err(Error::InvalidStatement(m)) if m.contains("nested more than")),
+                    "{}: {compiled:?}",
+                    d.name()
+                );
+            }
+        }
+        drop((sum, negated, nested));
+    });
+    run.unwrap().join().unwrap();
 }

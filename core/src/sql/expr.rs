@@ -278,7 +278,7 @@ impl Window {
 /// let cond = users.c("name").eq("spongebob") & users.c("id").gt(3);
 /// assert!(matches!(cond, Expr::And(ref parts) if parts.len() == 2));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Expr {
     /// A column reference.
     Column(ColumnRef),
@@ -352,6 +352,111 @@ pub enum Expr {
     Excluded(Arc<str>),
     /// An expression that could not be built; compiling it returns this error.
     Invalid(Error),
+}
+
+/// Past this much stack left, cloning or dropping an expression goes on in a fresh
+/// stack segment: both recurse once per level of nesting, and an expression built in
+/// a loop (`e = e + x`) can be thousands of levels deep.
+const STACK_RED_ZONE: usize = 64 * 1024;
+
+/// The size of a fresh stack segment for a deep clone or drop.
+const STACK_SEGMENT: usize = 1024 * 1024;
+
+/// Run `f` here, or in a fresh stack segment when this stack is nearly used up.
+fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
+}
+
+impl Expr {
+    /// Whether the expression holds other expressions or statements (whose clone and
+    /// drop recurse).
+    fn has_children(&self) -> bool {
+        !matches!(
+            self,
+            Expr::Column(_)
+                | Expr::Param(_)
+                | Expr::Null
+                | Expr::Bool(_)
+                | Expr::Raw(_)
+                | Expr::Excluded(_)
+                | Expr::Invalid(_)
+        )
+    }
+
+    fn clone_here(&self) -> Expr {
+        match self {
+            Expr::Column(c) => Expr::Column(c.clone()),
+            Expr::Param(v) => Expr::Param(v.clone()),
+            Expr::Null => Expr::Null,
+            Expr::Bool(b) => Expr::Bool(*b),
+            Expr::Raw(r) => Expr::Raw(r.clone()),
+            Expr::Star(f) => Expr::Star(f.clone()),
+            Expr::Binary(a, op, b) => Expr::Binary(a.clone(), *op, b.clone()),
+            Expr::Not(a) => Expr::Not(a.clone()),
+            Expr::Neg(a) => Expr::Neg(a.clone()),
+            Expr::And(v) => Expr::And(v.clone()),
+            Expr::Or(v) => Expr::Or(v.clone()),
+            Expr::IsNull(a, n) => Expr::IsNull(a.clone(), *n),
+            Expr::InList(a, v, n) => Expr::InList(a.clone(), v.clone(), *n),
+            Expr::InExprs(a, v, n) => Expr::InExprs(a.clone(), v.clone(), *n),
+            Expr::InSelect(a, s, n) => Expr::InSelect(a.clone(), s.clone(), *n),
+            Expr::Between(a, lo, hi, n) => Expr::Between(a.clone(), lo.clone(), hi.clone(), *n),
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                case_insensitive,
+                negated,
+            } => Expr::Like {
+                expr: expr.clone(),
+                pattern: pattern.clone(),
+                escape: *escape,
+                case_insensitive: *case_insensitive,
+                negated: *negated,
+            },
+            Expr::Function {
+                name,
+                args,
+                distinct,
+            } => Expr::Function {
+                name: name.clone(),
+                args: args.clone(),
+                distinct: *distinct,
+            },
+            Expr::Case(whens, otherwise) => Expr::Case(whens.clone(), otherwise.clone()),
+            Expr::Cast(a, t) => Expr::Cast(a.clone(), t.clone()),
+            Expr::Label(a, name) => Expr::Label(a.clone(), name.clone()),
+            Expr::Exists(s) => Expr::Exists(s.clone()),
+            Expr::ScalarSubquery(s) => Expr::ScalarSubquery(s.clone()),
+            Expr::Over(a, w) => Expr::Over(a.clone(), w.clone()),
+            Expr::Tuple(v) => Expr::Tuple(v.clone()),
+            Expr::Excluded(c) => Expr::Excluded(c.clone()),
+            Expr::Invalid(e) => Expr::Invalid(e.clone()),
+        }
+    }
+}
+
+/// Cloning recurses once per level of nesting; deep in the stack it goes on in a fresh
+/// segment, so a deep expression clones without overflowing the thread's stack.
+impl Clone for Expr {
+    fn clone(&self) -> Self {
+        if self.has_children() {
+            with_stack(|| self.clone_here())
+        } else {
+            self.clone_here()
+        }
+    }
+}
+
+/// Dropping recurses once per level of nesting, as cloning does: when little stack is
+/// left, the expression's contents are moved out and dropped in a fresh segment.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if self.has_children() && stacker::remaining_stack().is_some_and(|r| r < STACK_RED_ZONE) {
+            let contents = std::mem::replace(self, Expr::Null);
+            stacker::grow(STACK_SEGMENT, move || drop(contents));
+        }
+    }
 }
 
 impl<T: Into<Value>> From<T> for Expr {
@@ -528,12 +633,12 @@ impl Expr {
 
     fn affix(self, other: Expr, prefix: bool, suffix: bool) -> Expr {
         match other {
-            Expr::Param(Value::Text(s)) => {
+            Expr::Param(Value::Text(ref s)) => {
                 let mut p = String::with_capacity(s.len() + 2);
                 if prefix {
                     p.push('%');
                 }
-                p.push_str(&escape_like(&s));
+                p.push_str(&escape_like(s));
                 if suffix {
                     p.push('%');
                 }
@@ -610,16 +715,15 @@ impl Expr {
     }
 
     /// Mark a function call as `f(DISTINCT ...)`, e.g. `func::count(x).distinct()`.
-    pub fn distinct(self) -> Expr {
-        match self {
-            Expr::Function { name, args, .. } => Expr::Function {
-                name,
-                args,
-                distinct: true,
-            },
-            other => Expr::Invalid(Error::InvalidStatement(format!(
+    pub fn distinct(mut self) -> Expr {
+        match &mut self {
+            Expr::Function { distinct, .. } => {
+                *distinct = true;
+                self
+            }
+            _ => Expr::Invalid(Error::InvalidStatement(format!(
                 "distinct() applies to a function call, not to {}",
-                other.describe()
+                self.describe()
             ))),
         }
     }
@@ -692,10 +796,13 @@ pub fn or_<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I) -> Expr {
 fn flattened<I: IntoIterator<Item = E>, E: Into<Expr>>(exprs: I, and: bool) -> Expr {
     let mut out: Vec<Expr> = Vec::new();
     for e in exprs {
-        match (e.into(), and) {
-            (Expr::And(v), true) | (Expr::Or(v), false) if out.is_empty() => out = v,
-            (Expr::And(v), true) | (Expr::Or(v), false) => out.extend(v),
-            (e, _) => out.push(e),
+        let mut e = e.into();
+        match (&mut e, and) {
+            (Expr::And(v), true) | (Expr::Or(v), false) if out.is_empty() => {
+                out = std::mem::take(v)
+            }
+            (Expr::And(v), true) | (Expr::Or(v), false) => out.append(v),
+            _ => out.push(e),
         }
     }
     match (out.len(), and) {
