@@ -15,7 +15,7 @@ use crate::{Error, SqlType, Value};
 ///     .column(Column::new("name", SqlType::Text))
 ///     .finish()
 ///     .unwrap();
-/// let Expr::Column(c) = users.c("name") else { unreachable!() };
+/// let Expr::Column(ref c) = users.c("name") else { unreachable!() };
 /// assert_eq!(c.name(), "name");
 /// assert_eq!(c.sql_type(), Some(&SqlType::Text));
 /// assert_eq!(c.from().and_then(|f| f.name()), Some("users"));
@@ -268,6 +268,11 @@ impl Window {
 /// Built from column references ([`Table::c`](crate::Table::c)), values (anything
 /// `Into<Value>` becomes a bound parameter) and the methods below; Rust's `&`, `|`, `!`,
 /// `+`, `-`, `*`, `/`, `%` operators work too.
+///
+/// An expression may be nested as deep as a loop builds it: cloning and dropping one
+/// never overflow the thread's stack (compiling one nested deeper than 2000 levels is
+/// an error). For that, `Expr` implements `Drop`, so its parts are matched by
+/// reference (`Expr::And(ref parts)`), not moved out.
 ///
 /// ```
 /// use strata_core::{Column, Expr, SqlType, Table};
