@@ -18,8 +18,9 @@ use strata_dialects::{MySqlDriver, PostgresDriver, SqliteDriver};
 /// `pool_timeout=SECONDS`. SQLite database files also take `mode=ro|rw|rwc` and
 /// `timeout=SECONDS` (the wait for another connection's lock); PostgreSQL takes
 /// `sslmode=disable|prefer|allow`, `connect_timeout`, `application_name` and
-/// `options`; MySQL takes `socket=PATH`, `connect_timeout` and `ssl_mode=DISABLED`. An unknown option, a malformed URL or an unknown scheme is an error
-/// naming the problem, never showing the password.
+/// `options`; MySQL takes `socket=PATH`, `connect_timeout` and `ssl_mode=DISABLED`.
+/// An unknown option, a malformed URL or an unknown scheme is an error naming the
+/// problem, never showing the password.
 ///
 /// ```
 /// use strata::{create_engine, text};

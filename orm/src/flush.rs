@@ -1167,8 +1167,8 @@ fn insert_chunk(
 }
 
 /// The values of the columns `back` of the row just written with `values` (its
-/// primary key known), read with a SELECT where the database has no RETURNING; `None`
-/// when the key is not known or no row has it.
+/// primary key known), read with a SELECT by its row key (`row_where`) where the
+/// database has no RETURNING; `None` when the key is not known or no row has it.
 fn select_by_key(
     conn: &mut Connection,
     info: &ModelInfo,
@@ -1184,11 +1184,7 @@ fn select_by_key(
             .map(|&i| table.c(info.names[i]))
             .collect::<Vec<_>>(),
     )
-    .where_(strata_core::and_(
-        info.pk
-            .iter()
-            .map(|&i| table.c(info.names[i]).eq(values[i].clone())),
-    ));
+    .where_(row_where(info, &info.row_key(values)));
     let mut result = conn.execute(&stmt)?;
     let mut row = Vec::with_capacity(back.len());
     Ok(result.fetch_into(&mut row)?.then_some(row))

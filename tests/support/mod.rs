@@ -59,26 +59,12 @@ pub fn checked(engine: &Engine, check: fn(&Engine) -> strata::Result<()>) {
 /// (the MySQL dialect and driver).
 #[allow(unused_macros)]
 macro_rules! on_all {
-    ($runner:path; $($name:ident),* $(,)?) => {
-        on_databases!([sqlite postgres mysql] $runner; $($name),*);
-    };
-}
-
-/// For each check, a module holding one test per database of the list.
-#[allow(unused_macros)]
-macro_rules! on_databases {
-    ($databases:tt $runner:path; $($name:ident),* $(,)?) => {$(
+    ($runner:path; $($name:ident),* $(,)?) => {$(
         mod $name {
-            database_tests!($databases $runner; $name);
+            database_test!(sqlite $runner; $name);
+            database_test!(postgres $runner; $name);
+            database_test!(mysql $runner; $name);
         }
-    )*};
-}
-
-/// The tests of one check, one per database of the list.
-#[allow(unused_macros)]
-macro_rules! database_tests {
-    ([$($database:ident)*] $runner:path; $name:ident) => {$(
-        database_test!($database $runner; $name);
     )*};
 }
 

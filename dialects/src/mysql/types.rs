@@ -207,20 +207,10 @@ impl ReadAs {
                 ReadAs::Float => Value::Float(f as f32),
                 _ => Value::Double(f),
             }),
-            MyValue::Date(y, mo, d, h, mi, s, us) => Ok(match self {
-                ReadAs::Date => typed(Value::Text(format!("{y:04}-{mo:02}-{d:02}")), "date"),
-                _ => typed(
-                    Value::Text(format!(
-                        "{y:04}-{mo:02}-{d:02} {}",
-                        clock(false, h as u32, mi, s, us)
-                    )),
-                    "timestamp",
-                ),
-            }),
-            MyValue::Time(negative, days, h, mi, s, us) => Ok(typed(
-                Value::Text(clock(negative, days * 24 + h as u32, mi, s, us)),
-                "time",
-            )),
+            MyValue::Date(y, mo, d, h, mi, s, us) => Ok(self.date((y, mo, d, h, mi, s, us))),
+            MyValue::Time(negative, days, h, mi, s, us) => {
+                Ok(time(negative, days * 24 + h as u32, mi, s, us))
+            }
             MyValue::Bytes(b) => self.bytes(b, column),
         }
     }
@@ -253,6 +243,26 @@ impl ReadAs {
         })
     }
 
+    /// A DATE (read as `Date`), DATETIME or TIMESTAMP value of the binary protocol: its
+    /// chrono value with the `chrono` feature, built from its parts; its text as MySQL
+    /// writes it without the feature, or for a date chrono has not (the zero date).
+    fn date(self, (y, mo, d, h, mi, s, us): (u16, u8, u8, u8, u8, u8, u32)) -> Value {
+        #[cfg(feature = "chrono")]
+        if let Some(date) = chrono::NaiveDate::from_ymd_opt(y.into(), mo.into(), d.into()) {
+            if self == ReadAs::Date {
+                return Value::Date(date);
+            }
+            if let Some(t) = date.and_hms_micro_opt(h.into(), mi.into(), s.into(), us) {
+                return Value::DateTime(t);
+            }
+        }
+        let day = format!("{y:04}-{mo:02}-{d:02}");
+        match self {
+            ReadAs::Date => Value::Text(day),
+            _ => Value::Text(format!("{day} {}", clock(false, h.into(), mi, s, us))),
+        }
+    }
+
     /// Text read as this kind of column's value.
     fn text(self, s: String) -> Value {
         match self {
@@ -261,6 +271,21 @@ impl ReadAs {
             _ => Value::Text(s),
         }
     }
+}
+
+/// A TIME value of the binary protocol: its chrono value with the `chrono` feature
+/// when it is a time of day, else its text (a negative time, or one past a day, has no
+/// chrono value).
+fn time(negative: bool, hours: u32, minutes: u8, seconds: u8, micros: u32) -> Value {
+    #[cfg(feature = "chrono")]
+    if !negative {
+        let t =
+            chrono::NaiveTime::from_hms_micro_opt(hours, minutes.into(), seconds.into(), micros);
+        if let Some(t) = t {
+            return Value::Time(t);
+        }
+    }
+    Value::Text(clock(negative, hours, minutes, seconds, micros))
 }
 
 /// `[-]HH:MM:SS[.ffffff]`, as MySQL writes a time.

@@ -241,6 +241,8 @@ pub(crate) fn db_error(e: rusqlite::Error) -> Error {
     };
     let message = match &e {
         // Its Display repeats the whole statement, which the error carries anyway.
+        // (rusqlite has this error only with a modern SQLite, which `bundled` brings.)
+        #[cfg(feature = "bundled-sqlite")]
         rusqlite::Error::SqlInputError { msg, offset, .. } => {
             format!("{msg} (at offset {offset} of the statement)")
         }
