@@ -373,6 +373,10 @@ on_all!(
     self_referential_tree,
     a_delete_cascade_loads_each_level_of_children_together,
     deleting_more_objects_than_one_statement_takes,
+    merge_cascades_along_relationships,
+    merge_of_a_new_graph_adds_all_of_it,
+    merge_leaves_relationships_nobody_set_alone,
+    expunge_and_expire_cascade,
 );
 
 fn seed_lazy_load_through_the_session(engine: &Engine) {
@@ -1857,4 +1861,198 @@ fn self_referential_inserts_follow_their_parents_and_refuse_cycles(engine: &Engi
     s.commit().unwrap();
     assert_eq!(x.read().parent_id, y.read().id);
     assert_eq!(count(engine, "SELECT count(*) FROM r_categories"), 53);
+}
+
+fn titles(tasks: &[Handle<UserTask>]) -> Vec<String> {
+    tasks.iter().map(|t| t.read().title.clone()).collect()
+}
+
+fn merge_cascades_along_relationships(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("Anna")).unwrap();
+    s.add_all([task("a", Some(1)), task("b", Some(1))]).unwrap();
+    s.commit().unwrap();
+    s.load(&u, User::tasks).unwrap();
+    s.close().unwrap();
+    // The detached graph changes: a task renamed, one removed, a new one added.
+    let tasks = u.read().tasks.get().unwrap().to_vec();
+    assert_eq!(titles(&tasks), ["a", "b"]);
+    tasks[0].write().title = "a2".into();
+    u.remove_from(User::tasks, &tasks[1]).unwrap();
+    let c = Handle::new(task("c", None)).unwrap();
+    u.append(User::tasks, &c).unwrap();
+
+    let mut s = Session::new(engine);
+    let merged = s.merge(&*u.read()).unwrap();
+    assert!(!Handle::ptr_eq(&merged, &u));
+    assert_eq!(merged.state(), ObjectState::Persistent);
+    let merged_tasks = merged.read().tasks.get().unwrap().to_vec();
+    assert_eq!(titles(&merged_tasks), ["a2", "c"]);
+    for t in &merged_tasks {
+        assert!(!tasks.iter().any(|x| Handle::ptr_eq(x, t)) && !Handle::ptr_eq(t, &c));
+        // The back references point at the merged user, not the detached one.
+        assert!(Handle::ptr_eq(
+            &t.read().user.get().unwrap().unwrap(),
+            &merged
+        ));
+    }
+    assert_eq!(merged_tasks[0].state(), ObjectState::Persistent);
+    assert_eq!(merged_tasks[1].state(), ObjectState::Pending);
+    // The objects merged from stay as they were, outside the session.
+    assert_eq!(u.state(), ObjectState::Detached);
+    assert_eq!(c.state(), ObjectState::Transient);
+    s.commit().unwrap();
+    // "b" left a delete-orphan collection: deleted; "c" was inserted under Anna.
+    let rows: Vec<(String, Option<i64>)> = support::rows(
+        engine,
+        "SELECT title, user_id FROM r_user_tasks ORDER BY title",
+    );
+    assert_eq!(
+        rows,
+        [("a2".to_string(), Some(1)), ("c".to_string(), Some(1))]
+    );
+    // Merging the same graph again changes nothing more.
+    let again = s.merge(&*u.read()).unwrap();
+    assert!(Handle::ptr_eq(&again, &merged));
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 2);
+}
+
+fn merge_of_a_new_graph_adds_all_of_it(engine: &Engine) {
+    setup(engine);
+    let u = Handle::new(User {
+        id: Some(7),
+        ..user("New")
+    })
+    .unwrap();
+    for title in ["x", "y"] {
+        u.append(User::tasks, &Handle::new(task(title, None)).unwrap())
+            .unwrap();
+    }
+    let t = u.read().tasks.get().unwrap()[0].clone();
+    let note = Handle::new(Note {
+        id: None,
+        task_id: 0,
+        body: "not merged".into(),
+        task: One::new(),
+    })
+    .unwrap();
+    t.append(UserTask::notes, &note).unwrap();
+    let mut s = Session::new(engine);
+    let merged = s.merge(&*u.read()).unwrap();
+    assert_eq!(merged.state(), ObjectState::Pending);
+    assert_eq!(merged.read().id, Some(7));
+    let merged_tasks = merged.read().tasks.get().unwrap().to_vec();
+    assert_eq!(titles(&merged_tasks), ["x", "y"]);
+    // UserTask.notes cascades save-update only: the note is not merged.
+    assert!(merged_tasks[0].read().notes.get().unwrap().is_empty());
+    s.commit().unwrap();
+    assert_eq!(
+        count(engine, "SELECT count(*) FROM r_users WHERE id = 7"),
+        1
+    );
+    assert_eq!(
+        count(
+            engine,
+            "SELECT count(*) FROM r_user_tasks WHERE user_id = 7"
+        ),
+        2
+    );
+    assert_eq!(count(engine, "SELECT count(*) FROM r_notes"), 0);
+    assert_eq!(note.state(), ObjectState::Transient);
+}
+
+fn merge_leaves_relationships_nobody_set_alone(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(user("Anna")).unwrap();
+    s.add_all([task("a", Some(1)), task("b", Some(1))]).unwrap();
+    s.commit().unwrap();
+    // A plain value with the key: its empty collection was never touched.
+    let merged = s
+        .merge(&User {
+            id: Some(1),
+            ..user("Renamed")
+        })
+        .unwrap();
+    s.commit().unwrap();
+    assert_eq!(merged.read().name, "Renamed");
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 2);
+    // A collection emptied on purpose is carried over: delete-orphan deletes the tasks.
+    let mut other = Session::new(engine);
+    let u = other.get::<User>(1).unwrap().unwrap();
+    for t in other.load(&u, User::tasks).unwrap() {
+        u.remove_from(User::tasks, &t).unwrap();
+    }
+    other.close().unwrap();
+    s.merge(&*u.read()).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
+    // A write() guard on the object to merge onto is an error, not a wait.
+    let held = s.get::<User>(1).unwrap().unwrap();
+    let _guard = held.read();
+    let err = s.merge(&User {
+        id: Some(1),
+        ..user("Again")
+    });
+    assert!(
+        err.unwrap_err()
+            .to_string()
+            .contains("guard on it is alive"),
+        "merge onto a guarded object"
+    );
+}
+
+fn expunge_and_expire_cascade(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    let u = s.add(user("Anna")).unwrap();
+    s.add_all([task("a", Some(1)), task("b", Some(1))]).unwrap();
+    let p = s
+        .add(Profile {
+            id: None,
+            user_id: Some(1),
+            bio: "hi".into(),
+            owner: One::new(),
+        })
+        .unwrap();
+    s.commit().unwrap();
+    let tasks = s.load(&u, User::tasks).unwrap();
+    // "all" includes refresh-expire: expiring the user expires its loaded tasks, and
+    // their unflushed changes go with it.
+    tasks[0].write().title = "changed".into();
+    s.expire(&u).unwrap();
+    assert_eq!(tasks[0].read().title, "a");
+    assert!(!u.read().tasks.is_loaded());
+    let tasks = s.load(&u, User::tasks).unwrap();
+    tasks[1].write().title = "changed".into();
+    s.refresh(&u).unwrap();
+    assert_eq!(tasks[1].read().title, "b");
+    // ... and expunge: the tasks leave with the user; the profile (default cascade,
+    // no expunge) stays.
+    let tasks = s.load(&u, User::tasks).unwrap();
+    s.scalars(&select::<User>().options(selectinload(User::profile)))
+        .unwrap()
+        .all();
+    assert!(u.read().profile.is_loaded());
+    s.expunge(&u).unwrap();
+    assert_eq!(u.state(), ObjectState::Detached);
+    for t in &tasks {
+        assert_eq!(t.state(), ObjectState::Detached);
+    }
+    assert_eq!(p.state(), ObjectState::Persistent);
+    // A pending child expunged by cascade becomes transient.
+    let u2 = s.add(user("Ben")).unwrap();
+    let t = Handle::new(task("new", None)).unwrap();
+    u2.append(User::tasks, &t).unwrap();
+    s.flush().unwrap();
+    let t2 = Handle::new(task("newer", None)).unwrap();
+    u2.append(User::tasks, &t2).unwrap();
+    s.add(&t2).unwrap();
+    s.expunge(&u2).unwrap();
+    assert_eq!(t.state(), ObjectState::Detached);
+    assert_eq!(t2.state(), ObjectState::Transient);
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 3);
 }

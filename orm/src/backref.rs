@@ -71,6 +71,63 @@ fn mirror(
     })
 }
 
+/// Append `c` to `me`'s collection `ri`, with the back reference ([`Handle::append`]).
+pub(crate) fn append(me: &Arc<dyn AnyObject>, ri: &RelInfo, c: &Arc<dyn AnyObject>) -> Result<()> {
+    require_loaded(me, ri)?;
+    let c_ref = ObjectRef(c.clone());
+    update(me, ri, ri.index, &mut |r| r.add(&c_ref))?;
+    // A child moved from another parent leaves that parent's loaded collection.
+    if let Some(back) = ri.back {
+        if !ri.target.relationships[back].collection {
+            if let Some(old) = c.rel_members(back).and_then(|m| m.into_iter().next()) {
+                if !crate::session::same_object(&old.0, me) && old.0.rel_loaded(ri.index) {
+                    update(&old.0, ri, ri.index, &mut |r| r.remove(&c_ref))?;
+                }
+            }
+        }
+    }
+    mirror(ri, c, me, true)
+}
+
+/// Remove `c` from `me`'s collection `ri`, with the back reference
+/// ([`Handle::remove_from`]).
+pub(crate) fn remove(me: &Arc<dyn AnyObject>, ri: &RelInfo, c: &Arc<dyn AnyObject>) -> Result<()> {
+    require_loaded(me, ri)?;
+    let c_ref = ObjectRef(c.clone());
+    update(me, ri, ri.index, &mut |r| r.remove(&c_ref))?;
+    mirror(ri, c, me, false)
+}
+
+/// Point `me`'s reference `ri` at `new`, with the back references ([`Handle::set_ref`]).
+pub(crate) fn set_ref(
+    me: &Arc<dyn AnyObject>,
+    ri: &RelInfo,
+    new: Option<Arc<dyn AnyObject>>,
+) -> Result<()> {
+    let old = me.rel_members(ri.index).and_then(|m| m.into_iter().next());
+    if let (Some(o), Some(n)) = (&old, &new) {
+        if crate::session::same_object(&o.0, n) {
+            return Ok(());
+        }
+    }
+    let new_ref = new.clone().map(ObjectRef);
+    update(me, ri, ri.index, &mut |r| match &new_ref {
+        Some(n) => r.add(n),
+        None => {
+            if let Some(o) = &old {
+                r.remove(o)
+            }
+        }
+    })?;
+    if let Some(o) = &old {
+        mirror(ri, &o.0, me, false)?;
+    }
+    if let Some(n) = &new {
+        mirror(ri, n, me, true)?;
+    }
+    Ok(())
+}
+
 impl<M: Model> Handle<M> {
     /// Append `child` to this object's collection `rel` and point the child's mirror
     /// relationship at this object. At flush the child's foreign key is set from this
@@ -118,21 +175,7 @@ impl<M: Model> Handle<M> {
     /// ```
     pub fn append<T: Model>(&self, rel: Rel<M, Many<T>>, child: &Handle<T>) -> Result<()> {
         let ri = rel_info(model_info::<M>()?, rel.index())?;
-        let (me, c) = (self.erased(), child.erased());
-        require_loaded(&me, ri)?;
-        let c_ref = ObjectRef(c.clone());
-        update(&me, ri, ri.index, &mut |r| r.add(&c_ref))?;
-        // A child moved from another parent leaves that parent's loaded collection.
-        if let Some(back) = ri.back {
-            if !ri.target.relationships[back].collection {
-                if let Some(old) = c.rel_members(back).and_then(|m| m.into_iter().next()) {
-                    if !crate::session::same_object(&old.0, &me) && old.0.rel_loaded(ri.index) {
-                        update(&old.0, ri, ri.index, &mut |r| r.remove(&c_ref))?;
-                    }
-                }
-            }
-        }
-        mirror(ri, &c, &me, true)
+        append(&self.erased(), ri, &child.erased())
     }
 
     /// Remove `child` from this object's collection `rel` (and clear its mirror). At
@@ -140,11 +183,7 @@ impl<M: Model> Handle<M> {
     /// relationship cascades `delete-orphan`.
     pub fn remove_from<T: Model>(&self, rel: Rel<M, Many<T>>, child: &Handle<T>) -> Result<()> {
         let ri = rel_info(model_info::<M>()?, rel.index())?;
-        let (me, c) = (self.erased(), child.erased());
-        require_loaded(&me, ri)?;
-        let c_ref = ObjectRef(c.clone());
-        update(&me, ri, ri.index, &mut |r| r.remove(&c_ref))?;
-        mirror(ri, &c, &me, false)
+        remove(&self.erased(), ri, &child.erased())
     }
 
     /// Point this object's reference `rel` at `target` (or at nothing). The old
@@ -152,29 +191,6 @@ impl<M: Model> Handle<M> {
     /// flush this object's foreign key is set from the target's key.
     pub fn set_ref<T: Model>(&self, rel: Rel<M, One<T>>, target: Option<&Handle<T>>) -> Result<()> {
         let ri = rel_info(model_info::<M>()?, rel.index())?;
-        let me = self.erased();
-        let old = me.rel_members(ri.index).and_then(|m| m.into_iter().next());
-        let new = target.map(|t| t.erased());
-        if let (Some(o), Some(n)) = (&old, &new) {
-            if crate::session::same_object(&o.0, n) {
-                return Ok(());
-            }
-        }
-        let new_ref = new.clone().map(ObjectRef);
-        update(&me, ri, ri.index, &mut |r| match &new_ref {
-            Some(n) => r.add(n),
-            None => {
-                if let Some(o) = &old {
-                    r.remove(o)
-                }
-            }
-        })?;
-        if let Some(o) = &old {
-            mirror(ri, &o.0, &me, false)?;
-        }
-        if let Some(n) = &new {
-            mirror(ri, n, &me, true)?;
-        }
-        Ok(())
+        set_ref(&self.erased(), ri, target.map(|t| t.erased()))
     }
 }

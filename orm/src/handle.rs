@@ -142,6 +142,9 @@ pub(crate) trait AnyObject: Send + Sync {
     fn set_row(&self, row: &mut [Value]) -> Result<bool>;
     /// Whether no `read()`/`write()` guard is alive.
     fn is_free(&self) -> bool;
+    /// The address of the model value inside the object (`None` while a `write()`
+    /// guard is alive): tells whether a `&T` borrowed from a guard is this object's.
+    fn data_addr(&self) -> Option<usize>;
     fn meta(&self) -> MutexGuard<'_, Meta>;
     /// With a snapshot of values: what changed since, compared in place without
     /// copying the object's values. `None` without such a snapshot.
@@ -290,6 +293,15 @@ impl<T: Model> AnyObject for Cell<T> {
         };
         guard.update_values(&mut row.iter_mut())?;
         Ok(true)
+    }
+
+    fn data_addr(&self) -> Option<usize> {
+        let guard = match self.data.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(&*guard as *const T as usize)
     }
 
     fn is_free(&self) -> bool {

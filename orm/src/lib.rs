@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod backref;
+mod cascade;
 mod column;
 mod delete_order;
 mod error;
@@ -14,6 +15,7 @@ mod flush;
 mod handle;
 mod info;
 mod loading;
+mod merge;
 mod model;
 mod plan;
 mod query;

@@ -637,7 +637,7 @@ impl Session {
     }
 
     /// Run a SELECT of `info`'s columns (plus `extra` trailing columns) and load each row.
-    fn select_objects(
+    pub(crate) fn select_objects(
         &mut self,
         info: &'static ModelInfo,
         stmt: &strata_core::Select,

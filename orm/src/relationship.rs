@@ -43,11 +43,18 @@ pub enum Strategy {
     NoLoad,
 }
 
-/// Which operations on a parent flow to its related objects.
+/// Which operations on a parent flow to its related objects (SQLAlchemy's cascades).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Cascade {
     /// Adding the parent adds related objects (on by default).
     pub save_update: bool,
+    /// Merging the parent merges the related objects and points the merged parent at
+    /// the merged related objects (on by default).
+    pub merge: bool,
+    /// Expiring or refreshing the parent expires the related objects in memory.
+    pub refresh_expire: bool,
+    /// Expunging the parent expunges the related objects in memory.
+    pub expunge: bool,
     /// Deleting the parent deletes related objects.
     pub delete: bool,
     /// A child removed from the collection is deleted.
@@ -55,31 +62,52 @@ pub struct Cascade {
 }
 
 impl Cascade {
-    /// SQLAlchemy's default: save-update only.
-    pub const DEFAULT: Cascade = Cascade {
-        save_update: true,
+    /// No cascade at all (`"none"`).
+    pub const NONE: Cascade = Cascade {
+        save_update: false,
+        merge: false,
+        refresh_expire: false,
+        expunge: false,
         delete: false,
         delete_orphan: false,
     };
 
-    /// Parse SQLAlchemy's cascade string: `"all"`, `"save-update"`, `"delete"`,
-    /// `"delete-orphan"`, `"all, delete-orphan"`, `"none"`.
+    /// SQLAlchemy's default: save-update and merge.
+    pub const DEFAULT: Cascade = Cascade {
+        save_update: true,
+        merge: true,
+        ..Cascade::NONE
+    };
+
+    /// Parse SQLAlchemy's cascade string: a comma-separated list of `"save-update"`,
+    /// `"merge"`, `"refresh-expire"`, `"expunge"`, `"delete"`, `"delete-orphan"`,
+    /// `"all"` (all of them but delete-orphan) and `"none"`.
+    ///
+    /// ```
+    /// use strata_orm::Cascade;
+    ///
+    /// let c = Cascade::parse("all, delete-orphan").unwrap();
+    /// assert!(c.save_update && c.merge && c.expunge && c.delete && c.delete_orphan);
+    /// assert_eq!(Cascade::parse("save-update, merge").unwrap(), Cascade::DEFAULT);
+    /// assert!(Cascade::parse("all delete-orphan").is_err());
+    /// ```
     pub fn parse(s: &str) -> std::result::Result<Cascade, String> {
-        let mut c = Cascade {
-            save_update: false,
-            delete: false,
-            delete_orphan: false,
-        };
+        let mut c = Cascade::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part {
                 "all" => {
                     c.save_update = true;
+                    c.merge = true;
+                    c.refresh_expire = true;
+                    c.expunge = true;
                     c.delete = true;
                 }
                 "save-update" => c.save_update = true,
+                "merge" => c.merge = true,
+                "refresh-expire" => c.refresh_expire = true,
+                "expunge" => c.expunge = true,
                 "delete" => c.delete = true,
                 "delete-orphan" => c.delete_orphan = true,
-                "merge" | "refresh-expire" | "expunge" => {}
                 "none" => {}
                 other => return Err(format!("unknown cascade {other:?}")),
             }

@@ -190,7 +190,7 @@ pub struct Session {
     pub(crate) link: Arc<SessionLink>,
     /// The `get` statement text of the model fetched last.
     get_text: Option<LastText>,
-    autoflush: bool,
+    pub(crate) autoflush: bool,
     expire_on_commit: bool,
 }
 
@@ -383,32 +383,49 @@ impl Session {
     }
 
     /// Remove an object from the session without deleting it (it becomes detached, or
-    /// transient if it was pending).
+    /// transient if it was pending). The related objects in memory along relationships
+    /// with the `expunge` cascade leave with it.
     pub fn expunge<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
         let erased = obj.erased();
-        let state = self.check_attached(&erased)?;
-        self.pending.retain(|o| !same_object(o, &erased));
-        self.deleted.remove(&erased);
-        if let Some(k) = erased.meta().key.clone() {
-            self.identity.swap_remove(&k);
-        }
-        erased
-            .meta()
-            .leave_session(if state == ObjectState::Pending {
+        self.check_attached(&erased)?;
+        let mut leaving = crate::cascade::reached(&erased, self.link.id, |c| c.expunge);
+        leaving.insert(0, erased);
+        let gone: crate::plan::PtrSet = leaving.iter().map(crate::plan::ptr).collect();
+        self.pending
+            .retain(|o| !gone.contains(&crate::plan::ptr(o)));
+        for o in &leaving {
+            self.deleted.remove(o);
+            let mut m = o.meta();
+            if let Some(k) = &m.key {
+                self.identity.swap_remove(k);
+            }
+            let state = if m.state() == ObjectState::Pending {
                 ObjectState::Transient
             } else {
                 ObjectState::Detached
-            });
+            };
+            m.leave_session(state);
+        }
         Ok(())
     }
 
     /// Expire an object: its next load through this session reloads it from the
-    /// database.
+    /// database. The related objects in memory along relationships with the
+    /// `refresh-expire` cascade are expired with it.
     pub fn expire<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
         let erased = obj.erased();
         self.check_attached(&erased)?;
-        expire(&erased);
+        self.expire_cascading(&erased);
         Ok(())
+    }
+
+    /// Expire `obj` and the objects its `refresh-expire` cascades reach.
+    fn expire_cascading(&self, obj: &Arc<dyn AnyObject>) {
+        let related = crate::cascade::reached(obj, self.link.id, |c| c.refresh_expire);
+        expire(obj);
+        for o in &related {
+            expire(o);
+        }
     }
 
     /// Expire every object in the identity map.
@@ -419,6 +436,8 @@ impl Session {
     }
 
     /// Reload an object's columns from the database now, discarding unflushed changes.
+    /// The related objects in memory along relationships with the `refresh-expire`
+    /// cascade are expired: they reload at their next use.
     pub fn refresh<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
         self.check_write_guards()?;
         let erased = obj.erased();
@@ -429,7 +448,7 @@ impl Session {
                 "only persistent objects can be refreshed",
             ));
         }
-        expire(&erased);
+        self.expire_cascading(&erased);
         let info = erased.info();
         let snapshot = erased.snapshot().unwrap_or_else(|| erased.values());
         let pk: Vec<Value> = info.pk.iter().map(|&i| snapshot[i].clone()).collect();
@@ -445,33 +464,6 @@ impl Session {
                 info.key_text(&snapshot)
             ))),
         }
-    }
-
-    /// Copy the state of `obj` onto the persistent object with the same primary key
-    /// (loading it if needed) and return that object; with no such row, a new pending
-    /// object is added.
-    pub fn merge<T: Model>(&mut self, obj: &T) -> Result<Handle<T>> {
-        let info = model_info::<T>()?;
-        let mut values = Vec::with_capacity(info.columns.len());
-        obj.write_values(&mut values);
-        if info.key(&values).is_some() {
-            let pk: Vec<Value> = info.pk.iter().map(|&i| values[i].clone()).collect();
-            if let Some(existing) = self.get::<T>(pk)? {
-                existing.erased().keep_snapshot();
-                if !existing.erased().set_values(values)? {
-                    return Err(Error::InvalidRequest(format!(
-                        "cannot merge into {} {}: a read()/write() guard on it is alive",
-                        info.short_name(),
-                        info.key_text(&existing.erased().values())
-                    )));
-                }
-                existing.erased().touch();
-                self.link.hint.store(true, Ordering::Release);
-                return Ok(existing);
-            }
-        }
-        let copy = T::read_values(&mut values.iter_mut())?;
-        self.add(copy)
     }
 
     /// The object with this primary key: from the identity map without SQL when it is
@@ -492,27 +484,34 @@ impl Session {
             return Ok(None);
         }
         let key = IdentityKey::new(info.type_id, pk.iter().map(Into::into).collect());
-        if let Some(obj) = self.identity.get(&key) {
+        match self.known(&key) {
+            Some(found) => Ok(found.as_ref().and_then(Handle::from_erased)),
+            None => self.fetch_by_pk::<T>(pk),
+        }
+    }
+
+    /// What the session knows of the object with identity `key` without SQL:
+    /// `Some(Some(obj))` when it holds it unexpired, `Some(None)` when it was deleted
+    /// in this session, `None` when it must be loaded.
+    pub(crate) fn known(&self, key: &IdentityKey) -> Option<Option<Arc<dyn AnyObject>>> {
+        if let Some(obj) = self.identity.get(key) {
             let (expired, state) = {
                 let m = obj.meta();
                 (m.expired, m.state())
             };
             if state == ObjectState::Deleted {
-                return Ok(None);
+                return Some(None);
             }
             if !expired {
-                return Ok(Handle::from_erased(obj));
+                return Some(Some(obj.clone()));
             }
         }
-        if self
+        let deleted = self
             .deleted
             .iter()
             .chain(&self.flushed_deleted)
-            .any(|o| o.meta().key.as_ref() == Some(&key))
-        {
-            return Ok(None);
-        }
-        self.fetch_by_pk::<T>(pk)
+            .any(|o| o.meta().key.as_ref() == Some(key));
+        deleted.then_some(None)
     }
 
     /// Load the object with primary key `pk` with one SELECT (its row, if any, goes

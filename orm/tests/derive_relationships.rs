@@ -210,6 +210,9 @@ fn one_to_many_with_back_populates_cascade_and_order_by() {
         tasks.cascade,
         Cascade {
             save_update: true,
+            merge: true,
+            refresh_expire: true,
+            expunge: true,
             delete: true,
             delete_orphan: true
         }
@@ -298,12 +301,14 @@ fn self_referential_both_ways() {
     assert!(children.collection);
     assert_eq!(parent.back_populates, Some("children"));
     assert_eq!(children.back_populates, Some("parent"));
-    // merge, refresh-expire and expunge are accepted and have no flag; without "all"
-    // or "delete" nothing is deleted.
+    // Each cascade named sets its flag; without "all" or "delete" nothing is deleted.
     assert_eq!(
         children.cascade,
         Cascade {
             save_update: true,
+            merge: true,
+            refresh_expire: true,
+            expunge: true,
             delete: false,
             delete_orphan: false
         }

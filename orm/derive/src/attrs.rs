@@ -221,6 +221,12 @@ pub(crate) const CASCADE_PARTS: &[&str] = &[
 pub(crate) struct CascadeFlags {
     /// `save-update` (or `all`).
     pub save_update: bool,
+    /// `merge` (or `all`).
+    pub merge: bool,
+    /// `refresh-expire` (or `all`).
+    pub refresh_expire: bool,
+    /// `expunge` (or `all`).
+    pub expunge: bool,
     /// `delete` (or `all`).
     pub delete: bool,
     /// `delete-orphan`.
@@ -582,12 +588,18 @@ fn parse_cascade(lit: &LitStr) -> Result<CascadeFlags> {
         match part {
             "all" => {
                 c.save_update = true;
+                c.merge = true;
+                c.refresh_expire = true;
+                c.expunge = true;
                 c.delete = true;
             }
             "save-update" => c.save_update = true,
+            "merge" => c.merge = true,
+            "refresh-expire" => c.refresh_expire = true,
+            "expunge" => c.expunge = true,
             "delete" => c.delete = true,
             "delete-orphan" => c.delete_orphan = true,
-            "merge" | "refresh-expire" | "expunge" | "none" => {}
+            "none" => {}
             other => {
                 let hint = if other.contains(char::is_whitespace) {
                     "; separate cascades with commas, e.g. \"all, delete-orphan\"".to_string()
@@ -724,8 +736,22 @@ mod tests {
             let runtime = strata_orm::Cascade::parse(s).expect(s);
             let ours = parse_cascade(&lit(s)).expect(s);
             assert_eq!(
-                (ours.save_update, ours.delete, ours.delete_orphan),
-                (runtime.save_update, runtime.delete, runtime.delete_orphan),
+                (
+                    ours.save_update,
+                    ours.merge,
+                    ours.refresh_expire,
+                    ours.expunge,
+                    ours.delete,
+                    ours.delete_orphan
+                ),
+                (
+                    runtime.save_update,
+                    runtime.merge,
+                    runtime.refresh_expire,
+                    runtime.expunge,
+                    runtime.delete,
+                    runtime.delete_orphan
+                ),
                 "{s}"
             );
         }

@@ -166,10 +166,15 @@ fn relationship_methods(krate: &TokenStream, rels: &[(&FieldSpec, &Relationship)
         }
         if let Some(s) = &a.cascade {
             let c = s.value.1;
-            let (save_update, delete, delete_orphan) = (c.save_update, c.delete, c.delete_orphan);
+            let (save_update, merge, refresh_expire, expunge) =
+                (c.save_update, c.merge, c.refresh_expire, c.expunge);
+            let (delete, delete_orphan) = (c.delete, c.delete_orphan);
             sets.push(quote! {
                 cascade: #krate::Cascade {
                     save_update: #save_update,
+                    merge: #merge,
+                    refresh_expire: #refresh_expire,
+                    expunge: #expunge,
                     delete: #delete,
                     delete_orphan: #delete_orphan,
                 },

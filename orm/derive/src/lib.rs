@@ -49,7 +49,7 @@
 //! | `foreign_key = "column"` | the foreign-key column to join on, when several link the tables |
 //! | `order_by = "col"` | sort the collection: `"a, -b"` (a leading `-` is descending; Many only) |
 //! | `lazy = "..."` | default loading: `"select"` (lazy, the default), `"selectin"`, `"joined"`, `"raise"`, `"noload"` |
-//! | `cascade = "..."` | SQLAlchemy's cascade string, checked at compile time: `"all"`, `"save-update"`, `"delete"`, `"delete-orphan"` (on a link to children: one-to-many, or a one-to-one `One<T>` whose target holds the foreign key; a many-to-one or many-to-many is refused when the registry is configured), `"merge"`, `"refresh-expire"`, `"expunge"`, `"none"`, comma separated (default `"save-update"`) |
+//! | `cascade = "..."` | SQLAlchemy's cascade string, checked at compile time: `"save-update"`, `"merge"`, `"refresh-expire"`, `"expunge"`, `"delete"`, `"delete-orphan"` (on a link to children: one-to-many, or a one-to-one `One<T>` whose target holds the foreign key; a many-to-one or many-to-many is refused when the registry is configured), `"all"` (all but delete-orphan), `"none"`, comma separated (default `"save-update, merge"`) |
 //! | `passive_deletes` | leave child rows to the database's `ON DELETE` rule |
 //!
 //! The foreign-key column itself is an ordinary column field
