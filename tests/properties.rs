@@ -2411,3 +2411,57 @@ fn deep_expressions_clone_and_drop_on_a_small_stack() {
     });
     run.unwrap().join().unwrap();
 }
+
+/// Statements nested through their FROM lists, joins and set operations, built in a
+/// loop far deeper than strata compiles, clone and drop without overflowing a spawned
+/// thread's 2 MiB stack, as deep expressions do; compiling one is an error.
+#[test]
+fn deep_statements_clone_and_drop_on_a_small_stack() {
+    let worker = std::thread::Builder::new().stack_size(2 << 20);
+    let run = worker.spawn(|| {
+        let t = Table::build("t")
+            .column(Column::new("id", SqlType::Integer))
+            .finish()
+            .unwrap();
+        let levels = 50_000;
+        // SELECT q.id FROM (SELECT q.id FROM (...) AS q) AS q
+        let mut in_from = select(t.c("id"));
+        // t JOIN t AS a0 ON ... JOIN t AS a1 ON ...
+        let mut joins = FromItem::from(&t);
+        // SELECT ... UNION (SELECT ... UNION (...)), each member with its own LIMIT
+        let mut unions = select(t.c("id"));
+        for i in 0..levels {
+            in_from = select(in_from.subquery("q").c("id"));
+            let a = t.alias(format!("a{i}"));
+            let on = a.c("id").eq(t.c("id"));
+            joins = joins.join_on(a, on);
+            unions = select(t.c("id")).union(unions.limit(1));
+        }
+        let joined = select(t.c("id")).select_from(joins);
+        for deep in [&in_from, &joined, &unions] {
+            let copy = deep.clone();
+            for d in DIALECTS {
+                let compiled = copy.compile(d);
+                assert!(
+                    matches!(&compiled, Err(Error::InvalidStatement(m)) if m.contains("nested more than")),
+                    "{}: {compiled:?}",
+                    d.name()
+                );
+            }
+        }
+        drop((in_from, joined, unions));
+        // A chain of joins within the limit compiles, one JOIN a level.
+        let mut joins = FromItem::from(&t);
+        for i in 0..1500 {
+            let a = t.alias(format!("a{i}"));
+            let on = a.c("id").eq(t.c("id"));
+            joins = joins.join_on(a, on);
+        }
+        let joined = select(t.c("id")).select_from(joins);
+        for d in DIALECTS {
+            let sql = joined.compile(d).unwrap().sql().to_string();
+            assert_eq!(sql.matches(" JOIN ").count(), 1500, "{}", d.name());
+        }
+    });
+    run.unwrap().join().unwrap();
+}

@@ -438,24 +438,26 @@ impl<'a> KeyWriter<'a> {
                     r?;
                 }
             }
-            FromItem::Join(j) => {
-                self.tag(b'J');
-                self.tag(j.kind as u8);
-                self.visit_from(&j.left)?;
-                self.visit_from(&j.right)?;
+            // A join of a join of ... is a level deeper each time.
+            FromItem::Join(j) => self.deeper(|k| {
+                k.tag(b'J');
+                k.tag(j.kind as u8);
+                k.visit_from(&j.left)?;
+                k.visit_from(&j.right)?;
                 match &j.on {
                     Some(on) => {
-                        self.tag(1);
-                        self.expr(on)?;
+                        k.tag(1);
+                        k.expr(on)
                     }
                     // An inferred ON clause follows from the two sides already written
                     // and the foreign keys linking them: write those, not the clause.
                     None => {
-                        self.tag(0);
-                        super::resolve::foreign_key_links(&j.left, &j.right, &mut |s| self.str(s));
+                        k.tag(0);
+                        super::resolve::foreign_key_links(&j.left, &j.right, &mut |s| k.str(s));
+                        Ok(())
                     }
                 }
-            }
+            })?,
         }
         Ok(())
     }

@@ -694,32 +694,37 @@ impl<'d> Lowerer<'d> {
     }
 
     fn lower_from(&mut self, f: &FromItem, q: &mut SelectStatement) -> Result<()> {
-        match f {
-            FromItem::Join(j) => {
-                self.lower_from(&j.left, q)?;
-                if matches!(j.right, FromItem::Join(_)) {
-                    return Err(Error::InvalidStatement(
-                        "a join whose right side is itself a join is not supported; join left to right".into(),
-                    ));
-                }
-                let right = self.table_ref(&j.right)?;
-                let on = join_on(j)?;
-                let on = self.expr(&on)?;
-                let caps = self.dialect.capabilities();
-                let jt = match j.kind {
-                    JoinKind::Inner => JoinType::InnerJoin,
-                    JoinKind::Left => JoinType::LeftJoin,
-                    JoinKind::Right if caps.right_join => JoinType::RightJoin,
-                    JoinKind::Full if caps.full_join => JoinType::FullOuterJoin,
-                    JoinKind::Right => return Err(self.unsupported("RIGHT OUTER JOIN")),
-                    JoinKind::Full => return Err(self.unsupported("FULL OUTER JOIN")),
-                };
-                q.join(jt, right, on);
+        // The joins down the left side, innermost first after the reversal: the leftmost
+        // item is the FROM, each join adds its right side (a loop, not a recursion: a
+        // join of a join of ... can be deeper than the stack).
+        let mut joins = Vec::new();
+        let mut leftmost = f;
+        while let FromItem::Join(j) = leftmost {
+            joins.push(j);
+            leftmost = &j.left;
+        }
+        let r = self.table_ref(leftmost)?;
+        q.from(r);
+        for j in joins.into_iter().rev() {
+            if matches!(j.right, FromItem::Join(_)) {
+                return Err(Error::InvalidStatement(
+                    "a join whose right side is itself a join is not supported; join left to right"
+                        .into(),
+                ));
             }
-            other => {
-                let r = self.table_ref(other)?;
-                q.from(r);
-            }
+            let right = self.table_ref(&j.right)?;
+            let on = join_on(j)?;
+            let on = self.expr(&on)?;
+            let caps = self.dialect.capabilities();
+            let jt = match j.kind {
+                JoinKind::Inner => JoinType::InnerJoin,
+                JoinKind::Left => JoinType::LeftJoin,
+                JoinKind::Right if caps.right_join => JoinType::RightJoin,
+                JoinKind::Full if caps.full_join => JoinType::FullOuterJoin,
+                JoinKind::Right => return Err(self.unsupported("RIGHT OUTER JOIN")),
+                JoinKind::Full => return Err(self.unsupported("FULL OUTER JOIN")),
+            };
+            q.join(jt, right, on);
         }
         Ok(())
     }

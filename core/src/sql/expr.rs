@@ -3,6 +3,7 @@
 use std::ops;
 use std::sync::Arc;
 
+use super::stack::{drop_in_fresh_segment, stack_is_low, with_stack};
 use super::{FromItem, Select};
 use crate::{Error, SqlType, Value};
 
@@ -359,19 +360,6 @@ pub enum Expr {
     Invalid(Error),
 }
 
-/// Past this much stack left, cloning or dropping an expression goes on in a fresh
-/// stack segment: both recurse once per level of nesting, and an expression built in
-/// a loop (`e = e + x`) can be thousands of levels deep.
-const STACK_RED_ZONE: usize = 64 * 1024;
-
-/// The size of a fresh stack segment for a deep clone or drop.
-const STACK_SEGMENT: usize = 1024 * 1024;
-
-/// Run `f` here, or in a fresh stack segment when this stack is nearly used up.
-fn with_stack<R>(f: impl FnOnce() -> R) -> R {
-    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
-}
-
 impl Expr {
     /// Whether the expression holds other expressions or statements (whose clone and
     /// drop recurse).
@@ -457,9 +445,8 @@ impl Clone for Expr {
 /// left, the expression's contents are moved out and dropped in a fresh segment.
 impl Drop for Expr {
     fn drop(&mut self) {
-        if self.has_children() && stacker::remaining_stack().is_some_and(|r| r < STACK_RED_ZONE) {
-            let contents = std::mem::replace(self, Expr::Null);
-            stacker::grow(STACK_SEGMENT, move || drop(contents));
+        if self.has_children() && stack_is_low() {
+            drop_in_fresh_segment(std::mem::replace(self, Expr::Null));
         }
     }
 }

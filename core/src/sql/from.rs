@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::{ColumnRef, Expr, Select};
+use super::stack::{drop_in_fresh_segment, stack_is_low};
+use super::{ColumnRef, Expr, Select, SelectBody};
 use crate::{Error, Result, Table};
 
 /// How two FROM items are joined.
@@ -31,6 +32,19 @@ pub struct NamedSelect {
     pub recursive: bool,
 }
 
+/// A subquery of a subquery of ... drops one level at a time: deep in the stack, the
+/// SELECT's body is moved out and dropped in a fresh segment.
+impl Drop for NamedSelect {
+    fn drop(&mut self) {
+        if stack_is_low() {
+            drop_in_fresh_segment(std::mem::replace(
+                &mut self.select.body,
+                SelectBody::Compound(Vec::new()),
+            ));
+        }
+    }
+}
+
 /// A join of two FROM items.
 #[derive(Debug)]
 pub struct Join {
@@ -42,6 +56,21 @@ pub struct Join {
     pub on: Option<Expr>,
     /// The kind of join.
     pub kind: JoinKind,
+}
+
+/// A join of a join of ... drops one level at a time: deep in the stack, its sides
+/// and ON clause are moved out and dropped in a fresh segment.
+impl Drop for Join {
+    fn drop(&mut self) {
+        if stack_is_low() {
+            let placeholder = || FromItem::Table(Table::placeholder());
+            drop_in_fresh_segment((
+                std::mem::replace(&mut self.left, placeholder()),
+                std::mem::replace(&mut self.right, placeholder()),
+                self.on.take(),
+            ));
+        }
+    }
 }
 
 /// Something a SELECT can read from.
@@ -121,10 +150,16 @@ impl FromItem {
 
     /// Whether `other` is this item or part of this join.
     pub fn contains(&self, other: &FromItem) -> bool {
-        match self {
-            FromItem::Join(j) => j.left.contains(other) || j.right.contains(other),
-            _ => self.same(other),
+        // Iterative: a join of a join of ... can be deeper than the stack.
+        let mut todo = vec![self];
+        while let Some(item) = todo.pop() {
+            match item {
+                FromItem::Join(j) => todo.extend([&j.right, &j.left]),
+                _ if item.same(other) => return true,
+                _ => {}
+            }
         }
+        false
     }
 
     /// The names of the columns this item provides.
@@ -237,12 +272,13 @@ impl FromItem {
 
     /// The tables (with their FROM items) inside this item, for join inference.
     pub(crate) fn tables(&self, out: &mut Vec<(Table, FromItem)>) {
-        match self {
-            FromItem::Table(t) | FromItem::Alias(t, _) => out.push((t.clone(), self.clone())),
-            FromItem::Named(_) => {}
-            FromItem::Join(j) => {
-                j.left.tables(out);
-                j.right.tables(out);
+        // Iterative, left to right: a join of a join of ... can be deeper than the stack.
+        let mut todo = vec![self];
+        while let Some(item) = todo.pop() {
+            match item {
+                FromItem::Table(t) | FromItem::Alias(t, _) => out.push((t.clone(), item.clone())),
+                FromItem::Named(_) => {}
+                FromItem::Join(j) => todo.extend([&j.right, &j.left]),
             }
         }
     }

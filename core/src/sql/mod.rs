@@ -5,6 +5,7 @@ mod expr;
 mod from;
 pub mod func;
 mod select;
+mod stack;
 mod text;
 
 pub use dml::{

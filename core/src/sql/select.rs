@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::from::NamedSelect;
+use super::stack::{drop_in_fresh_segment, stack_is_low, with_stack};
 use super::{Expr, FromItem, JoinKind, OrderBy};
 use crate::{Error, SqlType, Table};
 
@@ -140,12 +141,38 @@ pub struct SelectCore {
 }
 
 /// The body of a select: simple, or a chain of set operations.
-#[derive(Debug, Clone)]
+///
+/// It implements `Drop` (a compound of compounds of ... is dropped without overflowing
+/// the stack), so its parts are matched by reference or taken with `std::mem::take`.
+#[derive(Debug)]
 pub enum SelectBody {
     /// A simple SELECT.
     Simple(Box<SelectCore>),
     /// `m1 op m2 op m3 ...` (the first member's op is ignored).
     Compound(Vec<(SetOp, Select)>),
+}
+
+/// Members of members of ... clone one level at a time, deep in the stack in a fresh
+/// segment.
+impl Clone for SelectBody {
+    fn clone(&self) -> Self {
+        match self {
+            SelectBody::Simple(core) => SelectBody::Simple(core.clone()),
+            SelectBody::Compound(members) => with_stack(|| SelectBody::Compound(members.clone())),
+        }
+    }
+}
+
+/// Members of members of ... drop one level at a time: deep in the stack, the members
+/// are moved out and dropped in a fresh segment.
+impl Drop for SelectBody {
+    fn drop(&mut self) {
+        if let SelectBody::Compound(members) = self {
+            if !members.is_empty() && stack_is_low() {
+                drop_in_fresh_segment(std::mem::take(members));
+            }
+        }
+    }
 }
 
 /// A SELECT statement.
@@ -410,16 +437,13 @@ impl Select {
         })
     }
 
-    fn set_op(self, op: SetOp, other: Select) -> Select {
-        match self.body {
-            SelectBody::Compound(mut members)
-                if self.order_by.is_empty() && self.limit.is_none() && self.offset.is_none() =>
-            {
+    fn set_op(mut self, op: SetOp, other: Select) -> Select {
+        let bare = self.order_by.is_empty() && self.limit.is_none() && self.offset.is_none();
+        match &mut self.body {
+            // A compound without its own ORDER BY/LIMIT/OFFSET takes one more member.
+            SelectBody::Compound(members) if bare => {
                 members.push((op, other));
-                Select {
-                    body: SelectBody::Compound(members),
-                    ..self
-                }
+                self
             }
             _ => Select {
                 body: SelectBody::Compound(vec![(op, self), (op, other)]),
