@@ -1989,8 +1989,11 @@ fn merge_leaves_relationships_nobody_set_alone(engine: &Engine) {
     s.merge(&*u.read()).unwrap();
     s.commit().unwrap();
     assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
-    // A write() guard on the object to merge onto is an error, not a wait.
+    // Merging the session's own object gives it back as it is.
     let held = s.get::<User>(1).unwrap().unwrap();
+    let itself = s.merge(&*held.read()).unwrap();
+    assert!(Handle::ptr_eq(&itself, &held));
+    // A guard on the object to merge onto is an error, not a wait.
     let _guard = held.read();
     let err = s.merge(&User {
         id: Some(1),

@@ -29,6 +29,14 @@ struct Merged {
     queue: Vec<(Obj, Obj)>,
 }
 
+/// Where a merge put an object's values.
+enum Merge {
+    /// The value merged is the session's own object's: nothing to copy or cascade.
+    Itself(Obj),
+    /// Onto this object (the session's, or a new pending one).
+    Onto(Obj),
+}
+
 /// A relationship's members and its members as last loaded or flushed (`None` when it
 /// is not loaded).
 type Members = Option<(Vec<ObjectRef>, Vec<ObjectRef>)>;
@@ -48,8 +56,8 @@ impl Session {
     /// the source when it is loaded there and holds objects, or was changed (a
     /// collection emptied, a reference cleared); an empty collection or a `None`
     /// reference nobody set leaves the merged object's relationship alone, as an
-    /// attribute never set does in SQLAlchemy. Objects already in this session are
-    /// used as they are.
+    /// attribute never set does in SQLAlchemy. Objects already in this session (the
+    /// value given too, when it is borrowed from one) are used as they are.
     ///
     /// The session autoflushes once, before the merge; the merge itself loads what it
     /// needs without flushing.
@@ -112,9 +120,13 @@ impl Session {
     fn merge_graph<T: Model>(&mut self, info: &'static ModelInfo, obj: &T) -> Result<Obj> {
         let mut values = Vec::with_capacity(info.columns.len());
         obj.write_values(&mut values);
-        let target = self.merge_values(info, values)?;
+        let addr = obj as *const T as usize;
+        let target = match self.merge_values(info, values, Some(addr))? {
+            Merge::Itself(obj) => return Ok(obj),
+            Merge::Onto(target) => target,
+        };
         let mut merged = Merged {
-            root: (obj as *const T as usize, target.clone()),
+            root: (addr, target.clone()),
             by_source: PtrMap::default(),
             queue: Vec::new(),
         };
@@ -208,18 +220,29 @@ impl Session {
         if source.data_addr() == Some(merged.root.0) {
             return Ok(merged.root.1.clone());
         }
-        let target = self.merge_values(source.info(), source.values())?;
+        let target = match self.merge_values(source.info(), source.values(), None)? {
+            Merge::Itself(obj) | Merge::Onto(obj) => obj,
+        };
         merged.by_source.insert(ptr(source), target.clone());
         merged.queue.push((source.clone(), target.clone()));
         Ok(target)
     }
 
     /// Copy `values` onto the session's object with their primary key, or add a new
-    /// pending object holding them.
-    fn merge_values(&mut self, info: &'static ModelInfo, mut values: Vec<Value>) -> Result<Obj> {
+    /// pending object holding them. When the session's object holds the value at
+    /// `source` (the value to merge is the session's own), nothing is copied.
+    fn merge_values(
+        &mut self,
+        info: &'static ModelInfo,
+        mut values: Vec<Value>,
+        source: Option<usize>,
+    ) -> Result<Merge> {
         if info.key(&values).is_some() {
             let pk: Vec<Value> = info.pk.iter().map(|&i| values[i].clone()).collect();
             if let Some(existing) = self.get_erased(info, &pk)? {
+                if source.is_some() && existing.data_addr() == source {
+                    return Ok(Merge::Itself(existing));
+                }
                 existing.keep_snapshot();
                 if !existing.set_values(values)? {
                     return Err(Error::InvalidRequest(format!(
@@ -230,7 +253,7 @@ impl Session {
                 }
                 existing.touch();
                 self.link.hint.store(true, Ordering::Release);
-                return Ok(existing);
+                return Ok(Merge::Onto(existing));
             }
         }
         let obj = (info.make)(&mut values, info, Meta::new(ObjectState::Transient))?;
@@ -240,7 +263,7 @@ impl Session {
         }
         self.attach(&obj, ObjectState::Pending);
         self.pending.push(obj.clone());
-        Ok(obj)
+        Ok(Merge::Onto(obj))
     }
 
     /// The object of model `info` with primary key `pk`: the session's, or loaded with
