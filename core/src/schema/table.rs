@@ -50,34 +50,6 @@ pub(crate) struct TableData {
 #[derive(Clone)]
 pub struct Table(pub(crate) Arc<TableData>);
 
-impl Table {
-    /// A table with no name and no columns, put in place of a FROM item that is moved
-    /// out to be dropped in a fresh stack segment (see `sql::stack`). Never rendered.
-    pub(crate) fn placeholder() -> Table {
-        static EMPTY: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
-        EMPTY
-            .get_or_init(|| {
-                Table(Arc::new(TableData {
-                    name: String::new(),
-                    schema: None,
-                    columns: IndexMap::new(),
-                    id: 0,
-                    has_client_defaults: false,
-                    has_onupdates: false,
-                    primary_key: Vec::new(),
-                    primary_key_name: None,
-                    foreign_keys: Vec::new(),
-                    uniques: Vec::new(),
-                    checks: Vec::new(),
-                    indexes: Vec::new(),
-                    comment: None,
-                    autoincrement: None,
-                }))
-            })
-            .clone()
-    }
-}
-
 impl fmt::Debug for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Table({})", self.fullname())

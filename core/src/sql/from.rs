@@ -58,12 +58,32 @@ pub struct Join {
     pub kind: JoinKind,
 }
 
+/// A FROM item holding nothing, put in place of one moved out to be dropped in a fresh
+/// stack segment. Never rendered.
+fn placeholder() -> FromItem {
+    static EMPTY: std::sync::OnceLock<Arc<NamedSelect>> = std::sync::OnceLock::new();
+    let empty = EMPTY.get_or_init(|| {
+        Arc::new(NamedSelect {
+            name: Arc::from(""),
+            select: Select {
+                body: SelectBody::Compound(Vec::new()),
+                order_by: Vec::new(),
+                limit: None,
+                offset: None,
+                error: None,
+            },
+            cte: false,
+            recursive: false,
+        })
+    });
+    FromItem::Named(empty.clone())
+}
+
 /// A join of a join of ... drops one level at a time: deep in the stack, its sides
 /// and ON clause are moved out and dropped in a fresh segment.
 impl Drop for Join {
     fn drop(&mut self) {
         if stack_is_low() {
-            let placeholder = || FromItem::Table(Table::placeholder());
             drop_in_fresh_segment((
                 std::mem::replace(&mut self.left, placeholder()),
                 std::mem::replace(&mut self.right, placeholder()),
