@@ -236,12 +236,7 @@ fn run_on_one_row(
 /// The conditions that match the row of the row key `old` (`ModelInfo::row_key`): its
 /// primary key and its version.
 fn row_where(info: &ModelInfo, old: &[Value]) -> Expr {
-    let mut conds: Vec<Expr> = info
-        .pk
-        .iter()
-        .zip(old)
-        .map(|(&i, v)| info.table.c(info.names[i]).eq(v.clone()))
-        .collect();
+    let mut conds = info.pk_condition(old);
     if let (Some(c), Some(version)) = (info.version, info.key_version(old)) {
         let c = info.table.c(info.names[c]);
         conds.push(if version.is_null() {

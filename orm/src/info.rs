@@ -4,7 +4,7 @@ use std::any::TypeId;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::OnceLock;
 
-use strata_core::{Table, Value};
+use strata_core::{Expr, FromItem, Table, Value};
 
 use std::sync::Arc;
 
@@ -93,6 +93,22 @@ impl ModelInfo {
             ),
         };
         Some(IdentityKey::new(self.type_id, parts))
+    }
+
+    /// The model's columns read from `from` (its table, an alias or a subquery of it),
+    /// in the model's column order: the select list that loads its objects.
+    pub fn columns_in(&self, from: &FromItem) -> Vec<Expr> {
+        self.names.iter().map(|n| from.c(n)).collect()
+    }
+
+    /// `pk1 = v1 AND pk2 = v2 ...` on the model's table, for the primary key values `pk`
+    /// (at least the key's columns, in their order; anything after them is ignored).
+    pub fn pk_condition(&self, pk: &[Value]) -> Vec<Expr> {
+        self.pk
+            .iter()
+            .zip(pk)
+            .map(|(&i, v)| self.table.c(self.names[i]).eq(v.clone()))
+            .collect()
     }
 
     /// The primary key values of the row of `values`, then its version value: what an

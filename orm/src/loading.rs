@@ -499,7 +499,7 @@ fn limited_parents(
         expr: parents.c(l),
         ..o.clone()
     });
-    let outer = strata_core::select(info.names.iter().map(|n| parents.c(n)).collect::<Vec<_>>())
+    let outer = strata_core::select(info.columns_in(&parents))
         .select_from(parents.clone())
         .order_by(order.collect::<Vec<_>>());
     Some((outer, parents))
@@ -664,9 +664,6 @@ impl Session {
     ) -> Result<Vec<Arc<dyn AnyObject>>> {
         let (source, target) = (ri.source, ri.target);
         let ttable = FromItem::Table(target.table.clone());
-        let all_cols = |t: &FromItem, info: &ModelInfo| -> Vec<Expr> {
-            info.names.iter().map(|n| t.c(n)).collect()
-        };
         // The related objects of each parent, by the parent's position.
         let mut assigned: Vec<Vec<Arc<dyn AnyObject>>> = vec![Vec::new(); parents.len()];
         let mut loaded = Vec::new();
@@ -688,7 +685,7 @@ impl Session {
                 let fk_cols = col_indexes(target, remote)?;
                 for chunk in distinct.chunks(SELECTIN_CHUNK) {
                     let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
-                    let stmt = strata_core::select(all_cols(&ttable, target))
+                    let stmt = strata_core::select(target.columns_in(&ttable))
                         .where_(cond)
                         .order_by(order_items(target, &ttable, &ri.def));
                     for (child, fk) in self.select_objects_keyed(target, &stmt, &fk_cols)? {
@@ -725,7 +722,7 @@ impl Session {
                 let key_cols = col_indexes(target, remote)?;
                 for chunk in missing.chunks(SELECTIN_CHUNK) {
                     let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
-                    let stmt = strata_core::select(all_cols(&ttable, target)).where_(cond);
+                    let stmt = strata_core::select(target.columns_in(&ttable)).where_(cond);
                     for (t, k) in self.select_objects_keyed(target, &stmt, &key_cols)? {
                         if let Some(k) = k {
                             // The first row for a key wins, as before.
@@ -762,7 +759,7 @@ impl Session {
                 }
                 let on = columns_equal(&ttable, remote, &assoc, assoc_remote);
                 for chunk in distinct.chunks(SELECTIN_CHUNK) {
-                    let mut cols = all_cols(&ttable, target);
+                    let mut cols = target.columns_in(&ttable);
                     cols.extend(assoc_local.iter().map(|c| assoc.c(c)));
                     let stmt = strata_core::select(cols)
                         .select_from(ttable.clone())

@@ -237,9 +237,8 @@ impl Session {
         mut values: Vec<Value>,
         source: Option<usize>,
     ) -> Result<Merge> {
-        if info.key(&values).is_some() {
-            let pk: Vec<Value> = info.pk.iter().map(|&i| values[i].clone()).collect();
-            if let Some(existing) = self.get_erased(info, &pk)? {
+        if let Some(key) = info.key(&values) {
+            if let Some(existing) = self.get_erased(info, &key, &values)? {
                 if source.is_some() && existing.data_addr() == source {
                     return Ok(Merge::Itself(existing));
                 }
@@ -266,22 +265,19 @@ impl Session {
         Ok(Merge::Onto(obj))
     }
 
-    /// The object of model `info` with primary key `pk`: the session's, or loaded with
-    /// one SELECT (without autoflush).
-    fn get_erased(&mut self, info: &'static ModelInfo, pk: &[Value]) -> Result<Option<Obj>> {
-        let key = IdentityKey::new(info.type_id, pk.iter().map(Into::into).collect());
-        if let Some(found) = self.known(&key) {
-            return Ok(found);
+    /// The object of model `info` with identity `key`, taken from the column `values`:
+    /// the session's, or loaded with one SELECT (without autoflush).
+    fn get_erased(
+        &mut self,
+        info: &'static ModelInfo,
+        key: &IdentityKey,
+        values: &[Value],
+    ) -> Result<Option<Obj>> {
+        if let Some(found) = self.known(key) {
+            return Ok(found.cloned());
         }
-        let table = FromItem::Table(info.table.clone());
-        let cond = strata_core::and_(
-            info.pk
-                .iter()
-                .zip(pk)
-                .map(|(&i, v)| table.c(info.names[i]).eq(v.clone())),
-        );
-        let stmt = strata_core::select(info.names.iter().map(|n| table.c(n)).collect::<Vec<_>>())
-            .where_(cond);
+        let stmt = strata_core::select(info.columns_in(&FromItem::Table(info.table.clone())))
+            .where_(strata_core::and_(info.pk_condition(&info.row_key(values))));
         Ok(self
             .select_objects(info, &stmt, 0)?
             .into_iter()

@@ -388,8 +388,8 @@ impl Session {
     pub fn expunge<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
         let erased = obj.erased();
         self.check_attached(&erased)?;
-        let mut leaving = crate::cascade::reached(&erased, self.link.id, |c| c.expunge);
-        leaving.insert(0, erased);
+        let related = crate::cascade::reached(&erased, self.link.id, |c| c.expunge);
+        let leaving: Vec<_> = std::iter::once(erased).chain(related).collect();
         let gone: crate::plan::PtrSet = leaving.iter().map(crate::plan::ptr).collect();
         self.pending
             .retain(|o| !gone.contains(&crate::plan::ptr(o)));
@@ -485,7 +485,7 @@ impl Session {
         }
         let key = IdentityKey::new(info.type_id, pk.iter().map(Into::into).collect());
         match self.known(&key) {
-            Some(found) => Ok(found.as_ref().and_then(Handle::from_erased)),
+            Some(found) => Ok(found.and_then(Handle::from_erased)),
             None => self.fetch_by_pk::<T>(pk),
         }
     }
@@ -493,7 +493,7 @@ impl Session {
     /// What the session knows of the object with identity `key` without SQL:
     /// `Some(Some(obj))` when it holds it unexpired, `Some(None)` when it was deleted
     /// in this session, `None` when it must be loaded.
-    pub(crate) fn known(&self, key: &IdentityKey) -> Option<Option<Arc<dyn AnyObject>>> {
+    pub(crate) fn known(&self, key: &IdentityKey) -> Option<Option<&Arc<dyn AnyObject>>> {
         if let Some(obj) = self.identity.get(key) {
             let (expired, state) = {
                 let m = obj.meta();
@@ -503,7 +503,7 @@ impl Session {
                 return Some(None);
             }
             if !expired {
-                return Some(Some(obj.clone()));
+                return Some(Some(obj));
             }
         }
         let deleted = self
