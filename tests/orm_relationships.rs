@@ -364,6 +364,7 @@ on_all!(
     joined_many_to_many_in_one_statement,
     joined_with_limit_and_offset_counts_parents,
     nested_joined_loads_in_one_statement,
+    joined_loads_below_a_selectin_load_join_its_query,
     eager_loads_keep_collections_changed_in_memory,
     cascaded_objects_are_inserted_after_the_object_that_brought_them,
     a_live_write_guard_is_an_error_not_a_wait,
@@ -1045,6 +1046,42 @@ fn many_to_many_through_an_association_table(engine: &Engine) {
     s.load(&bob, Student::courses).unwrap();
     math.append(Course::students, &bob).unwrap();
     s.commit().unwrap();
+    // Many-to-many below many-to-many: the courses' select-in query joins their
+    // students, two statements in all.
+    let reads = selects(engine);
+    let mut fresh = Session::new(engine);
+    let students = fresh
+        .scalars(
+            &select::<Student>()
+                .options(selectinload(Student::courses).joinedload(Course::students))
+                .order_by([Student::name.asc()]),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(drain(&reads).len(), 2);
+    let roster = |st: &Handle<Student>| -> Vec<(String, Vec<String>)> {
+        let courses = st.read().courses.get().unwrap().to_vec();
+        courses
+            .iter()
+            .map(|c| {
+                let c = c.read();
+                let names = c.students.get().expect("students loaded by the join");
+                let mut names: Vec<String> = names.iter().map(|p| p.read().name.clone()).collect();
+                names.sort();
+                (c.title.clone(), names)
+            })
+            .collect()
+    };
+    let course = |title: &str, names: &[&str]| {
+        (
+            title.to_string(),
+            names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(roster(&students[0]), [course("Art", &["Ann"])]);
+    assert_eq!(roster(&students[1]), [course("Math", &["Bob"])]);
+    assert!(drain(&reads).is_empty());
+    drop(fresh);
     let bob = s.get::<Student>(bob.read().id.unwrap()).unwrap().unwrap();
     s.delete(&bob).unwrap(); // its association rows go first
     s.commit().unwrap();
@@ -1611,6 +1648,114 @@ fn nested_joined_loads_in_one_statement(engine: &Engine) {
     let owner = tasks[0].read().user.get().unwrap().unwrap();
     assert!(Handle::ptr_eq(&owner, &users[0]));
     assert!(drain(&log).is_empty());
+}
+
+/// `selectinload(a).joinedload(b)`: the select-in query of `a` LEFT OUTER JOINs `b`,
+/// as SQLAlchemy does; two statements in all, for every kind of select-in load.
+fn joined_loads_below_a_selectin_load_join_its_query(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    // u0: "busy" with notes n1, n2 and "idle" without; u1: nothing.
+    let u0 = Handle::new(user("u0")).unwrap();
+    let (busy, idle) = (
+        Handle::new(task("busy", None)).unwrap(),
+        Handle::new(task("idle", None)).unwrap(),
+    );
+    u0.append(User::tasks, &busy).unwrap();
+    u0.append(User::tasks, &idle).unwrap();
+    for body in ["n1", "n2"] {
+        let note = Handle::new(Note {
+            id: None,
+            task_id: 0,
+            body: body.into(),
+            task: One::new(),
+        })
+        .unwrap();
+        busy.append(UserTask::notes, &note).unwrap();
+    }
+    s.add(&u0).unwrap();
+    s.add(user("u1")).unwrap();
+    s.commit().unwrap();
+    drop(s);
+    let notes = |t: &Handle<UserTask>| -> Vec<String> {
+        let t = t.read();
+        let notes = t.notes.get().expect("notes loaded by the join");
+        let mut bodies: Vec<String> = notes.iter().map(|n| n.read().body.clone()).collect();
+        bodies.sort();
+        bodies
+    };
+
+    // One-to-many below one-to-many.
+    let log = selects(engine);
+    let mut s = Session::new(engine);
+    let users = s
+        .scalars(
+            &select::<User>()
+                .options(selectinload(User::tasks).joinedload(UserTask::notes))
+                .order_by([User::name.asc()]),
+        )
+        .unwrap()
+        .all();
+    let sql = drain(&log);
+    assert_eq!(sql.len(), 2, "users; tasks joined to their notes: {sql:#?}");
+    assert!(
+        sql[1].contains("LEFT JOIN") && sql[1].contains("r_notes"),
+        "{}",
+        sql[1]
+    );
+    assert_eq!(task_titles(&users[0]), ["busy", "idle"]);
+    assert!(task_titles(&users[1]).is_empty());
+    let tasks = users[0].read().tasks.get().unwrap().to_vec();
+    assert_eq!(notes(&tasks[0]), ["n1", "n2"]);
+    assert!(notes(&tasks[1]).is_empty());
+    assert!(drain(&log).is_empty());
+    drop(s);
+
+    // One-to-many below many-to-one: the notes' task, joined to the task's owner.
+    let mut s = Session::new(engine);
+    let all_notes = s
+        .scalars(&select::<Note>().options(selectinload(Note::task).joinedload(UserTask::user)))
+        .unwrap()
+        .all();
+    assert_eq!(
+        drain(&log).len(),
+        2,
+        "notes; their tasks joined to the owners"
+    );
+    let task = all_notes[0].read().task.get().unwrap().unwrap();
+    let owner = task
+        .read()
+        .user
+        .get()
+        .expect("owner loaded by the join")
+        .unwrap();
+    assert_eq!(owner.read().name, "u0");
+    assert!(drain(&log).is_empty());
+    drop(s);
+
+    // An object of the level whose relationship was loaded before keeps it, and one
+    // whose relationship was not is loaded by select-in: the rows stay right.
+    let mut s = Session::new(engine);
+    let t = s
+        .scalars(&select::<UserTask>().filter(UserTask::title.eq("busy")))
+        .unwrap()
+        .one()
+        .unwrap();
+    s.load(&t, UserTask::notes).unwrap();
+    drain(&log);
+    let users = s
+        .scalars(
+            &select::<User>()
+                .filter(User::name.eq("u0"))
+                .options(selectinload(User::tasks).joinedload(UserTask::notes)),
+        )
+        .unwrap()
+        .all();
+    assert_eq!(drain(&log).len(), 2);
+    let tasks = users[0].read().tasks.get().unwrap().to_vec();
+    assert!(Handle::ptr_eq(&tasks[0], &t));
+    assert_eq!(notes(&tasks[0]), ["n1", "n2"]);
+    assert!(notes(&tasks[1]).is_empty());
 }
 
 fn eager_loads_keep_collections_changed_in_memory(engine: &Engine) {

@@ -18,6 +18,10 @@ use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, Relations
 use crate::session::{refresh_if_expired, rel_bit, Session};
 use crate::{Error, Result};
 
+/// The relationships (model, index) on the path from a query's objects to the ones
+/// being loaded.
+type OnPath = [(TypeId, usize)];
+
 /// Keys per `IN` query of a select-in load.
 const SELECTIN_CHUNK: usize = 500;
 
@@ -286,7 +290,7 @@ fn col_values(obj: &Obj, cols: &[usize]) -> Option<Vec<Value>> {
 
 /// The values of a row's join columns as a hashable key, inline (a key has one or two
 /// columns as a rule); not the [`crate::info::RowKey`] an UPDATE matches a row by.
-type JoinKey = smallvec::SmallVec<[KeyPart; 2]>;
+pub(crate) type JoinKey = smallvec::SmallVec<[KeyPart; 2]>;
 
 /// Column values as a hashable key (integers of every width compare equal).
 fn value_key(values: &[Value]) -> JoinKey {
@@ -324,7 +328,7 @@ fn order_items(info: &ModelInfo, from: &FromItem, def: &RelationshipDef) -> Vec<
 }
 
 /// A relationship loaded by joins in its parents' statement.
-struct JoinedNode {
+pub(crate) struct JoinedNode {
     ri: &'static RelInfo,
     /// The node whose objects are the parents (`None`: the statement's own objects).
     parent: Option<usize>,
@@ -457,6 +461,20 @@ fn join_related(
     s.order_by(order_items(ri.target, alias, &ri.def))
 }
 
+/// `stmt` with each of `nodes` joined in, in order: a node's parents come from its
+/// parent node's alias, or from `source` (the item `stmt` selects its objects from).
+fn joined_to(
+    mut stmt: strata_core::Select,
+    nodes: &[JoinedNode],
+    source: &FromItem,
+) -> strata_core::Select {
+    for node in nodes {
+        let parent = node.parent.map_or(source, |p| &nodes[p].alias);
+        stmt = join_related(stmt, node, parent);
+    }
+    stmt
+}
+
 /// `a.x1 = b.y1 AND a.x2 = b.y2 ...` for the column names `xs` of `a` and `ys` of `b`.
 fn columns_equal(
     a: &FromItem,
@@ -514,7 +532,7 @@ pub(crate) struct Loader<'s> {
 
 /// What loading a row did to the identity map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Loaded {
+pub(crate) enum Loaded {
     /// A new object was made from the row.
     New,
     /// An expired object already in the map was refreshed from the row.
@@ -609,50 +627,105 @@ impl Session {
         Ok(())
     }
 
-    /// Run a SELECT of `info`'s columns and load each row, with the values of the
-    /// columns `key_cols` of each object as a key (`None` when one is NULL). The key
-    /// comes from the row unless the object keeps unflushed values of its own.
-    fn select_objects_keyed(
+    /// Run `stmt`, whose rows hold `info`'s columns, then `extra` more values, then the
+    /// columns of each of `nodes` (relationships loaded by joins, see [`joined_to`]).
+    /// Each row's objects are loaded as it arrives, and the joined ones are linked to
+    /// their parents. `each` takes each row's object, what loading it did, the values
+    /// of its `key_cols` as a key (from the row, unless the object keeps unflushed
+    /// values of its own; `None` when one is NULL or none are asked for) and the
+    /// extra values. With joins, a row that repeats an object and extra values
+    /// already given (one row per joined child) is not given again.
+    pub(crate) fn select_joined(
         &mut self,
         info: &'static ModelInfo,
         stmt: &strata_core::Select,
-        key_cols: &[usize],
-    ) -> Result<Vec<(Obj, Option<JoinKey>)>> {
+        (key_cols, extra): (&[usize], usize),
+        nodes: &[JoinedNode],
+        mut each: impl FnMut(Obj, Loaded, Option<JoinKey>, &mut [Value]) -> Result<()>,
+    ) -> Result<()> {
         let key = |values: &[Value]| -> Option<JoinKey> {
             key_cols.iter().map(|&i| key_part(values, i)).collect()
         };
-        let mut out = Vec::new();
+        let n = info.names.len();
+        // With joins: the (object, extra values) given, and the distinct objects.
+        let mut given = std::collections::HashSet::new();
+        let (mut tops, mut top_seen): (Vec<Obj>, PtrSet) = Default::default();
+        // Per node: the children of each parent, the (parent, child) pairs met, and
+        // the distinct children in order (the parents of the nodes below).
+        let mut children: Vec<PtrMap<Vec<Obj>>> = vec![PtrMap::default(); nodes.len()];
+        let mut linked: Vec<PairSet> = vec![PairSet::default(); nodes.len()];
+        let mut distinct: Vec<Vec<Obj>> = vec![Vec::new(); nodes.len()];
+        let mut seen: Vec<PtrSet> = vec![PtrSet::default(); nodes.len()];
+        // The object each node gave in the current row.
+        let mut in_row: Vec<Option<Obj>> = vec![None; nodes.len()];
         self.stream_rows(stmt, |loader, row| {
-            let from_row = key(row);
-            let (obj, loaded) = loader.load(info, row)?;
-            let k = if loaded.holds_row() {
+            let (head, rest) = row.split_at_mut(n.min(row.len()));
+            let (tail, mut rest) = rest.split_at_mut(extra.min(rest.len()));
+            let from_row = if key_cols.is_empty() { None } else { key(head) };
+            let (obj, loaded) = loader.load(info, head)?;
+            let k = if key_cols.is_empty() || loaded.holds_row() {
                 from_row
             } else {
                 key(&obj.values())
             };
-            out.push((obj, k));
-            Ok(())
+            if nodes.is_empty() {
+                return each(obj, loaded, k, tail);
+            }
+            for (j, node) in nodes.iter().enumerate() {
+                let target = node.ri.target;
+                let width = target.names.len().min(rest.len());
+                let (vals, next) = std::mem::take(&mut rest).split_at_mut(width);
+                rest = next;
+                in_row[j] = None;
+                let owner = match node.parent {
+                    Some(p) => in_row[p].as_ref(),
+                    None => Some(&obj),
+                };
+                let Some(owner) = owner.map(crate::plan::ptr) else {
+                    continue;
+                };
+                if target.key(vals).is_none() {
+                    continue;
+                }
+                let (child, _) = loader.load(target, vals)?;
+                let child_ptr = crate::plan::ptr(&child);
+                if linked[j].insert((owner, child_ptr)) {
+                    children[j].entry(owner).or_default().push(child.clone());
+                }
+                if seen[j].insert(child_ptr) {
+                    distinct[j].push(child.clone());
+                }
+                in_row[j] = Some(child);
+            }
+            let at = crate::plan::ptr(&obj);
+            if !given.insert((at, value_key(tail))) {
+                return Ok(());
+            }
+            if top_seen.insert(at) {
+                tops.push(obj.clone());
+            }
+            each(obj, loaded, k, tail)
         })?;
-        Ok(out)
-    }
-
-    /// Run a SELECT of `info`'s columns (plus `extra` trailing columns) and load each row.
-    pub(crate) fn select_objects(
-        &mut self,
-        info: &'static ModelInfo,
-        stmt: &strata_core::Select,
-        extra: usize,
-    ) -> Result<Vec<(Obj, Vec<Value>)>> {
-        let n = info.names.len();
-        let mut out = Vec::new();
-        self.stream_rows(stmt, |loader, row| {
-            let (head, tail) = row.split_at_mut(n.min(row.len()));
-            debug_assert_eq!(tail.len(), extra);
-            let tail = tail.iter_mut().map(std::mem::take).collect();
-            out.push((loader.load(info, head)?.0, tail));
-            Ok(())
-        })?;
-        Ok(out)
+        for (j, node) in nodes.iter().enumerate() {
+            let owners = match node.parent {
+                Some(p) => &distinct[p],
+                None => &tops,
+            };
+            for o in owners {
+                // An object whose relationship is loaded already keeps it, with any
+                // changes not flushed yet, as the identity map keeps its columns.
+                if o.rel_loaded(node.ri.index) {
+                    continue;
+                }
+                // The owners are distinct: each takes its own children.
+                let members: Vec<ObjectRef> = children[j]
+                    .remove(&crate::plan::ptr(o))
+                    .map(|v| v.into_iter().map(ObjectRef).collect())
+                    .unwrap_or_default();
+                self.set_relation(o, node.ri, members)?;
+            }
+        }
+        Ok(())
     }
 
     /// Load relationship `ri` for all `parents` (one query per chunk of keys) and return
@@ -662,8 +735,27 @@ impl Session {
         ri: &'static RelInfo,
         parents: &[Arc<dyn AnyObject>],
     ) -> Result<Vec<Arc<dyn AnyObject>>> {
+        Ok(self.load_relationship_joined(ri, parents, None)?.0)
+    }
+
+    /// [`Session::load_relationship`], where `below` gives the loader options of the
+    /// related objects and the relationships on the path so far: the relationships
+    /// they (or their defaults) load by joins are joined into the select-in queries,
+    /// as SQLAlchemy does, and returned as a tree with the related objects.
+    pub(crate) fn load_relationship_joined(
+        &mut self,
+        ri: &'static RelInfo,
+        parents: &[Arc<dyn AnyObject>],
+        below: Option<(&[LoadPath], &OnPath)>,
+    ) -> Result<(Vec<Obj>, Vec<Joined>)> {
         let (source, target) = (ri.source, ri.target);
         let ttable = FromItem::Table(target.table.clone());
+        let mut nodes = Vec::new();
+        if let Some((paths, on_path)) = below {
+            let mut on_path = on_path.to_vec();
+            on_path.push((source.type_id, ri.index));
+            joined_nodes(target, paths, None, &mut on_path, &mut nodes)?;
+        }
         // The related objects of each parent, by the parent's position.
         let mut assigned: Vec<Vec<Arc<dyn AnyObject>>> = vec![Vec::new(); parents.len()];
         let mut loaded = Vec::new();
@@ -688,14 +780,17 @@ impl Session {
                     let stmt = strata_core::select(target.columns_in(&ttable))
                         .where_(cond)
                         .order_by(order_items(target, &ttable, &ri.def));
-                    for (child, fk) in self.select_objects_keyed(target, &stmt, &fk_cols)? {
+                    let stmt = joined_to(stmt, &nodes, &ttable);
+                    let cols = (&fk_cols[..], 0);
+                    self.select_joined(target, &stmt, cols, &nodes, |child, _, fk, _| {
                         if let Some(owners) = fk.and_then(|f| by_key.get(&f)) {
                             for &at in owners {
                                 assigned[at].push(child.clone());
                             }
                         }
                         loaded.push(child);
-                    }
+                        Ok(())
+                    })?;
                 }
             }
             Join::ToParent { local, remote } => {
@@ -723,7 +818,9 @@ impl Session {
                 for chunk in missing.chunks(SELECTIN_CHUNK) {
                     let cond = in_keys(remote.iter().map(|c| ttable.c(c)).collect(), chunk);
                     let stmt = strata_core::select(target.columns_in(&ttable)).where_(cond);
-                    for (t, k) in self.select_objects_keyed(target, &stmt, &key_cols)? {
+                    let stmt = joined_to(stmt, &nodes, &ttable);
+                    let cols = (&key_cols[..], 0);
+                    self.select_joined(target, &stmt, cols, &nodes, |t, _, k, _| {
                         if let Some(k) = k {
                             // The first row for a key wins, as before.
                             let slot = found.entry(k).or_default();
@@ -731,7 +828,8 @@ impl Session {
                                 *slot = Some(t);
                             }
                         }
-                    }
+                        Ok(())
+                    })?;
                 }
                 for (at, k) in &wanted {
                     if let Some(Some(t)) = found.get(k) {
@@ -769,21 +867,24 @@ impl Session {
                             chunk,
                         ))
                         .order_by(order_items(target, &ttable, &ri.def));
-                    for (t, tail) in self.select_objects(target, &stmt, assoc_local.len())? {
-                        if let Some(owners) = by_key.get(&value_key(&tail)) {
+                    let stmt = joined_to(stmt, &nodes, &ttable);
+                    let cols = (&[][..], assoc_local.len());
+                    self.select_joined(target, &stmt, cols, &nodes, |t, _, _, extra| {
+                        if let Some(owners) = by_key.get(&value_key(extra)) {
                             for &at in owners {
                                 assigned[at].push(t.clone());
                             }
                         }
                         loaded.push(t);
-                    }
+                        Ok(())
+                    })?;
                 }
             }
         }
         for (p, members) in parents.iter().zip(assigned) {
             self.set_relation(p, ri, members.into_iter().map(ObjectRef).collect())?;
         }
-        Ok(loaded)
+        Ok((loaded, joined_tree(&nodes, None)))
     }
 
     /// Set a loaded relationship, and its mirror on the related objects.
@@ -907,28 +1008,32 @@ impl Session {
                         continue;
                     }
                     let ri = rel_info(info, i)?;
-                    // Joined loads are done; otherwise the objects whose relationship
-                    // is already loaded keep it (with any changes not flushed yet)
-                    // and only the others load it.
-                    let done = joined.iter().find(|j| j.index == i);
-                    let (mut targets, unloaded) = if done.is_some() {
-                        (loaded_members(objs, i), Vec::new())
-                    } else {
-                        let (loaded, unloaded): (Vec<Obj>, Vec<Obj>) =
-                            objs.iter().cloned().partition(|o| o.rel_loaded(i));
-                        (loaded_members(&loaded, i), unloaded)
-                    };
+                    let below_paths = sub_paths(paths, i);
+                    // The objects whose relationship is loaded (by a join of this
+                    // statement, or before it, keeping any changes not flushed yet)
+                    // keep it; the others load it by select-in.
+                    let (loaded, unloaded): (Vec<Obj>, Vec<Obj>) =
+                        objs.iter().cloned().partition(|o| o.rel_loaded(i));
+                    let mut targets = loaded_members(&loaded, i);
+                    let mut below = joined
+                        .iter()
+                        .find(|j| j.index == i)
+                        .map_or(&[][..], |d| &d.below[..]);
+                    let fetched;
                     if !unloaded.is_empty() {
-                        targets.extend(self.load_relationship(ri, &unloaded)?);
+                        let joins = Some((&below_paths[..], &visited[..]));
+                        let (found, tree) = self.load_relationship_joined(ri, &unloaded, joins)?;
+                        targets.extend(found);
+                        fetched = tree;
+                        below = &fetched;
                     }
                     let mut seen = PtrSet::default();
                     let unique: Vec<Arc<dyn AnyObject>> = targets
                         .into_iter()
                         .filter(|t| seen.insert(crate::plan::ptr(t)))
                         .collect();
-                    let below = done.map_or(&[][..], |d| &d.below);
                     visited.push((info.type_id, i));
-                    self.apply_loaders(ri.target, &unique, &sub_paths(paths, i), visited, below)?;
+                    self.apply_loaders(ri.target, &unique, &below_paths, visited, below)?;
                     visited.pop();
                 }
                 Strategy::Raise if explicit.is_some() => {
@@ -1112,82 +1217,22 @@ impl Session {
                 None => nodes.clear(),
             }
         }
-        for j in 0..nodes.len() {
-            let parent = match nodes[j].parent {
-                Some(p) => &nodes[p].alias,
-                None => &source,
-            };
-            let s = join_related(stmt.into_owned(), &nodes[j], parent);
-            stmt = std::borrow::Cow::Owned(s);
+        // Without joins, the statement as given (not a copy).
+        if !nodes.is_empty() {
+            stmt = std::borrow::Cow::Owned(joined_to(stmt.into_owned(), &nodes, &source));
         }
-        let n = info.names.len();
-        let mut parents: Vec<Arc<dyn AnyObject>> = Vec::new();
+        let mut parents: Vec<Obj> = Vec::new();
         // Whether a row met an object already in the identity map: only then can the
         // same parent come twice (new objects are distinct).
         let mut met_existing = false;
-        // Per node: the children of each parent, the (parent, child) pairs met, and
-        // the distinct children in order (the parents of the nodes below).
-        let mut children: Vec<PtrMap<Vec<Obj>>> = vec![PtrMap::default(); nodes.len()];
-        let mut linked: Vec<PairSet> = vec![PairSet::default(); nodes.len()];
-        let mut distinct: Vec<Vec<Obj>> = vec![Vec::new(); nodes.len()];
-        let mut seen: Vec<PtrSet> = vec![PtrSet::default(); nodes.len()];
-        // The object each node gave in the current row.
-        let mut in_row: Vec<Option<Obj>> = vec![None; nodes.len()];
-        self.stream_rows(&stmt, |loader, row| {
-            let (head, mut rest) = row.split_at_mut(n.min(row.len()));
-            let (parent, loaded) = loader.load(info, head)?;
+        self.select_joined(info, &stmt, (&[], 0), &nodes, |obj, loaded, _, _| {
             met_existing |= loaded != Loaded::New;
-            for (j, node) in nodes.iter().enumerate() {
-                let target = node.ri.target;
-                let width = target.names.len().min(rest.len());
-                let (vals, tail) = std::mem::take(&mut rest).split_at_mut(width);
-                rest = tail;
-                in_row[j] = None;
-                let owner = match node.parent {
-                    Some(p) => in_row[p].as_ref(),
-                    None => Some(&parent),
-                };
-                let Some(owner) = owner.map(crate::plan::ptr) else {
-                    continue;
-                };
-                if target.key(vals).is_none() {
-                    continue;
-                }
-                let (child, _) = loader.load(target, vals)?;
-                let child_ptr = crate::plan::ptr(&child);
-                if linked[j].insert((owner, child_ptr)) {
-                    children[j].entry(owner).or_default().push(child.clone());
-                }
-                if seen[j].insert(child_ptr) {
-                    distinct[j].push(child.clone());
-                }
-                in_row[j] = Some(child);
-            }
-            parents.push(parent);
+            parents.push(obj);
             Ok(())
         })?;
         if met_existing {
             let mut seen = PtrSet::default();
             parents.retain(|p| seen.insert(crate::plan::ptr(p)));
-        }
-        for (j, node) in nodes.iter().enumerate() {
-            let owners = match node.parent {
-                Some(p) => &distinct[p],
-                None => &parents,
-            };
-            for o in owners {
-                // An object whose relationship is loaded already keeps it, with any
-                // changes not flushed yet, as the identity map keeps its columns.
-                if o.rel_loaded(node.ri.index) {
-                    continue;
-                }
-                // The owners are distinct: each takes its own children.
-                let members: Vec<ObjectRef> = children[j]
-                    .remove(&crate::plan::ptr(o))
-                    .map(|v| v.into_iter().map(ObjectRef).collect())
-                    .unwrap_or_default();
-                self.set_relation(o, node.ri, members)?;
-            }
         }
         Ok((parents, joined_tree(&nodes, None)))
     }

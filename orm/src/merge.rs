@@ -278,10 +278,11 @@ impl Session {
         }
         let stmt = strata_core::select(info.columns_in(&FromItem::Table(info.table.clone())))
             .where_(strata_core::and_(info.pk_condition(&info.row_key(values))));
-        Ok(self
-            .select_objects(info, &stmt, 0)?
-            .into_iter()
-            .next()
-            .map(|(o, _)| o))
+        let mut found = None;
+        self.select_joined(info, &stmt, (&[], 0), &[], |obj, _, _, _| {
+            found.get_or_insert(obj);
+            Ok(())
+        })?;
+        Ok(found)
     }
 }
