@@ -8,8 +8,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use strata::orm::{
-    joinedload, raiseload, select, selectinload, Handle, Many, Model, ObjectState, One, Registry,
-    Session,
+    joinedload, raiseload, select, selectinload, Handle, Load, Many, Model, ObjectState, One,
+    Registry, Session,
 };
 use strata::{insert, text, Column, Engine, ForeignKey, ReferentialAction, SqlType, Table};
 
@@ -1590,7 +1590,9 @@ fn joined_with_limit_and_offset_counts_parents(engine: &Engine) {
     assert_eq!(task_titles(&users[0]), ["t7-0", "t7-1"]);
 }
 
-fn nested_joined_loads_in_one_statement(engine: &Engine) {
+/// Fresh tables where u0 has a task "busy" with notes n1 and n2 and a task "idle"
+/// without, and u1 has no tasks.
+fn busy_and_idle_tasks(engine: &Engine) {
     setup(engine);
     let mut s = Session::new(engine);
     // u0 has a task with two notes and a task without; u1 has no tasks.
@@ -1615,87 +1617,66 @@ fn nested_joined_loads_in_one_statement(engine: &Engine) {
     s.add(user("u1")).unwrap();
     s.commit().unwrap();
     drop(s);
+}
+
+/// The bodies of a task's notes, sorted; the notes must be loaded.
+fn note_bodies(t: &Handle<UserTask>) -> Vec<String> {
+    let t = t.read();
+    let notes = t.notes.get().expect("notes loaded");
+    let mut bodies: Vec<String> = notes.iter().map(|n| n.read().body.clone()).collect();
+    bodies.sort();
+    bodies
+}
+
+/// Check the users of [`busy_and_idle_tasks`] (u0 first), loaded with their tasks
+/// and the tasks' notes; u0's tasks.
+fn busy_and_idle_loaded(users: &[Handle<User>]) -> Vec<Handle<UserTask>> {
+    assert_eq!(users.len(), 2);
+    assert_eq!(task_titles(&users[0]), ["busy", "idle"]);
+    assert!(task_titles(&users[1]).is_empty());
+    let tasks = users[0].read().tasks.get().unwrap().to_vec();
+    assert_eq!(note_bodies(&tasks[0]), ["n1", "n2"]);
+    assert!(note_bodies(&tasks[1]).is_empty());
+    tasks
+}
+
+/// All users by name, with `load`.
+fn users_by_name(s: &mut Session, load: Load<User, Note>) -> Vec<Handle<User>> {
+    s.scalars(&select::<User>().options(load).order_by([User::name.asc()]))
+        .unwrap()
+        .all()
+}
+
+fn nested_joined_loads_in_one_statement(engine: &Engine) {
+    busy_and_idle_tasks(engine);
 
     let log = selects(engine);
     let mut s = Session::new(engine);
-    let users = s
-        .scalars(
-            &select::<User>()
-                .options(joinedload(User::tasks).joinedload(UserTask::notes))
-                .order_by([User::name.asc()]),
-        )
-        .unwrap()
-        .all();
+    let users = users_by_name(&mut s, joinedload(User::tasks).joinedload(UserTask::notes));
     assert_eq!(
         drain(&log).len(),
         1,
         "users, tasks and notes in one statement"
     );
-    assert_eq!(users.len(), 2);
-    assert_eq!(task_titles(&users[0]), ["busy", "idle"]);
-    assert!(task_titles(&users[1]).is_empty());
-    let tasks = users[0].read().tasks.get().unwrap().to_vec();
-    let notes = |t: &Handle<UserTask>| -> Vec<String> {
-        let t = t.read();
-        let notes = t.notes.get().expect("notes loaded by the join");
-        notes.iter().map(|n| n.read().body.clone()).collect()
-    };
-    let mut busy_notes = notes(&tasks[0]);
-    busy_notes.sort();
-    assert_eq!(busy_notes, ["n1", "n2"]);
-    assert!(notes(&tasks[1]).is_empty());
+    let tasks = busy_and_idle_loaded(&users);
     // The back references are set in memory: no statement.
     let owner = tasks[0].read().user.get().unwrap().unwrap();
     assert!(Handle::ptr_eq(&owner, &users[0]));
     assert!(drain(&log).is_empty());
 }
 
-/// `selectinload(a).joinedload(b)`: the select-in query of `a` LEFT OUTER JOINs `b`,
+/// `selectinload(a).joinedload(b)`: the select-in query of `a` LEFT JOINs `b`,
 /// as SQLAlchemy does; two statements in all, for every kind of select-in load.
 fn joined_loads_below_a_selectin_load_join_its_query(engine: &Engine) {
-    setup(engine);
-    let mut s = Session::new(engine);
-    // u0: "busy" with notes n1, n2 and "idle" without; u1: nothing.
-    let u0 = Handle::new(user("u0")).unwrap();
-    let (busy, idle) = (
-        Handle::new(task("busy", None)).unwrap(),
-        Handle::new(task("idle", None)).unwrap(),
-    );
-    u0.append(User::tasks, &busy).unwrap();
-    u0.append(User::tasks, &idle).unwrap();
-    for body in ["n1", "n2"] {
-        let note = Handle::new(Note {
-            id: None,
-            task_id: 0,
-            body: body.into(),
-            task: One::new(),
-        })
-        .unwrap();
-        busy.append(UserTask::notes, &note).unwrap();
-    }
-    s.add(&u0).unwrap();
-    s.add(user("u1")).unwrap();
-    s.commit().unwrap();
-    drop(s);
-    let notes = |t: &Handle<UserTask>| -> Vec<String> {
-        let t = t.read();
-        let notes = t.notes.get().expect("notes loaded by the join");
-        let mut bodies: Vec<String> = notes.iter().map(|n| n.read().body.clone()).collect();
-        bodies.sort();
-        bodies
-    };
+    busy_and_idle_tasks(engine);
 
     // One-to-many below one-to-many.
     let log = selects(engine);
     let mut s = Session::new(engine);
-    let users = s
-        .scalars(
-            &select::<User>()
-                .options(selectinload(User::tasks).joinedload(UserTask::notes))
-                .order_by([User::name.asc()]),
-        )
-        .unwrap()
-        .all();
+    let users = users_by_name(
+        &mut s,
+        selectinload(User::tasks).joinedload(UserTask::notes),
+    );
     let sql = drain(&log);
     assert_eq!(sql.len(), 2, "users; tasks joined to their notes: {sql:#?}");
     assert!(
@@ -1703,11 +1684,7 @@ fn joined_loads_below_a_selectin_load_join_its_query(engine: &Engine) {
         "{}",
         sql[1]
     );
-    assert_eq!(task_titles(&users[0]), ["busy", "idle"]);
-    assert!(task_titles(&users[1]).is_empty());
-    let tasks = users[0].read().tasks.get().unwrap().to_vec();
-    assert_eq!(notes(&tasks[0]), ["n1", "n2"]);
-    assert!(notes(&tasks[1]).is_empty());
+    busy_and_idle_loaded(&users);
     assert!(drain(&log).is_empty());
     drop(s);
 
@@ -1754,8 +1731,8 @@ fn joined_loads_below_a_selectin_load_join_its_query(engine: &Engine) {
     assert_eq!(drain(&log).len(), 2);
     let tasks = users[0].read().tasks.get().unwrap().to_vec();
     assert!(Handle::ptr_eq(&tasks[0], &t));
-    assert_eq!(notes(&tasks[0]), ["n1", "n2"]);
-    assert!(notes(&tasks[1]).is_empty());
+    assert_eq!(note_bodies(&tasks[0]), ["n1", "n2"]);
+    assert!(note_bodies(&tasks[1]).is_empty());
 }
 
 fn eager_loads_keep_collections_changed_in_memory(engine: &Engine) {
