@@ -194,6 +194,7 @@ on_all!(
     changing_the_primary_key_moves_the_object_in_the_identity_map,
     a_new_object_takes_over_the_row_of_one_deleted_in_the_same_flush,
     expire_and_rollback_drop_unflushed_changes,
+    rollback_gives_flushed_objects_their_rows_values_back,
     adding_an_object_marked_for_deletion_takes_the_mark_back,
     server_defaults_and_onupdate_are_read_back,
     add_commit_assigns_keys_in_one_batched_insert,
@@ -1085,6 +1086,35 @@ fn expire_and_rollback_drop_unflushed_changes(engine: &Engine) {
         .scalar_one()
         .unwrap();
     assert_eq!(email.as_deref(), Some("k@example.com"));
+}
+
+/// A change flushed and then rolled back leaves the object with the values its row has
+/// again, so that writing the same change once more is a change (found by the unit of
+/// work's model test: the second write compared equal to the rolled-back values and
+/// was lost).
+fn rollback_gives_flushed_objects_their_rows_values_back(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Before")).unwrap();
+    s.commit().unwrap();
+    let a = s.get::<Author>(1).unwrap().unwrap();
+    a.write().name = "Flushed".into();
+    s.flush().unwrap();
+    a.write().name = "Flushed twice".into();
+    s.flush().unwrap();
+    s.rollback().unwrap();
+    // The values of before the transaction, without a load.
+    assert_eq!(a.read().name, "Before");
+    a.write().name = "Flushed".into();
+    s.commit().unwrap();
+    let name: String = engine
+        .connect()
+        .unwrap()
+        .execute(&text("SELECT name FROM authors"))
+        .unwrap()
+        .scalar_one()
+        .unwrap();
+    assert_eq!(name, "Flushed");
 }
 
 fn adding_an_object_marked_for_deletion_takes_the_mark_back(engine: &Engine) {

@@ -403,7 +403,10 @@ impl Session {
                 Snapshot::Current
             };
             obj.take_touched();
-            obj.meta().snapshot = snapshot;
+            let before = std::mem::replace(&mut obj.meta().snapshot, snapshot);
+            if let Snapshot::Values(before) = before {
+                self.updated_in_tx.push((obj, before));
+            }
         }
         let any_deleted = !applied.deleted.is_empty();
         for obj in applied.deleted {

@@ -186,6 +186,10 @@ pub struct Session {
     /// Objects whose primary key a flush of this transaction changed, with the identity
     /// key they had before: a rollback puts them back under it.
     pub(crate) rekeyed_in_tx: Vec<(Arc<dyn AnyObject>, Option<IdentityKey>)>,
+    /// Objects a flush of this transaction UPDATEd, each with the values its row had
+    /// before (oldest first): a rollback gives them back those values, which their rows
+    /// have again, rather than the values of their last flush.
+    pub(crate) updated_in_tx: Vec<(Arc<dyn AnyObject>, Vec<Value>)>,
     /// The tie to this session's objects, with its "something was written" flag.
     pub(crate) link: Arc<SessionLink>,
     /// The `get` statement text of the model fetched last.
@@ -219,6 +223,7 @@ impl Session {
             flushed_deleted: Vec::new(),
             inserted_in_tx: Vec::new(),
             rekeyed_in_tx: Vec::new(),
+            updated_in_tx: Vec::new(),
             link: SessionLink::new(),
             get_text: None,
             autoflush: true,
@@ -700,6 +705,7 @@ impl Session {
         }
         self.inserted_in_tx.clear();
         self.rekeyed_in_tx.clear();
+        self.updated_in_tx.clear();
         self.wrote_in_tx = false;
         if self.expire_on_commit {
             self.expire_all();
@@ -758,12 +764,21 @@ impl Session {
             self.identity.clear();
             self.flushed_deleted.clear();
             self.rekeyed_in_tx.clear();
+            self.updated_in_tx.clear();
             return result;
         }
         // Objects whose primary key changed go back under their keys of before, last
         // change first.
         while let Some((o, old)) = self.rekeyed_in_tx.pop() {
             self.move_in_identity(&o, old);
+        }
+        // Objects UPDATEd in the transaction take back the values of before it (their
+        // first UPDATE's, applied last), which the rollback below puts into them; a
+        // close leaves the objects it detaches as they are.
+        while let Some((o, before)) = self.updated_in_tx.pop() {
+            if !detach {
+                o.meta().snapshot = Snapshot::Values(before);
+            }
         }
         for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
             if let Some(k) = o.meta().key.take() {

@@ -94,7 +94,14 @@ impl Engine {
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(0))
+            // No idle timeout and no maximum lifetime (SQLAlchemy recycles no connection
+            // by default either): without them the pool schedules no reaper, whose
+            // pending run would keep the pool's three threads alive for up to 30
+            // seconds after the engine is dropped (r2d2 issue #99), so that a program
+            // making engines one after another piles up threads until it cannot start
+            // another.
             .idle_timeout(None)
+            .max_lifetime(None)
             // Checkouts give their own timeout; this one caps the delay between the
             // pool's attempts to open a connection after one failed at half of it.
             .connection_timeout(CONNECT_RETRY * 2)
