@@ -40,6 +40,9 @@ enum Op {
     Rollback,
     Get(usize),
     Query,
+    Expire(usize),
+    Expunge(usize),
+    Merge(usize, usize, i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -53,6 +56,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Rollback),
         2 => any::<usize>().prop_map(Op::Get),
         2 => Just(Op::Query),
+        1 => any::<usize>().prop_map(Op::Expire),
+        1 => any::<usize>().prop_map(Op::Expunge),
+        2 => (any::<usize>(), 0..NAMES.len(), 0..4i64).prop_map(|(i, n, q)| Op::Merge(i, n, q)),
     ]
 }
 
@@ -153,22 +159,44 @@ impl Run {
         (!live.is_empty()).then(|| live[i % live.len()])
     }
 
-    /// Whether the objects' values clash on a name, and whether they, or a row the
-    /// database still has, may clash with another object's on the way.
-    fn clashes(&self) -> (bool, bool) {
-        let mut by_name: BTreeMap<&str, Vec<Option<i64>>> = BTreeMap::new();
+    /// The rows a flush is to leave: the rows of objects out of the session stay,
+    /// those of objects marked for deletion go, the others hold their objects'
+    /// values; pending objects add rows (without a key yet).
+    fn rows_to_be(&self) -> Vec<(Option<i64>, &str)> {
+        let held: BTreeMap<i64, &Tracked> = self
+            .objs
+            .iter()
+            .filter(|t| matches!(t.expect, Expect::Persistent | Expect::Marked))
+            .map(|t| (t.id(), t))
+            .collect();
+        let mut rows: Vec<(Option<i64>, &str)> = self
+            .flushed
+            .iter()
+            .filter(|(id, _)| !held.contains_key(id))
+            .map(|(id, (name, _))| (Some(*id), name.as_str()))
+            .collect();
         for t in &self.objs {
-            if matches!(t.expect, Expect::Pending | Expect::Persistent) {
-                let id = (t.expect == Expect::Persistent).then(|| t.id());
-                by_name.entry(t.vals.0.as_str()).or_default().push(id);
+            match t.expect {
+                Expect::Persistent => rows.push((Some(t.id()), t.vals.0.as_str())),
+                Expect::Pending => rows.push((None, t.vals.0.as_str())),
+                _ => {}
             }
         }
-        let must = by_name.values().any(|ids| ids.len() > 1);
+        rows
+    }
+
+    /// Whether the rows a flush is to leave clash on a name, and whether one of them
+    /// may clash on the way with a row the database has now.
+    fn clashes(&self) -> (bool, bool) {
+        let to_be = self.rows_to_be();
+        let mut names: Vec<&str> = to_be.iter().map(|r| r.1).collect();
+        names.sort_unstable();
+        let must = names.windows(2).any(|w| w[0] == w[1]);
         let may = must
-            || self.flushed.iter().any(|(id, (name, _))| {
-                by_name
-                    .get(name.as_str())
-                    .is_some_and(|ids| ids.iter().any(|other| *other != Some(*id)))
+            || to_be.iter().any(|(id, name)| {
+                self.flushed
+                    .iter()
+                    .any(|(other, (n, _))| n == name && Some(*other) != *id)
             });
         (must, may)
     }
@@ -181,18 +209,20 @@ impl Run {
             Ok(v) => {
                 assert!(!must_fail, "a flush of clashing names succeeded");
                 for t in &mut self.objs {
-                    t.expect = match t.expect {
-                        Expect::Pending => Expect::Persistent,
-                        Expect::Marked => Expect::Deleted,
-                        e => e,
-                    };
+                    match t.expect {
+                        Expect::Pending => t.expect = Expect::Persistent,
+                        Expect::Marked => {
+                            t.expect = Expect::Deleted;
+                            self.flushed.remove(&t.id());
+                        }
+                        _ => {}
+                    }
                 }
-                self.flushed = self
-                    .objs
-                    .iter()
-                    .filter(|t| t.expect == Expect::Persistent)
-                    .map(|t| (t.id(), t.vals.clone()))
-                    .collect();
+                for t in &self.objs {
+                    if t.expect == Expect::Persistent {
+                        self.flushed.insert(t.id(), t.vals.clone());
+                    }
+                }
                 assert_eq!(self.session_rows(), self.flushed, "rows after a flush");
                 Some(v)
             }
@@ -270,13 +300,9 @@ impl Run {
             }
             Op::Rollback => self.rollback(),
             Op::Get(i) => {
-                let persistent: Vec<usize> = (0..self.objs.len())
-                    .filter(|&k| self.objs[k].expect == Expect::Persistent)
-                    .collect();
-                if persistent.is_empty() {
+                let Some(k) = self.persistent(i) else {
                     return;
-                }
-                let k = persistent[i % persistent.len()];
+                };
                 let (id, expired) = (self.objs[k].id(), self.objs[k].h.is_expired());
                 let got = self.session.get::<Item>(id);
                 // An expired object is loaded again, after an autoflush.
@@ -305,6 +331,23 @@ impl Run {
                     return;
                 };
                 let found = found.all();
+                // Rows of expunged objects come back as new objects.
+                for h in &found {
+                    if self.objs.iter().any(|t| Handle::ptr_eq(&t.h, h)) {
+                        continue;
+                    }
+                    let id = h.read().id.expect("a loaded object has its key");
+                    let held = self.objs.iter().any(|t| {
+                        matches!(t.expect, Expect::Persistent | Expect::Marked) && t.id() == id
+                    });
+                    assert!(!held, "a query gave a second object for row {id}");
+                    self.objs.push(Tracked {
+                        h: h.clone(),
+                        expect: Expect::Persistent,
+                        vals: self.flushed[&id].clone(),
+                        committed: self.committed.contains_key(&id),
+                    });
+                }
                 let mut want: Vec<&Tracked> = self
                     .objs
                     .iter()
@@ -320,7 +363,57 @@ impl Run {
                     assert_eq!((item.name.clone(), item.qty), t.vals, "values once loaded");
                 }
             }
+            Op::Expire(i) => {
+                if let Some(k) = self.persistent(i) {
+                    self.session.expire(&self.objs[k].h).unwrap();
+                    // Its unflushed changes are dropped.
+                    let id = self.objs[k].id();
+                    self.objs[k].vals = self.flushed[&id].clone();
+                }
+            }
+            Op::Expunge(i) => {
+                // An object whose row is committed as it is, so that its row stays as
+                // committed and a rollback keeps it.
+                let Some(k) = self.persistent(i) else {
+                    return;
+                };
+                let t = &self.objs[k];
+                let id = t.id();
+                let unchanged = Some(&t.vals) == self.flushed.get(&id)
+                    && self.flushed.get(&id) == self.committed.get(&id);
+                if t.committed && unchanged {
+                    self.session.expunge(&t.h).unwrap();
+                    self.objs[k].expect = Expect::Gone;
+                }
+            }
+            Op::Merge(i, n, qty) => {
+                let Some(k) = self.persistent(i) else {
+                    return;
+                };
+                let item = Item {
+                    id: Some(self.objs[k].id()),
+                    name: NAMES[n].to_string(),
+                    qty,
+                };
+                // merge() flushes first.
+                let result = self.session.merge(&item);
+                if let Some(merged) = self.flushed(result) {
+                    assert!(
+                        Handle::ptr_eq(&merged, &self.objs[k].h),
+                        "merge gave another object"
+                    );
+                    self.objs[k].vals = (item.name, qty);
+                }
+            }
         }
+    }
+
+    /// The `i`th (mod the count) object that is persistent and not marked.
+    fn persistent(&self, i: usize) -> Option<usize> {
+        let found: Vec<usize> = (0..self.objs.len())
+            .filter(|&k| self.objs[k].expect == Expect::Persistent)
+            .collect();
+        (!found.is_empty()).then(|| found[i % found.len()])
     }
 
     fn rollback(&mut self) {

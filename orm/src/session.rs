@@ -510,6 +510,10 @@ impl Session {
             if !expired {
                 return Some(Some(obj));
             }
+            // Expired, it is loaded again, unless it is marked for deletion. An
+            // object deleted before it that had the same key (a key the database
+            // gave again) is no longer the key's.
+            return self.deleted.contains(obj).then_some(None);
         }
         let deleted = self
             .deleted
