@@ -1,9 +1,9 @@
 //! A model test of the Session: random runs of adds, changes, deletes, flushes,
-//! commits, rollbacks, gets and queries, played on a Session (on SQLite, PostgreSQL and
-//! MySQL) and on a plain model of what SQLAlchemy's unit of work promises. After every step the database, the
-//! objects' states, the identity map and (once loaded) the objects' values agree with
-//! the model; a flush either succeeds or fails on the unique name with nothing written
-//! and every object as it was.
+//! commits, rollbacks, gets, queries, expiries, expunges and merges, played on a Session
+//! (on SQLite, PostgreSQL and MySQL) and on a plain model of what SQLAlchemy's unit of
+//! work promises. After every step the database, the objects' states, the identity map
+//! and (once loaded) the objects' values agree with the model; a flush either succeeds
+//! or fails on the unique name with nothing written and every object as it was.
 
 #[allow(dead_code)] // each test binary uses only part of the support code
 #[macro_use]
@@ -29,6 +29,8 @@ struct Item {
 /// Few names, so that flushes often meet the unique constraint.
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
+/// A step of a run; the `usize` that picks an object is taken modulo the objects
+/// the step applies to (a step with none does nothing).
 #[derive(Debug, Clone)]
 enum Op {
     Add(usize, i64),
@@ -452,19 +454,6 @@ impl Run {
     }
 }
 
-/// Cases per database: `PROPTEST_CASES` or `default`.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 fn the_session_keeps_to_the_unit_of_work_model(engine: &Engine) {
     // Fewer cases on a server, where each starts with DDL.
     let cases = if engine.dialect().name() == "sqlite" {
@@ -472,7 +461,7 @@ fn the_session_keeps_to_the_unit_of_work_model(engine: &Engine) {
     } else {
         48
     };
-    let mut runner = TestRunner::new(config(cases));
+    let mut runner = TestRunner::new(support::proptest_config(cases));
     let ops = proptest::collection::vec(op(), 1..40);
     let result = runner.run(&ops, |ops| {
         let mut run = Run::new(engine);

@@ -12,6 +12,10 @@
 //!   same shape) is exactly what the uncached `compile` gives;
 //! - `text()` parameter parsing.
 
+#[allow(dead_code)] // each test binary uses only part of the support code
+#[macro_use]
+mod support;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
@@ -28,20 +32,6 @@ use strata::{
 };
 
 const DIALECTS: [&dyn Dialect; 3] = [&SqliteDialect, &PostgresDialect, &MySqlDialect];
-
-/// `cases` cases per property (`PROPTEST_CASES` overrides it for a deeper run);
-/// failures are reported, not persisted to files.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Schema
@@ -407,7 +397,7 @@ fn check_string_value(s: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(support::proptest_config(256))]
 
     /// A string used as a value never changes the SQL text, on any dialect, and reaches
     /// the parameters unchanged (or LIKE-escaped, for contains/startswith/endswith).
@@ -704,7 +694,7 @@ fn check_identifier_everywhere(s: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(support::proptest_config(256))]
 
     /// An identifier is either rejected with `InvalidIdentifier` (empty, NUL) or appears
     /// in the SQL only as a quoted identifier: the SQL with the identifier is the SQL
@@ -1603,7 +1593,7 @@ fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(support::proptest_config(256))]
 
     /// Building and compiling random statements (every expression kind, every value
     /// kind, subqueries, CTEs, windows, joins, compound selects, DML with RETURNING and
@@ -1707,7 +1697,7 @@ fn substitute(sql: &str, params: &[Value], d: &dyn Dialect) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(support::proptest_config(256))]
 
     /// The parameters are in placeholder order: the compiled SQL with each placeholder
     /// replaced by the literal of its parameter is the statement rendered with its values
@@ -2197,7 +2187,7 @@ fn mutate(e: &E, at: &mut u32, k: u8) -> E {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(support::proptest_config(256))]
 
     /// (b) Equal keys mean equal SQL templates: a statement and a near miss (one node
     /// changed) or an unrelated statement never share a key unless they render alike.
@@ -2325,7 +2315,7 @@ fn text_reports_missing_and_unused_binds() {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(support::proptest_config(256))]
 
     /// Arbitrary SQL given to text() never panics: it compiles or names the parameter
     /// that has no value.

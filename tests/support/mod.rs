@@ -41,6 +41,20 @@ pub fn rows<T: strata::engine::FromRow>(engine: &Engine, sql: &str) -> Vec<T> {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// Proptest settings: `PROPTEST_CASES` cases if set, else `default`; a failure is
+/// reported with its shrunk input and not saved to a file.
+pub fn proptest_config(default: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// Run a check that panics on failure.
 pub fn plain(engine: &Engine, check: fn(&Engine)) {
     check(engine)
