@@ -365,6 +365,11 @@ on_all!(
     joined_with_limit_and_offset_counts_parents,
     nested_joined_loads_in_one_statement,
     joined_loads_below_a_selectin_load_join_its_query,
+    a_new_child_of_a_parent_deleted_before_the_flush_is_never_inserted,
+    deleting_a_new_parent_deletes_the_children_it_holds,
+    a_child_moved_and_taken_out_is_an_orphan,
+    deleting_a_parent_spares_a_child_moved_away_in_memory,
+    a_rollback_gives_a_moved_child_its_parent_back,
     eager_loads_keep_collections_changed_in_memory,
     cascaded_objects_are_inserted_after_the_object_that_brought_them,
     a_live_write_guard_is_an_error_not_a_wait,
@@ -1733,6 +1738,97 @@ fn joined_loads_below_a_selectin_load_join_its_query(engine: &Engine) {
     assert!(Handle::ptr_eq(&tasks[0], &t));
     assert_eq!(note_bodies(&tasks[0]), ["n1", "n2"]);
     assert!(note_bodies(&tasks[1]).is_empty());
+}
+
+/// Users "a" (with task "t") and "b", committed; the session's handles on them, expired
+/// (their relationships unloaded, as after any commit).
+fn a_b_and_t(engine: &Engine, s: &mut Session) -> (Handle<User>, Handle<User>, Handle<UserTask>) {
+    setup(engine);
+    let a = s.add(user("a")).unwrap();
+    let b = s.add(user("b")).unwrap();
+    let t = Handle::new(task("t", None)).unwrap();
+    a.append(User::tasks, &t).unwrap();
+    s.commit().unwrap();
+    (a, b, t)
+}
+
+/// The user id of the task row (the one task).
+fn task_owner(engine: &Engine) -> Option<i64> {
+    support::rows::<(Option<i64>,)>(engine, "SELECT user_id FROM r_user_tasks")[0].0
+}
+
+// The faults below were found by the relationship model test (orm_relationships_model.rs).
+
+/// A new child appended to a parent that is then deleted is never inserted: the flush
+/// deletes the parent alone (it used to insert the child and then fail on its foreign
+/// key).
+fn a_new_child_of_a_parent_deleted_before_the_flush_is_never_inserted(engine: &Engine) {
+    let mut s = Session::new(engine);
+    let (a, _, _) = a_b_and_t(engine, &mut s);
+    s.load(&a, User::tasks).unwrap();
+    let new = Handle::new(task("new", None)).unwrap();
+    a.append(User::tasks, &new).unwrap();
+    s.delete(&a).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
+    assert_eq!(count(engine, "SELECT count(*) FROM r_users"), 1);
+    assert_eq!(new.state(), ObjectState::Transient);
+}
+
+/// Deleting a new parent deletes the children it holds in memory, and the parent is
+/// never inserted (a child's reference to it used to bring it back).
+fn deleting_a_new_parent_deletes_the_children_it_holds(engine: &Engine) {
+    let mut s = Session::new(engine);
+    let (_, _, t) = a_b_and_t(engine, &mut s);
+    let new = s.add(user("new")).unwrap();
+    new.append(User::tasks, &t).unwrap();
+    s.delete(&new).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
+    assert_eq!(count(engine, "SELECT count(*) FROM r_users"), 2);
+    assert_eq!(new.state(), ObjectState::Transient);
+}
+
+/// A child moved to a parent while its own reference was not loaded, then taken out of
+/// that parent, is an orphan (it used to stay with its first parent).
+fn a_child_moved_and_taken_out_is_an_orphan(engine: &Engine) {
+    let mut s = Session::new(engine);
+    let (_, b, t) = a_b_and_t(engine, &mut s);
+    s.load(&b, User::tasks).unwrap();
+    b.append(User::tasks, &t).unwrap();
+    b.remove_from(User::tasks, &t).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_user_tasks"), 0);
+}
+
+/// Deleting a parent spares a child that moved to another parent in memory, although
+/// its row (which the flush loads the parent's children from) still says otherwise; and
+/// that load leaves the child's new parent alone.
+fn deleting_a_parent_spares_a_child_moved_away_in_memory(engine: &Engine) {
+    let mut s = Session::new(engine);
+    let (a, b, t) = a_b_and_t(engine, &mut s);
+    s.load(&b, User::tasks).unwrap();
+    b.append(User::tasks, &t).unwrap();
+    s.delete(&a).unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(engine, "SELECT count(*) FROM r_users"), 1);
+    assert_eq!(task_owner(engine), b.read().id);
+}
+
+/// A rollback gives a child whose foreign key a flush set (it moved) the key its row
+/// has again, so that moving it once more is a change (it used to be lost).
+fn a_rollback_gives_a_moved_child_its_parent_back(engine: &Engine) {
+    let mut s = Session::new(engine);
+    let (a, b, t) = a_b_and_t(engine, &mut s);
+    s.load(&b, User::tasks).unwrap();
+    b.append(User::tasks, &t).unwrap();
+    s.flush().unwrap();
+    s.rollback().unwrap();
+    assert_eq!(t.read().user_id, a.read().id);
+    s.load(&b, User::tasks).unwrap();
+    b.append(User::tasks, &t).unwrap();
+    s.commit().unwrap();
+    assert_eq!(task_owner(engine), b.read().id);
 }
 
 fn eager_loads_keep_collections_changed_in_memory(engine: &Engine) {

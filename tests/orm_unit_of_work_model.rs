@@ -75,6 +75,8 @@ enum Expect {
     Marked,
     /// Its DELETE was flushed, not committed.
     Deleted,
+    /// Pending and deleted: the next flush leaves it out of the session.
+    Dropped,
     /// Out of the session (expunged, rolled back or deleted and committed).
     Gone,
 }
@@ -213,6 +215,7 @@ impl Run {
                 for t in &mut self.objs {
                     match t.expect {
                         Expect::Pending => t.expect = Expect::Persistent,
+                        Expect::Dropped => t.expect = Expect::Gone,
                         Expect::Marked => {
                             t.expect = Expect::Deleted;
                             self.flushed.remove(&t.id());
@@ -272,9 +275,9 @@ impl Run {
                 if let Some(k) = self.live(i) {
                     self.session.delete(&self.objs[k].h).unwrap();
                     let t = &mut self.objs[k];
-                    // A pending object just leaves the session.
+                    // A pending object is never inserted.
                     t.expect = match t.expect {
-                        Expect::Pending => Expect::Gone,
+                        Expect::Pending => Expect::Dropped,
                         _ => Expect::Marked,
                     };
                 }
@@ -447,6 +450,7 @@ impl Run {
                 Expect::Pending => state == ObjectState::Pending,
                 Expect::Persistent | Expect::Marked => state == ObjectState::Persistent,
                 Expect::Deleted => state == ObjectState::Deleted,
+                Expect::Dropped => matches!(state, ObjectState::Pending | ObjectState::Transient),
                 Expect::Gone => matches!(state, ObjectState::Transient | ObjectState::Detached),
             };
             assert!(ok, "object {k} is {state}, expected {:?}", t.expect);

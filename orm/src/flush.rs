@@ -394,17 +394,35 @@ impl Session {
                 };
                 self.rekey(&obj, key);
             }
-            let snapshot = if own || crate::handle::same_values(&obj.values(), &values) {
+            // The row's values before the UPDATE, for a rollback: the snapshot, or
+            // (an object not written itself, whose foreign key the flush set) its
+            // values as they are until the written ones go in below.
+            let current = matches!(obj.meta().snapshot, Snapshot::Current);
+            let mut unwritten = None;
+            let snapshot = if own {
                 Snapshot::Current
-            } else if let Some(values) = obj.try_set_values(values)? {
-                obj.meta().expired = true;
-                Snapshot::Values(values)
             } else {
-                Snapshot::Current
+                let now = obj.values();
+                if crate::handle::same_values(&now, &values) {
+                    Snapshot::Current
+                } else {
+                    unwritten = current.then_some(now);
+                    match obj.try_set_values(values)? {
+                        Some(values) => {
+                            obj.meta().expired = true;
+                            Snapshot::Values(values)
+                        }
+                        None => Snapshot::Current,
+                    }
+                }
             };
             obj.take_touched();
             let before = std::mem::replace(&mut obj.meta().snapshot, snapshot);
-            if let Snapshot::Values(before) = before {
+            let before = match before {
+                Snapshot::Values(before) => Some(before),
+                _ => unwritten,
+            };
+            if let Some(before) = before {
                 self.updated_in_tx.push((obj, before));
             }
         }
@@ -430,6 +448,7 @@ impl Session {
             self.pending.retain(|p| !expunged.contains(&ptr(p)));
         }
         for obj in &plan.expunge {
+            self.deleted.remove(obj);
             obj.meta().leave_session(ObjectState::Transient);
         }
         for h in &plan.holders {

@@ -157,8 +157,9 @@ pub(crate) trait AnyObject: Send + Sync {
     fn rel_members(&self, index: usize) -> Option<Vec<ObjectRef>>;
     /// Whether relationship `index` is loaded (without copying its members).
     fn rel_loaded(&self, index: usize) -> bool;
-    /// The members of relationship `index` as last loaded or flushed.
-    fn rel_original(&self, index: usize) -> Vec<ObjectRef>;
+    /// The members of relationship `index` as last loaded or flushed; `None` when that
+    /// is not known (a reference set or cleared while it was not loaded).
+    fn rel_original(&self, index: usize) -> Option<Vec<ObjectRef>>;
     /// Change relationship `index`; `Ok(false)` when a guard on the object is alive.
     fn rel_update(&self, index: usize, f: &mut dyn FnMut(&mut dyn RelationField)) -> Result<bool>;
 }
@@ -367,11 +368,13 @@ impl<T: Model> AnyObject for Cell<T> {
         data.relation(index).is_some_and(|r| r.is_loaded())
     }
 
-    fn rel_original(&self, index: usize) -> Vec<ObjectRef> {
+    fn rel_original(&self, index: usize) -> Option<Vec<ObjectRef>> {
         let data = self.data.read().unwrap_or_else(|p| p.into_inner());
-        data.relation(index)
-            .map(|r| r.original())
-            .unwrap_or_default()
+        match data.relation(index) {
+            Some(r) if !r.original_known() => None,
+            Some(r) => Some(r.original()),
+            None => Some(Vec::new()),
+        }
     }
 
     fn rel_update(&self, index: usize, f: &mut dyn FnMut(&mut dyn RelationField)) -> Result<bool> {

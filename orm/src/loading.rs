@@ -908,9 +908,12 @@ impl Session {
         let me = ObjectRef(obj.clone());
         let back_is_collection = ri.target.relationships[back].collection;
         for m in members {
-            // Only a collection already in memory gains the object; a reference is
-            // set. Either way the mirror is loaded state, not a change to flush.
-            if !back_is_collection || m.0.rel_loaded(back) {
+            // Only a collection already in memory gains the object; a reference is set
+            // unless it is in memory (pointing at another object its row does not say
+            // yet, until a flush). Either way the mirror is loaded state, not a change
+            // to flush.
+            let in_memory = m.0.rel_loaded(back);
+            if back_is_collection == in_memory {
                 m.0.rel_update(back, &mut |r| {
                     r.add(&me);
                     r.mark_flushed();

@@ -139,8 +139,12 @@ impl Session {
         while next < merged.queue.len() {
             let (source, target) = merged.queue[next].clone();
             next += 1;
-            let members =
-                |i: usize| -> Members { Some((source.rel_members(i)?, source.rel_original(i))) };
+            let members = |i: usize| -> Members {
+                Some((
+                    source.rel_members(i)?,
+                    source.rel_original(i).unwrap_or_default(),
+                ))
+            };
             self.merge_relationships(source.info(), &members, &target, &mut merged)?;
         }
         Ok(target)

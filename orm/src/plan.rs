@@ -259,7 +259,7 @@ impl Session {
                     continue;
                 };
                 let original = h.rel_original(idx);
-                if members.is_empty() && original.is_empty() {
+                if members.is_empty() && original.as_ref().is_some_and(Vec::is_empty) {
                     // Empty before and after: no cascade, link or association row.
                     continue;
                 }
@@ -280,7 +280,7 @@ impl Session {
                     assoc_rows: &mut assoc_rows,
                     orphans: &mut orphans,
                 };
-                plan_relationship(&mut cx, &h, ri, &members, &original)?;
+                plan_relationship(&mut cx, &h, ri, &members, original.as_deref())?;
             }
         }
         // An object removed from a delete-orphan collection is an orphan unless the same
@@ -305,15 +305,32 @@ impl Session {
                 _ => {}
             }
         }
-        // Deletions cascade to children, or leave them with a NULL foreign key.
+        // Deletions cascade to children, or leave them with a NULL foreign key. A new
+        // (pending) object a deletion cascades to is visited too, for the new objects
+        // below it, and leaves the session below: it never had a row.
         let mut j = 0;
         while j < deletes.list.len() {
             let d = deletes.list[j].clone();
             j += 1;
             let info = d.info();
+            let has_row = d.meta().state() == ObjectState::Persistent;
             for idx in 0..info.relationships.len() {
                 let ri = rel_info(info, idx)?;
                 match &ri.join {
+                    Join::Secondary { .. } | Join::ToChildren { .. } if !has_row => {
+                        // No association row and no child row refers to it yet: only
+                        // the children in its collection in memory go with it.
+                        if ri.def.cascade.delete && matches!(ri.join, Join::ToChildren { .. }) {
+                            for m in d.rel_members(idx).unwrap_or_default() {
+                                let state = m.0.meta().state();
+                                if matches!(state, ObjectState::Persistent | ObjectState::Pending)
+                                    && !moved_away(&m.0, ri, &d)
+                                {
+                                    deletes.push(&m.0);
+                                }
+                            }
+                        }
+                    }
                     Join::Secondary {
                         table,
                         local,
@@ -347,11 +364,14 @@ impl Session {
                             }
                         };
                         for m in members {
-                            if deletes.contains(&m.0) {
+                            if deletes.contains(&m.0) || moved_away(&m.0, ri, &d) {
                                 continue;
                             }
                             if ri.def.cascade.delete {
-                                if m.0.meta().state() == ObjectState::Persistent {
+                                if matches!(
+                                    m.0.meta().state(),
+                                    ObjectState::Persistent | ObjectState::Pending
+                                ) {
                                     deletes.push(&m.0);
                                 }
                             } else {
@@ -378,6 +398,13 @@ impl Session {
                 }
             }
         }
+        deletes.retain(|d| {
+            let new = d.meta().state() == ObjectState::Pending;
+            if new {
+                expunge.push(d);
+            }
+            !new
+        });
         // New objects in the order they were added, each followed by the ones its
         // cascades brought in (depth first), as SQLAlchemy cascades on add.
         let mut inserts = self.pending.clone();
@@ -397,6 +424,19 @@ impl Session {
         plan.expunge = expunge.list;
         plan.holders = holders.list;
         Ok(plan)
+    }
+}
+
+/// Whether `child`, a member of `parent`'s collection `ri` as its row says, now
+/// refers to another parent in memory (it moved, and the flush is to write that): a
+/// deletion of `parent` does not reach it.
+fn moved_away(child: &Obj, ri: &RelInfo, parent: &Obj) -> bool {
+    let Some(back) = ri.back else {
+        return false;
+    };
+    match child.rel_members(back) {
+        Some(now) => !now.iter().any(|p| same_object(&p.0, parent)),
+        None => false,
     }
 }
 
@@ -433,23 +473,37 @@ impl AssocRows {
     }
 }
 
+/// Plan relationship `ri` of `h`, whose members were `original` as loaded or last
+/// flushed (`None`: not known, for a reference set or cleared while not loaded).
 fn plan_relationship(
     cx: &mut Cx<'_>,
     h: &Arc<dyn AnyObject>,
     ri: &'static RelInfo,
     members: &[ObjectRef],
-    original: &[ObjectRef],
+    original: Option<&[ObjectRef]>,
 ) -> Result<()> {
     let info = h.info();
     let plan = &mut *cx.plan;
     match &ri.join {
         Join::ToParent { local, remote } => {
-            let changed = members.len() != original.len() || !minus(members, original).is_empty();
+            let changed = original.is_none_or(|original| {
+                members.len() != original.len() || !minus(members, original).is_empty()
+            });
             if changed {
+                let child_cols = col_indexes(info, local)?;
+                // Taken from a parent whose collection deletes its orphans: an orphan,
+                // whichever side it was taken out by.
+                let orphaned = members.is_empty()
+                    && ri
+                        .back
+                        .is_some_and(|b| ri.target.relationships[b].cascade.delete_orphan);
+                if orphaned {
+                    cx.orphans.push((h.clone(), child_cols.clone()));
+                }
                 plan.links.push(Link {
                     child: h.clone(),
                     parent: members.first().map(|m| m.0.clone()),
-                    child_cols: col_indexes(info, local)?,
+                    child_cols,
                     parent_cols: col_indexes(ri.target, remote)?,
                     only_if: None,
                 });
@@ -457,6 +511,7 @@ fn plan_relationship(
             }
         }
         Join::ToChildren { local, remote } => {
+            let original = original.unwrap_or_default();
             let child_cols = col_indexes(ri.target, remote)?;
             let parent_cols = col_indexes(info, local)?;
             for m in members {
@@ -491,6 +546,7 @@ fn plan_relationship(
             remote,
             assoc_remote,
         } => {
+            let original = original.unwrap_or_default();
             let mut cols = assoc_local.clone();
             cols.extend(assoc_remote.iter().cloned());
             let local_cols = col_indexes(info, local)?;

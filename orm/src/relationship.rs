@@ -207,6 +207,11 @@ pub trait RelationField: Send + Sync {
     fn members(&self) -> Vec<ObjectRef>;
     /// The related objects as last loaded or flushed.
     fn original(&self) -> Vec<ObjectRef>;
+    /// Whether [`RelationField::original`] is known: false for a reference set or
+    /// cleared while it was not loaded, whose row's foreign key said what it was.
+    fn original_known(&self) -> bool {
+        true
+    }
     /// Replace the related objects and mark them loaded (and as the original state).
     fn set_loaded(&mut self, objs: Vec<ObjectRef>);
     /// Add one related object (a reference is replaced).
@@ -442,6 +447,9 @@ impl<T: Model> RelationField for Many<T> {
 pub struct One<T: Model> {
     target: Option<Option<Weak<Cell<T>>>>,
     original: Option<Weak<Cell<T>>>,
+    /// False once the reference is set or cleared while not loaded: the original is
+    /// then what the row's foreign key says, which is not in memory.
+    original_known: bool,
     name: &'static str,
 }
 
@@ -450,6 +458,7 @@ impl<T: Model> Default for One<T> {
         One {
             target: Some(None),
             original: None,
+            original_known: true,
             name: "",
         }
     }
@@ -460,6 +469,7 @@ impl<T: Model> Clone for One<T> {
         One {
             target: self.target.clone(),
             original: self.original.clone(),
+            original_known: self.original_known,
             name: self.name,
         }
     }
@@ -486,6 +496,7 @@ impl<T: Model> One<T> {
         One {
             target: Some(Some(Arc::downgrade(&h.cell))),
             original: None,
+            original_known: true,
             name: "",
         }
     }
@@ -543,11 +554,17 @@ impl<T: Model> RelationField for One<T> {
             .and_then(|o| Handle::<T>::from_erased_owned(o.0))
             .map(|h| Arc::downgrade(&h.cell));
         self.original = w.clone();
+        self.original_known = true;
         self.target = Some(w);
+    }
+
+    fn original_known(&self) -> bool {
+        self.original_known
     }
 
     fn add(&mut self, obj: &ObjectRef) {
         if let Some(h) = downcast::<T>(obj) {
+            self.original_known &= self.target.is_some();
             self.target = Some(Some(Arc::downgrade(&h.cell)));
         }
     }
@@ -563,6 +580,7 @@ impl<T: Model> RelationField for One<T> {
     fn mark_flushed(&mut self) {
         if let Some(t) = &self.target {
             self.original = t.clone();
+            self.original_known = true;
         }
     }
 
@@ -570,6 +588,7 @@ impl<T: Model> RelationField for One<T> {
         self.name = field;
         self.target = None;
         self.original = None;
+        self.original_known = true;
     }
 }
 

@@ -370,21 +370,19 @@ impl Session {
         Ok(state)
     }
 
-    /// Mark an object for deletion at the next flush (a pending object is just removed).
+    /// Mark an object for deletion at the next flush, which deletes it and the objects
+    /// its `delete` cascades reach. A pending object is never inserted: that flush
+    /// leaves it, and the new objects its cascades reach, out of the session (pending
+    /// until then, so that an object still referring to it cannot bring it back).
     pub fn delete<T: Model>(&mut self, obj: &Handle<T>) -> Result<()> {
         let erased = obj.erased();
-        match self.check_attached(&erased)? {
-            ObjectState::Pending => {
-                self.pending.retain(|o| !same_object(o, &erased));
-                erased.meta().leave_session(ObjectState::Transient);
-                Ok(())
-            }
-            ObjectState::Persistent => {
-                self.deleted.push(&erased);
-                Ok(())
-            }
-            _ => Ok(()),
+        if matches!(
+            self.check_attached(&erased)?,
+            ObjectState::Pending | ObjectState::Persistent
+        ) {
+            self.deleted.push(&erased);
         }
+        Ok(())
     }
 
     /// Remove an object from the session without deleting it (it becomes detached, or
