@@ -13,9 +13,9 @@ mod support;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::TestRunner;
 use strata::orm::{select, selectinload, Handle, Many, Model, ObjectState, One, Registry, Session};
 use strata::Engine;
+use support::ModelRun;
 
 #[derive(Model, Debug, Clone)]
 #[model(table = "uow_bins")]
@@ -118,6 +118,23 @@ fn id<T: Model>(h: &Handle<T>, of: impl Fn(&T) -> Option<i64>) -> i64 {
     of(&h.read()).expect("an object with a row has its key")
 }
 
+/// The bins of a result of `SELECT` of the bins' table.
+fn bin_rows(result: strata::CursorResult<'_>) -> BTreeMap<i64, String> {
+    result
+        .tuples::<(i64, String)>()
+        .collect::<strata::Result<_>>()
+        .unwrap()
+}
+
+/// The things of a result of `SELECT` of the things' table.
+fn thing_rows(result: strata::CursorResult<'_>) -> BTreeMap<i64, (i64, String)> {
+    result
+        .tuples::<(i64, i64, String)>()
+        .map(|r| r.map(|(id, bin, name)| (id, (bin, name))))
+        .collect::<strata::Result<_>>()
+        .unwrap()
+}
+
 struct Run {
     engine: Engine,
     session: Session,
@@ -131,23 +148,6 @@ struct Run {
 type Rows = (BTreeMap<i64, String>, BTreeMap<i64, (i64, String)>);
 
 impl Run {
-    fn new(engine: &Engine) -> Run {
-        let registry = Registry::new()
-            .map::<Bin>()
-            .and_then(|r| r.map::<Thing>())
-            .and_then(|r| r.configure())
-            .unwrap();
-        registry.metadata().drop_all(engine).unwrap();
-        registry.metadata().create_all(engine).unwrap();
-        Run {
-            session: Session::new(engine),
-            engine: engine.clone(),
-            bins: Vec::new(),
-            things: Vec::new(),
-            made: 0,
-        }
-    }
-
     fn bin_id(&self, b: usize) -> i64 {
         id(&self.bins[b].h, |b| b.id)
     }
@@ -158,40 +158,21 @@ impl Run {
 
     /// The rows as `conn` sees them.
     fn rows_of(conn: &mut strata::Connection) -> Rows {
-        let bins = conn
-            .execute(&strata::select(Bin::table().unwrap()))
-            .unwrap()
-            .tuples::<(i64, String)>()
-            .collect::<strata::Result<_>>()
-            .unwrap();
-        let things = conn
-            .execute(&strata::select(Thing::table().unwrap()))
-            .unwrap()
-            .tuples::<(i64, i64, String)>()
-            .map(|r| r.map(|(id, bin, name)| (id, (bin, name))))
-            .collect::<strata::Result<_>>()
-            .unwrap();
-        (bins, things)
+        let bins = conn.execute(&strata::select(Bin::table().unwrap()));
+        let bins = bin_rows(bins.unwrap());
+        let things = conn.execute(&strata::select(Thing::table().unwrap()));
+        (bins, thing_rows(things.unwrap()))
     }
 
     /// The rows in the session's transaction (without autoflush).
     fn session_rows(&mut self) -> Rows {
         self.session.set_autoflush(false);
-        let bins = self
-            .session
-            .execute(&strata::select(Bin::table().unwrap()))
-            .unwrap()
-            .tuples::<(i64, String)>()
-            .collect::<strata::Result<_>>()
-            .unwrap();
+        let bins = self.session.execute(&strata::select(Bin::table().unwrap()));
+        let bins = bin_rows(bins.unwrap());
         let things = self
             .session
-            .execute(&strata::select(Thing::table().unwrap()))
-            .unwrap()
-            .tuples::<(i64, i64, String)>()
-            .map(|r| r.map(|(id, bin, name)| (id, (bin, name))))
-            .collect::<strata::Result<_>>()
-            .unwrap();
+            .execute(&strata::select(Thing::table().unwrap()));
+        let things = thing_rows(things.unwrap());
         self.session.set_autoflush(true);
         (bins, things)
     }
@@ -265,6 +246,27 @@ impl Run {
         }
         self.session.load(&self.bins[b].h, Bin::things).unwrap();
         self.flushed();
+    }
+}
+
+impl ModelRun for Run {
+    type Step = Op;
+
+    fn new(engine: &Engine) -> Run {
+        let registry = Registry::new()
+            .map::<Bin>()
+            .and_then(|r| r.map::<Thing>())
+            .and_then(|r| r.configure())
+            .unwrap();
+        registry.metadata().drop_all(engine).unwrap();
+        registry.metadata().create_all(engine).unwrap();
+        Run {
+            session: Session::new(engine),
+            engine: engine.clone(),
+            bins: Vec::new(),
+            things: Vec::new(),
+            made: 0,
+        }
     }
 
     fn apply(&mut self, op: &Op) {
@@ -450,7 +452,7 @@ impl Run {
     }
 
     /// Every object is in a state the model allows.
-    fn check_states(&self) {
+    fn check(&self) {
         let allowed = |e: Expect| -> &'static [ObjectState] {
             match e {
                 Expect::New => &[ObjectState::Pending, ObjectState::Transient],
@@ -484,27 +486,7 @@ impl Run {
 }
 
 fn the_session_keeps_to_the_relationship_model(engine: &Engine) {
-    let cases = if engine.dialect().name() == "sqlite" {
-        256
-    } else {
-        48
-    };
-    let mut runner = TestRunner::new(support::proptest_config(cases));
-    let ops = proptest::collection::vec(op(), 1..40);
-    let result = runner.run(&ops, |ops| {
-        let mut run = Run::new(engine);
-        for op in &ops {
-            run.apply(op);
-            run.check_states();
-        }
-        run.apply(&Op::Commit);
-        run.check_states();
-        run.apply(&Op::Query);
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("on {}: {e}", engine.dialect().name());
-    }
+    support::run_model::<Run>(engine, op(), &[Op::Commit, Op::Query]);
 }
 
 on_all!(crate::support::plain; the_session_keeps_to_the_relationship_model);

@@ -12,9 +12,9 @@ mod support;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::TestRunner;
 use strata::orm::{select, Handle, Model, ObjectState, Registry, Session};
 use strata::{DbErrorKind, Engine};
+use support::ModelRun;
 
 #[derive(Model, Debug, Clone)]
 #[model(table = "uow_items")]
@@ -115,20 +115,6 @@ struct Run {
 }
 
 impl Run {
-    /// A run on a fresh, empty table.
-    fn new(engine: &Engine) -> Run {
-        let registry = Registry::new().map::<Item>().unwrap();
-        registry.metadata().drop_all(engine).unwrap();
-        registry.metadata().create_all(engine).unwrap();
-        Run {
-            session: Session::new(engine),
-            engine: engine.clone(),
-            objs: Vec::new(),
-            committed: Rows::new(),
-            flushed: Rows::new(),
-        }
-    }
-
     /// The rows in the session's transaction (without autoflush).
     fn session_rows(&mut self) -> Rows {
         self.session.set_autoflush(false);
@@ -237,6 +223,53 @@ impl Run {
                 assert_eq!(self.session_rows(), self.flushed, "a failed flush wrote");
                 None
             }
+        }
+    }
+
+    /// The `i`th (mod the count) object that is persistent and not marked.
+    fn persistent(&self, i: usize) -> Option<usize> {
+        let found: Vec<usize> = (0..self.objs.len())
+            .filter(|&k| self.objs[k].expect == Expect::Persistent)
+            .collect();
+        (!found.is_empty()).then(|| found[i % found.len()])
+    }
+
+    fn rollback(&mut self) {
+        self.session.rollback().unwrap();
+        self.flushed = self.committed.clone();
+        for t in &mut self.objs {
+            let committed = match t.expect {
+                Expect::Persistent | Expect::Marked | Expect::Deleted if t.committed => {
+                    Some(self.committed[&t.id()].clone())
+                }
+                _ => None,
+            };
+            match committed {
+                Some(vals) => {
+                    t.expect = Expect::Persistent;
+                    t.vals = vals;
+                }
+                None => t.expect = Expect::Gone,
+            }
+        }
+        assert_eq!(self.session_rows(), self.committed, "rows after rollback");
+    }
+}
+
+impl ModelRun for Run {
+    type Step = Op;
+
+    /// A run on a fresh, empty table.
+    fn new(engine: &Engine) -> Run {
+        let registry = Registry::new().map::<Item>().unwrap();
+        registry.metadata().drop_all(engine).unwrap();
+        registry.metadata().create_all(engine).unwrap();
+        Run {
+            session: Session::new(engine),
+            engine: engine.clone(),
+            objs: Vec::new(),
+            committed: Rows::new(),
+            flushed: Rows::new(),
         }
     }
 
@@ -413,37 +446,8 @@ impl Run {
         }
     }
 
-    /// The `i`th (mod the count) object that is persistent and not marked.
-    fn persistent(&self, i: usize) -> Option<usize> {
-        let found: Vec<usize> = (0..self.objs.len())
-            .filter(|&k| self.objs[k].expect == Expect::Persistent)
-            .collect();
-        (!found.is_empty()).then(|| found[i % found.len()])
-    }
-
-    fn rollback(&mut self) {
-        self.session.rollback().unwrap();
-        self.flushed = self.committed.clone();
-        for t in &mut self.objs {
-            let committed = match t.expect {
-                Expect::Persistent | Expect::Marked | Expect::Deleted if t.committed => {
-                    Some(self.committed[&t.id()].clone())
-                }
-                _ => None,
-            };
-            match committed {
-                Some(vals) => {
-                    t.expect = Expect::Persistent;
-                    t.vals = vals;
-                }
-                None => t.expect = Expect::Gone,
-            }
-        }
-        assert_eq!(self.session_rows(), self.committed, "rows after rollback");
-    }
-
     /// Every object is in the state the model expects.
-    fn check_states(&self) {
+    fn check(&self) {
         for (k, t) in self.objs.iter().enumerate() {
             let state = t.h.state();
             let ok = match t.expect {
@@ -459,30 +463,7 @@ impl Run {
 }
 
 fn the_session_keeps_to_the_unit_of_work_model(engine: &Engine) {
-    // Fewer cases on a server, where each starts with DDL.
-    let cases = if engine.dialect().name() == "sqlite" {
-        256
-    } else {
-        48
-    };
-    let mut runner = TestRunner::new(support::proptest_config(cases));
-    let ops = proptest::collection::vec(op(), 1..40);
-    let result = runner.run(&ops, |ops| {
-        let mut run = Run::new(engine);
-        for op in &ops {
-            run.apply(op);
-            run.check_states();
-        }
-        // Whatever the run left, a last commit (or the rollback after a failed one)
-        // and a query agree with the model.
-        run.apply(&Op::Commit);
-        run.check_states();
-        run.apply(&Op::Query);
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("on {}: {e}", engine.dialect().name());
-    }
+    support::run_model::<Run>(engine, op(), &[Op::Commit, Op::Query]);
 }
 
 on_all!(crate::support::plain; the_session_keeps_to_the_unit_of_work_model);

@@ -55,6 +55,46 @@ pub fn proptest_config(default: u32) -> proptest::test_runner::Config {
     }
 }
 
+/// A model test's run: steps played on a Session and on a model of what it promises,
+/// checked against each other after every step.
+pub trait ModelRun {
+    /// A step of a run.
+    type Step: Clone + std::fmt::Debug;
+    /// A run on fresh tables of `engine`.
+    fn new(engine: &Engine) -> Self;
+    /// Play a step on both sides, checking what it gives.
+    fn apply(&mut self, step: &Self::Step);
+    /// Check that the session's objects are where the model says.
+    fn check(&self);
+}
+
+/// Play random runs of 1 to 39 steps from `steps` with `R` on `engine` (fewer on a
+/// server, where each run starts with DDL), each ended by the steps `last` (say, a
+/// commit and a query); a failure panics with the shrunk steps.
+pub fn run_model<R: ModelRun>(
+    engine: &Engine,
+    steps: impl proptest::strategy::Strategy<Value = R::Step>,
+    last: &[R::Step],
+) {
+    let cases = if engine.dialect().name() == "sqlite" {
+        256
+    } else {
+        48
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(proptest_config(cases));
+    let result = runner.run(&proptest::collection::vec(steps, 1..40), |steps| {
+        let mut run = R::new(engine);
+        for step in steps.iter().chain(last) {
+            run.apply(step);
+            run.check();
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("on {}: {e}", engine.dialect().name());
+    }
+}
+
 /// Run a check that panics on failure.
 pub fn plain(engine: &Engine, check: fn(&Engine)) {
     check(engine)
