@@ -394,34 +394,26 @@ impl Session {
                 };
                 self.rekey(&obj, key);
             }
-            // The row's values before the UPDATE, for a rollback: the snapshot, or
-            // (an object not written itself, whose foreign key the flush set) its
-            // values as they are until the written ones go in below.
-            let current = matches!(obj.meta().snapshot, Snapshot::Current);
-            let mut unwritten = None;
-            let snapshot = if own {
-                Snapshot::Current
-            } else {
+            // The row's values before the UPDATE, for a rollback: the snapshot, or (an
+            // object the flush set a foreign key of, not written itself) its values as
+            // they are until the written ones go in below.
+            let old = std::mem::replace(&mut obj.meta().snapshot, Snapshot::Current);
+            let mut before = match old {
+                Snapshot::Values(v) => Some(v),
+                _ => None,
+            };
+            if !own {
                 let now = obj.values();
-                if crate::handle::same_values(&now, &values) {
-                    Snapshot::Current
-                } else {
-                    unwritten = current.then_some(now);
-                    match obj.try_set_values(values)? {
-                        Some(values) => {
-                            obj.meta().expired = true;
-                            Snapshot::Values(values)
-                        }
-                        None => Snapshot::Current,
+                if !crate::handle::same_values(&now, &values) {
+                    before.get_or_insert(now);
+                    if let Some(values) = obj.try_set_values(values)? {
+                        let mut m = obj.meta();
+                        m.expired = true;
+                        m.snapshot = Snapshot::Values(values);
                     }
                 }
-            };
+            }
             obj.take_touched();
-            let before = std::mem::replace(&mut obj.meta().snapshot, snapshot);
-            let before = match before {
-                Snapshot::Values(before) => Some(before),
-                _ => unwritten,
-            };
             if let Some(before) = before {
                 self.updated_in_tx.push((obj, before));
             }

@@ -317,33 +317,23 @@ impl Session {
             for idx in 0..info.relationships.len() {
                 let ri = rel_info(info, idx)?;
                 match &ri.join {
-                    Join::Secondary { .. } | Join::ToChildren { .. } if !has_row => {
-                        // No association row and no child row refers to it yet: only
-                        // the children in its collection in memory go with it.
-                        if ri.def.cascade.delete && matches!(ri.join, Join::ToChildren { .. }) {
-                            for m in d.rel_members(idx).unwrap_or_default() {
-                                let state = m.0.meta().state();
-                                if matches!(state, ObjectState::Persistent | ObjectState::Pending)
-                                    && !moved_away(&m.0, ri, &d)
-                                {
-                                    deletes.push(&m.0);
-                                }
-                            }
-                        }
-                    }
+                    // No association row refers to an object without a row yet.
                     Join::Secondary {
                         table,
                         local,
                         assoc_local,
                         ..
-                    } => plan.clears.push(AssocClear {
+                    } if has_row => plan.clears.push(AssocClear {
                         table: table.clone(),
                         assoc_cols: assoc_local.clone(),
                         obj: d.clone(),
                         obj_cols: col_indexes(info, local)?,
                     }),
+                    Join::Secondary { .. } => {}
                     Join::ToChildren { local, remote } => {
-                        if ri.def.passive_deletes {
+                        // With passive deletes the database deletes a row's children;
+                        // an object without a row still takes its new ones with it.
+                        if ri.def.passive_deletes && has_row {
                             continue;
                         }
                         let members = match d.rel_members(idx) {
@@ -374,7 +364,7 @@ impl Session {
                                 ) {
                                     deletes.push(&m.0);
                                 }
-                            } else {
+                            } else if has_row {
                                 plan.links.push(Link {
                                     child: m.0.clone(),
                                     parent: None,

@@ -446,10 +446,9 @@ impl<T: Model> RelationField for Many<T> {
 /// alive; while the target is in a session's identity map it is there to read.
 pub struct One<T: Model> {
     target: Option<Option<Weak<Cell<T>>>>,
-    original: Option<Weak<Cell<T>>>,
-    /// False once the reference is set or cleared while not loaded: the original is
-    /// then what the row's foreign key says, which is not in memory.
-    original_known: bool,
+    /// The target as loaded or last flushed; `None` when not known: while not loaded,
+    /// and after a change made then (the row's foreign key says what it was).
+    original: Option<Option<Weak<Cell<T>>>>,
     name: &'static str,
 }
 
@@ -457,8 +456,7 @@ impl<T: Model> Default for One<T> {
     fn default() -> Self {
         One {
             target: Some(None),
-            original: None,
-            original_known: true,
+            original: Some(None),
             name: "",
         }
     }
@@ -469,7 +467,6 @@ impl<T: Model> Clone for One<T> {
         One {
             target: self.target.clone(),
             original: self.original.clone(),
-            original_known: self.original_known,
             name: self.name,
         }
     }
@@ -495,8 +492,7 @@ impl<T: Model> One<T> {
     pub fn to(h: &Handle<T>) -> Self {
         One {
             target: Some(Some(Arc::downgrade(&h.cell))),
-            original: None,
-            original_known: true,
+            original: Some(None),
             name: "",
         }
     }
@@ -541,8 +537,9 @@ impl<T: Model> RelationField for One<T> {
 
     fn original(&self) -> Vec<ObjectRef> {
         self.original
-            .as_ref()
-            .and_then(|w| w.upgrade())
+            .iter()
+            .flatten()
+            .find_map(|w| w.upgrade())
             .map(|c| vec![ObjectRef(c as Arc<dyn AnyObject>)])
             .unwrap_or_default()
     }
@@ -553,18 +550,16 @@ impl<T: Model> RelationField for One<T> {
             .next()
             .and_then(|o| Handle::<T>::from_erased_owned(o.0))
             .map(|h| Arc::downgrade(&h.cell));
-        self.original = w.clone();
-        self.original_known = true;
+        self.original = Some(w.clone());
         self.target = Some(w);
     }
 
     fn original_known(&self) -> bool {
-        self.original_known
+        self.original.is_some()
     }
 
     fn add(&mut self, obj: &ObjectRef) {
         if let Some(h) = downcast::<T>(obj) {
-            self.original_known &= self.target.is_some();
             self.target = Some(Some(Arc::downgrade(&h.cell)));
         }
     }
@@ -579,8 +574,7 @@ impl<T: Model> RelationField for One<T> {
 
     fn mark_flushed(&mut self) {
         if let Some(t) = &self.target {
-            self.original = t.clone();
-            self.original_known = true;
+            self.original = Some(t.clone());
         }
     }
 
@@ -588,7 +582,6 @@ impl<T: Model> RelationField for One<T> {
         self.name = field;
         self.target = None;
         self.original = None;
-        self.original_known = true;
     }
 }
 

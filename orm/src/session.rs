@@ -777,10 +777,11 @@ impl Session {
         // Objects UPDATEd in the transaction take back the values of before it (their
         // first UPDATE's, applied last), which the rollback below puts into them; a
         // close leaves the objects it detaches as they are.
+        if detach {
+            self.updated_in_tx.clear();
+        }
         while let Some((o, before)) = self.updated_in_tx.pop() {
-            if !detach {
-                o.meta().snapshot = Snapshot::Values(before);
-            }
+            o.meta().snapshot = Snapshot::Values(before);
         }
         for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
             if let Some(k) = o.meta().key.take() {
