@@ -84,6 +84,15 @@ struct Ticket {
     issued_at: Option<String>,
 }
 
+/// A model keyed by text (the identity map files such keys apart from integer ones).
+#[derive(Model, Debug, Clone)]
+#[model(table = "countries")]
+struct Country {
+    #[column(primary_key, sql_type = strata::SqlType::String(Some(2)))]
+    code: String,
+    name: String,
+}
+
 /// Columns embedded between a model's own, for the in-place dirty check.
 #[derive(Embeddable, Debug, Clone, Default, PartialEq)]
 struct Dimensions {
@@ -112,6 +121,7 @@ fn registry() -> Registry {
         .and_then(|r| r.map::<Print>())
         .and_then(|r| r.map::<Draft>())
         .and_then(|r| r.map::<Ticket>())
+        .and_then(|r| r.map::<Country>())
         .and_then(|r| r.configure())
         .expect("mapping is valid")
 }
@@ -172,6 +182,8 @@ fn setup(engine: &Engine) -> Registry {
 on_all!(
     crate::support::plain;
     identity_map_returns_the_same_object,
+    identity_map_keeps_models_and_kinds_of_key_apart,
+    changed_objects_are_written_in_the_order_the_session_met_them,
     query_does_not_overwrite_pending_changes,
     delete_removes_the_row,
     autoflush_before_queries,
@@ -253,6 +265,106 @@ fn identity_map_returns_the_same_object(engine: &Engine) {
         .unwrap();
     assert!(Handle::ptr_eq(&user1, &via_query));
     assert!(s.get::<Author>(99).unwrap().is_none());
+}
+
+fn identity_map_keeps_models_and_kinds_of_key_apart(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add(author("Alice")).unwrap();
+    s.add(Draft {
+        id: None,
+        body: "first".into(),
+        rev: None,
+    })
+    .unwrap();
+    for (code, name) in [("fr", "France"), ("de", "Germany")] {
+        s.add(Country {
+            code: code.into(),
+            name: name.into(),
+        })
+        .unwrap();
+    }
+    s.commit().unwrap();
+
+    // Two models with the same integer key are two objects, each loaded by its own
+    // SELECT; asked again, each is its own map entry.
+    let mut s = Session::new(engine);
+    let alice = s.get::<Author>(1).unwrap().unwrap();
+    let before = engine.statements_executed();
+    let draft = s.get::<Draft>(1).unwrap().unwrap();
+    assert_eq!(engine.statements_executed(), before + 1);
+    assert_eq!(draft.read().body, "first");
+    let sent = engine.statements_executed();
+    assert!(Handle::ptr_eq(
+        &s.get::<Author>(1).unwrap().unwrap(),
+        &alice
+    ));
+    assert!(Handle::ptr_eq(&s.get::<Draft>(1).unwrap().unwrap(), &draft));
+    assert_eq!(engine.statements_executed(), sent);
+
+    // A text key: one object, whether by get or by query.
+    let fr = s.get::<Country>("fr").unwrap().unwrap();
+    let sent = engine.statements_executed();
+    assert!(Handle::ptr_eq(
+        &s.get::<Country>("fr").unwrap().unwrap(),
+        &fr
+    ));
+    assert_eq!(engine.statements_executed(), sent);
+    let all = s.scalars(&select::<Country>()).unwrap().all();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|c| Handle::ptr_eq(c, &fr)));
+    assert!(s.get::<Country>("it").unwrap().is_none());
+    assert_eq!(s.identity_map_len(), 4);
+
+    // Changed, deleted and expunged through the text-keyed entries.
+    fr.write().name = "République française".into();
+    let de = s.get::<Country>("de").unwrap().unwrap();
+    s.delete(&de).unwrap();
+    s.commit().unwrap();
+    assert_eq!(de.state(), ObjectState::Detached);
+    assert!(s.get::<Country>("de").unwrap().is_none());
+    let fresh = Session::new(engine).get::<Country>("fr").unwrap().unwrap();
+    assert_eq!(fresh.read().name, "République française");
+    s.expunge(&fr).unwrap();
+    let again = s.get::<Country>("fr").unwrap().unwrap();
+    assert!(!Handle::ptr_eq(&again, &fr));
+    assert_eq!(again.read().name, "République française");
+}
+
+fn changed_objects_are_written_in_the_order_the_session_met_them(engine: &Engine) {
+    setup(engine);
+    let mut s = Session::new(engine);
+    s.add_all((0..4).map(|i| author(&format!("a{i}")))).unwrap();
+    s.commit().unwrap();
+    // Met in the order 3, 1, 4, 2: two by get, the rest by a query.
+    let mut s = Session::new(engine);
+    let mut met = vec![
+        s.get::<Author>(3).unwrap().unwrap(),
+        s.get::<Author>(1).unwrap().unwrap(),
+    ];
+    met.extend(
+        s.scalars(&select::<Author>().order_by([Author::id.desc()]))
+            .unwrap()
+            .all()
+            .into_iter()
+            .filter(|a| matches!(a.read().id, Some(2 | 4))),
+    );
+    for a in met.iter().rev() {
+        let mut w = a.write();
+        w.name = format!("{}!", w.name);
+    }
+    let updated = Arc::new(Mutex::new(Vec::new()));
+    let seen = updated.clone();
+    engine.on_execute(move |sql, params| {
+        if sql.starts_with("UPDATE") {
+            seen.lock()
+                .unwrap()
+                .extend(params.last().map(|v| (*v).clone()));
+        }
+    });
+    s.commit().unwrap();
+    let ids: Vec<Value> = [3, 1, 4, 2].into_iter().map(Value::BigInt).collect();
+    assert_eq!(*updated.lock().unwrap(), ids);
 }
 
 fn query_does_not_overwrite_pending_changes(engine: &Engine) {

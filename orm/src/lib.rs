@@ -13,6 +13,7 @@ mod error;
 mod field;
 mod flush;
 mod handle;
+mod identity_map;
 mod info;
 mod loading;
 mod merge;
