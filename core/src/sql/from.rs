@@ -170,16 +170,30 @@ impl FromItem {
 
     /// Whether `other` is this item or part of this join.
     pub fn contains(&self, other: &FromItem) -> bool {
-        // Iterative: a join of a join of ... can be deeper than the stack.
-        let mut todo = vec![self];
-        while let Some(item) = todo.pop() {
+        // Iterative: a join of a join of ... can be deeper than the stack. Down the left
+        // side; a right side that is a join waits in `todo` (a left-deep chain of joins,
+        // the usual shape, and a plain item allocate nothing).
+        let mut todo = Vec::new();
+        let mut item = self;
+        loop {
             match item {
-                FromItem::Join(j) => todo.extend([&j.right, &j.left]),
+                FromItem::Join(j) => {
+                    match &j.right {
+                        FromItem::Join(_) => todo.push(&j.right),
+                        right if right.same(other) => return true,
+                        _ => {}
+                    }
+                    item = &j.left;
+                    continue;
+                }
                 _ if item.same(other) => return true,
                 _ => {}
             }
+            match todo.pop() {
+                Some(next) => item = next,
+                None => return false,
+            }
         }
-        false
     }
 
     /// The names of the columns this item provides.
