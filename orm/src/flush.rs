@@ -258,15 +258,11 @@ impl Session {
         self.check_write_guards()?;
         let mut touched = Vec::new();
         if self.link.hint.swap(false, Ordering::AcqRel) {
-            let mut numbered = Vec::new();
-            for (n, obj) in self.identity.numbered() {
+            for obj in self.identity.values() {
                 if obj.take_touched() && obj.meta().state() == ObjectState::Persistent {
-                    numbered.push((n, obj.clone()));
+                    touched.push(obj.clone());
                 }
             }
-            // In the order the session met them (the map's own order means nothing).
-            numbered.sort_unstable_by_key(|(n, _)| *n);
-            touched.extend(numbered.into_iter().map(|(_, obj)| obj));
         }
         if self.pending.is_empty() && self.deleted.is_empty() && touched.is_empty() {
             return Ok(());
@@ -349,6 +345,7 @@ impl Session {
     fn apply(&mut self, applied: Applied, plan: &Plan) -> Result<()> {
         // Objects leave `pending` (and `deleted`) by their new state, in one pass each.
         let mut failed = None;
+        self.identity.reserve(applied.inserted.len());
         self.inserted_in_tx.reserve(applied.inserted.len());
         for (obj, values, server_unknown) in applied.inserted {
             let key = obj.info().key(&values);

@@ -13,7 +13,6 @@ mod error;
 mod field;
 mod flush;
 mod handle;
-mod identity_map;
 mod info;
 mod loading;
 mod merge;

@@ -1,6 +1,7 @@
 //! Loading relationships: join inference, lazy loads through the session, select-in
 //! and joined eager loading, raise, and per-query loader options.
 
+use indexmap::map::Entry;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -10,8 +11,7 @@ use strata_core::sql::SelectBody;
 use strata_core::{and_, tuple, Expr, FromItem, OrderBy, Table, Value};
 
 use crate::handle::{AnyObject, Handle, Meta, Obj, SessionLink};
-use crate::identity_map::IdentityMap;
-use crate::info::{key_part, model_info, KeyHash, KeyPart, ModelInfo};
+use crate::info::{key_part, model_info, IdentityMap, KeyHash, KeyPart, ModelInfo};
 use crate::model::Model;
 use crate::plan::{col_indexes, PairSet, PtrMap, PtrSet};
 use crate::relationship::{Join, ObjectRef, Rel, RelInfo, RelationKind, RelationshipDef, Strategy};
@@ -526,7 +526,7 @@ fn limited_parents(
 /// What loading rows changes in a session, borrowed apart from its connection so that
 /// rows become objects while they are read.
 pub(crate) struct Loader<'s> {
-    identity: &'s mut IdentityMap,
+    identity: &'s mut IdentityMap<Obj>,
     link: &'s Arc<SessionLink>,
 }
 
@@ -559,19 +559,24 @@ impl Loader<'_> {
                 info.short_name()
             ))
         })?;
-        let link = self.link;
-        let (obj, new) = self.identity.get_or_try_insert(key, |key| {
-            // A new persistent object; its snapshot is its values as built.
-            (info.make)(&mut *values, info, Meta::loaded(link, key))
-        })?;
-        let loaded = if new {
-            Loaded::New
-        } else if refresh_if_expired(&obj, values)? {
-            Loaded::Refreshed
-        } else {
-            Loaded::Kept
-        };
-        Ok((obj, loaded))
+        match self.identity.entry(key) {
+            Entry::Occupied(e) => {
+                let obj = e.get().clone();
+                let loaded = if refresh_if_expired(&obj, values)? {
+                    Loaded::Refreshed
+                } else {
+                    Loaded::Kept
+                };
+                Ok((obj, loaded))
+            }
+            Entry::Vacant(slot) => {
+                // A new persistent object; its snapshot is its values as built.
+                let meta = Meta::loaded(self.link, slot.key().clone());
+                let obj = (info.make)(values, info, meta)?;
+                slot.insert(obj.clone());
+                Ok((obj, Loaded::New))
+            }
+        }
     }
 }
 

@@ -7,8 +7,7 @@ use strata_core::engine::{Connection, CursorResult, Engine};
 use strata_core::{Compilable, Value};
 
 use crate::handle::{written_in, AnyObject, Handle, ObjectState, SessionLink, Snapshot};
-use crate::identity_map::IdentityMap;
-use crate::info::{model_info, IdentityKey, ModelInfo, PrimaryKey};
+use crate::info::{model_info, IdentityKey, IdentityMap, ModelInfo, PrimaryKey};
 use crate::model::Model;
 use crate::query::{Query, ScalarResult, Select};
 use crate::statements::{LastText, Shape};
@@ -178,7 +177,7 @@ pub struct Session {
     pub(crate) conn: Option<Connection>,
     pub(crate) in_tx: bool,
     pub(crate) wrote_in_tx: bool,
-    pub(crate) identity: IdentityMap,
+    pub(crate) identity: IdentityMap<Arc<dyn AnyObject>>,
     pub(crate) pending: Vec<Arc<dyn AnyObject>>,
     /// Objects marked for deletion at the next flush (ordered, constant-time membership).
     pub(crate) deleted: crate::plan::ObjSet,
@@ -401,7 +400,7 @@ impl Session {
             self.deleted.remove(o);
             let mut m = o.meta();
             if let Some(k) = &m.key {
-                self.identity.remove(k);
+                self.identity.swap_remove(k);
             }
             let state = if m.state() == ObjectState::Pending {
                 ObjectState::Transient
@@ -747,7 +746,7 @@ impl Session {
     /// the key by now).
     pub(crate) fn unfile(&mut self, key: &IdentityKey, obj: &Arc<dyn AnyObject>) {
         if self.identity.get(key).is_some_and(|o| same_object(o, obj)) {
-            self.identity.remove(key);
+            self.identity.swap_remove(key);
         }
     }
 
@@ -786,7 +785,7 @@ impl Session {
         }
         for o in self.pending.drain(..).chain(self.inserted_in_tx.drain(..)) {
             if let Some(k) = o.meta().key.take() {
-                self.identity.remove(&k);
+                self.identity.swap_remove(&k);
             }
             let mut m = o.meta();
             m.leave_session(ObjectState::Transient);
