@@ -169,6 +169,29 @@ impl FromItem {
     }
 
     /// Whether `other` is this item or part of this join.
+    ///
+    /// ```
+    /// use strata_core::{Column, FromItem, SqlType, Table};
+    /// let t = |name: &str| {
+    ///     Table::build(name)
+    ///         .column(Column::new("id", SqlType::Integer).primary_key())
+    ///         .finish()
+    ///         .unwrap()
+    /// };
+    /// let (a, b, c, d) = (t("a"), t("b"), t("c"), t("d"));
+    /// let item = |t: &Table| FromItem::from(t);
+    /// let left_deep = a.join(&b).join(&c);
+    /// let right_nested = a.join(b.join(c.join(&d)));
+    /// for x in [&a, &b, &c] {
+    ///     assert!(left_deep.contains(&item(x)));
+    ///     assert!(right_nested.contains(&item(x)));
+    /// }
+    /// assert!(right_nested.contains(&item(&d)));
+    /// assert!(!left_deep.contains(&item(&d)));
+    /// assert!(item(&a).contains(&item(&a)));
+    /// assert!(!item(&a).contains(&item(&b)));
+    /// assert!(!item(&a).contains(&a.alias("a2")));
+    /// ```
     pub fn contains(&self, other: &FromItem) -> bool {
         // Iterative: a join of a join of ... can be deeper than the stack. Down the left
         // side; a right side that is a join waits in `todo` (a left-deep chain of joins,
