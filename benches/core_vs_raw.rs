@@ -27,6 +27,11 @@
 //! `bench_users` and `bench_posts` there.
 //!
 //! Run: `cargo bench --bench core_vs_raw -- --warm-up-time 1 --measurement-time 3`
+//!
+//! With `STRATA_BENCH_PAIRED` set (to a number of rounds; 21 otherwise), each workload
+//! is also timed against its raw side in alternating rounds, and the median ratio of
+//! neighbouring runs is printed (`paired ...: strata / raw ...`): steadier than the
+//! ratio of two criterion medians on a machine whose speed drifts between them.
 
 use std::hint::black_box;
 
@@ -38,7 +43,9 @@ use postgres::types::ToSql as PgToSql;
 use strata::{
     create_engine, insert, select, Column, Connection, Engine, MetaData, Result, SqlType, Table,
 };
-use support::{configure_sqlite, pg_url, raw_sqlite_exec_all, raw_sqlite_shared, Db};
+use support::{
+    configure_sqlite, paired, pg_url, raw_sqlite_exec_all, raw_sqlite_shared, time_iters, Db,
+};
 
 const TRIVIAL_SIZES: [usize; 3] = [1, 100, 10_000];
 const MEDIUM_SIZES: [usize; 3] = [1, 100, 1000];
@@ -463,6 +470,11 @@ fn bench_sqlite(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("raw_private", n), &n, |b, _| {
             b.iter(|| black_box(raw_sqlite_users(&private).unwrap()))
         });
+        paired(
+            &format!("trivial_query/sqlite/{n}"),
+            |k| time_iters(k, || raw_sqlite_users(&raw).unwrap()),
+            |k| time_iters(k, || strata_users(&mut conn, &s).unwrap()),
+        );
     }
     g.finish();
 
@@ -486,6 +498,11 @@ fn bench_sqlite(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("raw_private", n), &n, |b, _| {
             b.iter(|| black_box(raw_sqlite_medium(&private, &sql).unwrap()))
         });
+        paired(
+            &format!("medium_complex_query/sqlite/{n}"),
+            |k| time_iters(k, || raw_sqlite_medium(&raw, &sql).unwrap()),
+            |k| time_iters(k, || strata_medium(&mut conn, &s).unwrap()),
+        );
     }
     g.finish();
 
@@ -517,6 +534,15 @@ fn bench_sqlite(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("strata_prebuilt", n), &n, |b, _| {
             b.iter(|| black_box(strata_insert_prebuilt(&mut conn, &s, &data).unwrap()))
         });
+        paired(
+            &format!("insert/sqlite/{n}"),
+            |k| {
+                time_iters(k, || {
+                    raw_sqlite_insert(&mut raw, &sql, &new_users(n)).unwrap()
+                })
+            },
+            |k| time_iters(k, || strata_insert(&mut conn, &s, n).unwrap()),
+        );
     }
     g.finish();
 }
@@ -554,6 +580,11 @@ fn bench_postgres(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("strata", n), &n, |b, _| {
             b.iter(|| black_box(strata_users(&mut conn, &s).unwrap()))
         });
+        paired(
+            &format!("trivial_query/{}/{n}", db.name()),
+            |k| time_iters(k, || raw_pg_users(&mut client, &stmt).unwrap()),
+            |k| time_iters(k, || strata_users(&mut conn, &s).unwrap()),
+        );
     }
     g.finish();
 
@@ -574,6 +605,11 @@ fn bench_postgres(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("strata", n), &n, |b, _| {
             b.iter(|| black_box(strata_medium(&mut conn, &s).unwrap()))
         });
+        paired(
+            &format!("medium_complex_query/{}/{n}", db.name()),
+            |k| time_iters(k, || raw_pg_medium(&mut client, &stmt).unwrap()),
+            |k| time_iters(k, || strata_medium(&mut conn, &s).unwrap()),
+        );
     }
     g.finish();
 
@@ -604,6 +640,15 @@ fn bench_postgres(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("strata_prebuilt", n), &n, |b, _| {
             b.iter(|| black_box(strata_insert_prebuilt(&mut conn, &s, &data).unwrap()))
         });
+        paired(
+            &format!("insert/{}/{n}", db.name()),
+            |k| {
+                time_iters(k, || {
+                    raw_pg_insert(&mut client, &stmt, &new_users(n)).unwrap()
+                })
+            },
+            |k| time_iters(k, || strata_insert(&mut conn, &s, n).unwrap()),
+        );
     }
     g.finish();
 

@@ -43,6 +43,11 @@
 //! `valgrind --tool=callgrind --toggle-collect='orm_vs_raw::orm_load'`).
 //!
 //! Run: `cargo bench --bench orm_vs_raw -- --warm-up-time 1 --measurement-time 3`
+//!
+//! With `STRATA_BENCH_PAIRED` set (to a number of rounds; 21 otherwise), each workload
+//! is also timed against its raw side in alternating rounds, and the median ratio of
+//! neighbouring runs is printed (`paired ...: strata / raw ...`): steadier than the
+//! ratio of two criterion medians on a machine whose speed drifts between them.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -56,7 +61,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use postgres::types::ToSql as PgToSql;
 use strata::orm::{select, selectinload, Handle, Many, Model, Session};
 use strata::{create_engine, Engine};
-use support::{pg_url, raw_sqlite_exec_all, raw_sqlite_shared, Db};
+use support::{paired, pg_url, raw_sqlite_exec_all, raw_sqlite_shared, time_iters, Db};
 
 const LOAD_SIZES: [usize; 3] = [1, 100, 10_000];
 const GETS: usize = 10_000;
@@ -929,6 +934,11 @@ fn bench_sqlite(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("orm", n), &n, |b, _| {
             b.iter(|| black_box(orm_load(&engine)))
         });
+        paired(
+            &format!("orm_load/sqlite/{n}"),
+            |k| time_iters(k, || sqlite_users(&raw)),
+            |k| time_iters(k, || orm_load(&engine)),
+        );
     }
     g.finish();
 
@@ -944,6 +954,11 @@ fn bench_sqlite(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("orm", GETS), |b| {
         b.iter(|| black_box(orm_get(&engine, GETS)))
     });
+    paired(
+        &format!("orm_get/sqlite/{GETS}"),
+        |k| time_iters(k, || sqlite_get(&mut raw, &sql, GETS)),
+        |k| time_iters(k, || orm_get(&engine, GETS)),
+    );
     g.finish();
 
     let mut g = c.benchmark_group("orm_update/sqlite");
@@ -962,6 +977,11 @@ fn bench_sqlite(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("orm", UPDATES), |b| {
         b.iter(|| black_box(orm_update(&engine)))
     });
+    paired(
+        &format!("orm_update/sqlite/{UPDATES}"),
+        |k| time_iters(k, || sqlite_update(&mut raw, &sql)),
+        |k| time_iters(k, || orm_update(&engine)),
+    );
     g.finish();
 
     let mut g = c.benchmark_group("orm_insert/sqlite");
@@ -1013,6 +1033,28 @@ fn bench_sqlite(c: &mut Criterion) {
             )
         })
     });
+    paired(
+        &format!("orm_insert/sqlite/{INSERTS}"),
+        |k| {
+            let insert = |raw: &mut _, d| sqlite_insert_multi(raw, &multi, d);
+            timed(
+                k,
+                &mut raw,
+                || data.clone(),
+                insert,
+                |raw| raw_sqlite_exec_all(raw, &clear),
+            )
+        },
+        |k| {
+            timed(
+                k,
+                &mut &engine,
+                || data.clone(),
+                |e, d| orm_insert(e, d),
+                |e| strata_exec_all(e, &clear),
+            )
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group("orm_assoc/sqlite");
@@ -1028,6 +1070,11 @@ fn bench_sqlite(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("orm", &label), |b| {
         b.iter(|| black_box(orm_assoc(&engine)))
     });
+    paired(
+        &format!("orm_assoc/sqlite/{label}"),
+        |k| time_iters(k, || sqlite_assoc(&raw, db)),
+        |k| time_iters(k, || orm_assoc(&engine)),
+    );
     g.finish();
 }
 
@@ -1067,6 +1114,11 @@ fn bench_postgres(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("orm", n), &n, |b, _| {
             b.iter(|| black_box(orm_load(&engine)))
         });
+        paired(
+            &format!("orm_load/{name}/{n}"),
+            |k| time_iters(k, || pg_users(&mut client, &st.users)),
+            |k| time_iters(k, || orm_load(&engine)),
+        );
     }
     g.finish();
 
@@ -1081,6 +1133,11 @@ fn bench_postgres(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("orm", GETS), |b| {
         b.iter(|| black_box(orm_get(&engine, GETS)))
     });
+    paired(
+        &format!("orm_get/{name}/{GETS}"),
+        |k| time_iters(k, || pg_get(&mut client, &st.get, GETS)),
+        |k| time_iters(k, || orm_get(&engine, GETS)),
+    );
     g.finish();
 
     let mut g = c.benchmark_group(format!("orm_update/{name}"));
@@ -1101,6 +1158,11 @@ fn bench_postgres(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("orm", UPDATES), |b| {
         b.iter(|| black_box(orm_update(&engine)))
     });
+    paired(
+        &format!("orm_update/{name}/{UPDATES}"),
+        |k| time_iters(k, || pg_update(&mut client, &st)),
+        |k| time_iters(k, || orm_update(&engine)),
+    );
     g.finish();
 
     let mut g = c.benchmark_group(format!("orm_insert/{name}"));
@@ -1155,6 +1217,22 @@ fn bench_postgres(c: &mut Criterion) {
             )
         })
     });
+    paired(
+        &format!("orm_insert/{name}/{INSERTS}"),
+        |k| {
+            let insert = |c: &mut Pg, d| pg_insert_multi(c, &st.insert_multi, d);
+            timed(k, &mut client, || data.clone(), insert, truncate)
+        },
+        |k| {
+            timed(
+                k,
+                &mut &engine,
+                || data.clone(),
+                |e, d| orm_insert(e, d),
+                |e| strata_exec_all(e, &clear),
+            )
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group(format!("orm_assoc/{name}"));
@@ -1177,6 +1255,11 @@ fn bench_postgres(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("orm", &label), |b| {
         b.iter(|| black_box(orm_assoc(&engine)))
     });
+    paired(
+        &format!("orm_assoc/{name}/{label}"),
+        |k| time_iters(k, || pg_assoc(&mut client, &st)),
+        |k| time_iters(k, || orm_assoc(&engine)),
+    );
     g.finish();
 
     drop(engine);

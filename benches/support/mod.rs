@@ -70,3 +70,63 @@ pub fn pg_url() -> Option<String> {
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
+
+/// Time `f` run `iters` times, its outputs dropped inside the timing (as criterion's
+/// `iter` does).
+pub fn time_iters<R>(iters: u64, mut f: impl FnMut() -> R) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    for _ in 0..iters {
+        drop(std::hint::black_box(f()));
+    }
+    start.elapsed()
+}
+
+/// Rounds of [`paired`] asked for with `STRATA_BENCH_PAIRED` (a number, or anything
+/// else for 21); `None` when it is not set.
+fn paired_rounds() -> Option<usize> {
+    let v = std::env::var("STRATA_BENCH_PAIRED").ok()?;
+    Some(v.trim().parse().ok().filter(|&n| n > 0).unwrap_or(21))
+}
+
+/// With `STRATA_BENCH_PAIRED` set, time `strata` against `raw` in alternating rounds
+/// and print the median of the per-round ratios strata / raw, with its quartiles.
+///
+/// Each side is given a number of iterations and returns the time they took (as in
+/// criterion's `iter_custom`); a round runs each side for as many iterations as make
+/// the raw side take 2 ms at least, the two in turns (raw first in even rounds). On a
+/// machine whose speed drifts, as shared virtual machines' does by tens of percent
+/// within minutes, criterion's medians of the two sides, measured one after the other,
+/// can be minutes apart; the ratio of two runs side by side is steadier.
+pub fn paired(
+    id: &str,
+    mut raw: impl FnMut(u64) -> std::time::Duration,
+    mut strata: impl FnMut(u64) -> std::time::Duration,
+) {
+    let Some(rounds) = paired_rounds() else {
+        return;
+    };
+    let mut iters = 1;
+    while raw(iters) < std::time::Duration::from_millis(2) && iters < 1 << 20 {
+        iters *= 2;
+    }
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|round| {
+            let (r, s) = if round % 2 == 0 {
+                let r = raw(iters);
+                (r, strata(iters))
+            } else {
+                let s = strata(iters);
+                (raw(iters), s)
+            };
+            s.as_secs_f64() / r.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: usize| ratios[(rounds - 1) * q / 4];
+    println!(
+        "paired {id}: strata / raw {:.2} (quartiles {:.2} to {:.2}; {rounds} rounds of {iters} iterations a side)",
+        at(2),
+        at(1),
+        at(3)
+    );
+}
