@@ -8,10 +8,18 @@
 //!   SQL text and the values out.
 //!
 //! Run: `cargo bench --bench compile -- --warm-up-time 1 --measurement-time 3`
+//!
+//! With `STRATA_BENCH_PAIRED` set, `cache_hit` is also timed against `fresh` in
+//! alternating rounds and the median ratio printed (see `support::paired`).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+// Only the paired timing is used here.
+#[allow(dead_code)]
+#[path = "support/mod.rs"]
+mod support;
 use strata::dialects::{PostgresDialect, SqliteDialect};
 use strata::{
     func, insert, select, update, Column, Compilable, Dialect, MetaData, SqlType, StatementCache,
@@ -108,6 +116,22 @@ fn bench_compile(c: &mut Criterion) {
             group.bench_function(format!("{name}/cache_hit_owned"), |b| {
                 b.iter(|| cache.compile(black_box(stmt), d).expect("compile"))
             });
+            support::paired_named(
+                &format!("compile/{}/{name}", d.name()),
+                ("fresh", |k| {
+                    support::time_iters(k, || strata::compile(stmt, d).expect("compile"))
+                }),
+                ("cache_hit", |k| {
+                    support::time_iters(k, || {
+                        cache
+                            .with_template(stmt, d, |t, params| {
+                                let (sql, values) = t.bind(params)?;
+                                Ok((sql.len(), values.len()))
+                            })
+                            .expect("template")
+                    })
+                }),
+            );
         }
         group.finish();
     }

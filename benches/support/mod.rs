@@ -99,32 +99,42 @@ fn paired_rounds() -> Option<usize> {
 /// can be minutes apart; the ratio of two runs side by side is steadier.
 pub fn paired(
     id: &str,
-    mut raw: impl FnMut(u64) -> std::time::Duration,
-    mut strata: impl FnMut(u64) -> std::time::Duration,
+    raw: impl FnMut(u64) -> std::time::Duration,
+    strata: impl FnMut(u64) -> std::time::Duration,
+) {
+    paired_named(id, ("raw", raw), ("strata", strata));
+}
+
+/// [`paired`] of any two sides, named in the printed ratio `b / a`; `a` sets the
+/// number of iterations.
+pub fn paired_named(
+    id: &str,
+    (a_name, mut a): (&str, impl FnMut(u64) -> std::time::Duration),
+    (b_name, mut b): (&str, impl FnMut(u64) -> std::time::Duration),
 ) {
     let Some(rounds) = paired_rounds() else {
         return;
     };
     let mut iters = 1;
-    while raw(iters) < std::time::Duration::from_millis(2) && iters < 1 << 20 {
+    while a(iters) < std::time::Duration::from_millis(2) && iters < 1 << 20 {
         iters *= 2;
     }
     let mut ratios: Vec<f64> = (0..rounds)
         .map(|round| {
-            let (r, s) = if round % 2 == 0 {
-                let r = raw(iters);
-                (r, strata(iters))
+            let (ta, tb) = if round % 2 == 0 {
+                let ta = a(iters);
+                (ta, b(iters))
             } else {
-                let s = strata(iters);
-                (raw(iters), s)
+                let tb = b(iters);
+                (a(iters), tb)
             };
-            s.as_secs_f64() / r.as_secs_f64()
+            tb.as_secs_f64() / ta.as_secs_f64()
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
     let at = |q: usize| ratios[(rounds - 1) * q / 4];
     println!(
-        "paired {id}: strata / raw {:.2} (quartiles {:.2} to {:.2}; {rounds} rounds of {iters} iterations a side)",
+        "paired {id}: {b_name} / {a_name} {:.2} (quartiles {:.2} to {:.2}; {rounds} rounds of {iters} iterations a side)",
         at(2),
         at(1),
         at(3)
