@@ -890,6 +890,18 @@ fn timed<C: ?Sized, S, R>(
     total
 }
 
+/// `iters` ORM inserts of `data`, timed without copying the data in or running `clear`
+/// after each.
+fn orm_insert_timed(iters: u64, engine: &Engine, data: &[User], clear: &[String]) -> Duration {
+    timed(
+        iters,
+        &mut &*engine,
+        || data.to_vec(),
+        |e, d| orm_insert(e, d),
+        |e| strata_exec_all(e, clear),
+    )
+}
+
 fn sample_size(n: usize) -> usize {
     if n >= 1000 {
         20
@@ -1023,15 +1035,7 @@ fn bench_sqlite(c: &mut Criterion) {
         })
     });
     g.bench_function(BenchmarkId::new("orm", INSERTS), |b| {
-        b.iter_custom(|iters| {
-            timed(
-                iters,
-                &mut &engine,
-                || data.clone(),
-                |e, d| orm_insert(e, d),
-                |e| strata_exec_all(e, &clear),
-            )
-        })
+        b.iter_custom(|iters| orm_insert_timed(iters, &engine, &data, &clear))
     });
     paired(
         &format!("orm_insert/sqlite/{INSERTS}"),
@@ -1045,15 +1049,7 @@ fn bench_sqlite(c: &mut Criterion) {
                 |raw| raw_sqlite_exec_all(raw, &clear),
             )
         },
-        |k| {
-            timed(
-                k,
-                &mut &engine,
-                || data.clone(),
-                |e, d| orm_insert(e, d),
-                |e| strata_exec_all(e, &clear),
-            )
-        },
+        |k| orm_insert_timed(k, &engine, &data, &clear),
     );
     g.finish();
 
@@ -1223,15 +1219,7 @@ fn bench_postgres(c: &mut Criterion) {
             let insert = |c: &mut Pg, d| pg_insert_multi(c, &st.insert_multi, d);
             timed(k, &mut client, || data.clone(), insert, truncate)
         },
-        |k| {
-            timed(
-                k,
-                &mut &engine,
-                || data.clone(),
-                |e, d| orm_insert(e, d),
-                |e| strata_exec_all(e, &clear),
-            )
-        },
+        |k| orm_insert_timed(k, &engine, &data, &clear),
     );
     g.finish();
 
