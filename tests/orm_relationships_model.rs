@@ -97,6 +97,34 @@ enum Expect {
     Gone,
 }
 
+impl Expect {
+    /// After a flush: new objects have rows, doomed ones have lost theirs, dropped ones
+    /// are out of the session.
+    fn flushed(self) -> Self {
+        match self {
+            Expect::New => Expect::Persistent,
+            Expect::Doomed => Expect::Deleted,
+            Expect::Dropped => Expect::Gone,
+            e => e,
+        }
+    }
+
+    /// Marked to go: a new object never gets a row, one with a row loses it at the
+    /// next flush.
+    fn doomed(self) -> Self {
+        match self {
+            Expect::New => Expect::Dropped,
+            Expect::Persistent => Expect::Doomed,
+            e => e,
+        }
+    }
+
+    /// Has a row in the transaction (until a commit or rollback ends it).
+    fn has_row(self) -> bool {
+        matches!(self, Expect::Persistent | Expect::Doomed | Expect::Deleted)
+    }
+}
+
 struct TBin {
     h: Handle<Bin>,
     expect: Expect,
@@ -200,20 +228,10 @@ impl Run {
     /// lose them; then the rows are checked.
     fn flushed(&mut self) {
         for b in &mut self.bins {
-            b.expect = match b.expect {
-                Expect::New => Expect::Persistent,
-                Expect::Doomed => Expect::Deleted,
-                Expect::Dropped => Expect::Gone,
-                e => e,
-            };
+            b.expect = b.expect.flushed();
         }
         for t in &mut self.things {
-            t.expect = match t.expect {
-                Expect::New => Expect::Persistent,
-                Expect::Doomed => Expect::Deleted,
-                Expect::Dropped => Expect::Gone,
-                e => e,
-            };
+            t.expect = t.expect.flushed();
         }
         let want = self.model_rows();
         assert_eq!(self.session_rows(), want, "rows after a flush");
@@ -333,25 +351,17 @@ impl ModelRun for Run {
                 let thing = &self.things[t].h;
                 self.bins[b].h.remove_from(Bin::things, thing).unwrap();
                 let t = &mut self.things[t];
-                t.expect = match t.expect {
-                    Expect::New => Expect::Dropped,
-                    _ => Expect::Doomed,
-                };
+                t.expect = t.expect.doomed();
             }
             Op::DeleteBin(b) => {
                 let Some(b) = self.live_bin(b) else {
                     return;
                 };
                 self.session.delete(&self.bins[b].h).unwrap();
-                let new = self.bins[b].expect == Expect::New;
-                self.bins[b].expect = if new { Expect::Dropped } else { Expect::Doomed };
+                self.bins[b].expect = self.bins[b].expect.doomed();
                 for t in &mut self.things {
                     if t.bin == b {
-                        t.expect = match t.expect {
-                            Expect::New => Expect::Dropped,
-                            Expect::Persistent => Expect::Doomed,
-                            e => e,
-                        };
+                        t.expect = t.expect.doomed();
                     }
                 }
             }
@@ -383,24 +393,15 @@ impl ModelRun for Run {
             Op::Rollback => {
                 self.session.rollback().unwrap();
                 for b in &mut self.bins {
-                    let kept = b.committed
-                        && matches!(
-                            b.expect,
-                            Expect::Persistent | Expect::Doomed | Expect::Deleted
-                        );
-                    b.expect = if kept {
+                    b.expect = if b.committed && b.expect.has_row() {
                         Expect::Persistent
                     } else {
                         Expect::Gone
                     };
                 }
                 for t in &mut self.things {
-                    let kept = matches!(
-                        t.expect,
-                        Expect::Persistent | Expect::Doomed | Expect::Deleted
-                    );
                     match t.committed_bin {
-                        Some(bin) if kept => {
+                        Some(bin) if t.expect.has_row() => {
                             t.expect = Expect::Persistent;
                             t.bin = bin;
                         }

@@ -73,15 +73,12 @@ fn collect_node<F: FnMut(&FromItem)>(e: &Expr, out: &mut F, d: u32) {
 /// Visit the tables inside a FROM item (as `FromItem::tables` lists them), without
 /// allocating.
 fn each_table(f: &FromItem, cb: &mut impl FnMut(&Table)) {
-    // Iterative, left to right: a join of a join of ... can be deeper than the stack.
-    let mut todo = vec![f];
-    while let Some(item) = todo.pop() {
-        match item {
-            FromItem::Table(t) | FromItem::Alias(t, _) => cb(t),
-            FromItem::Named(_) => {}
-            FromItem::Join(j) => todo.extend([&j.right, &j.left]),
+    f.any_item(|item| {
+        if let FromItem::Table(t) | FromItem::Alias(t, _) = item {
+            cb(t);
         }
-    }
+        false
+    });
 }
 
 /// Visit each foreign key linking a table of `left` with a table of `right`, in the

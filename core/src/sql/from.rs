@@ -193,23 +193,26 @@ impl FromItem {
     /// assert!(!item(&a).contains(&a.alias("a2")));
     /// ```
     pub fn contains(&self, other: &FromItem) -> bool {
-        // Iterative: a join of a join of ... can be deeper than the stack. Down the left
-        // side; a right side that is a join waits in `todo` (a left-deep chain of joins,
-        // the usual shape, and a plain item allocate nothing).
-        let mut todo = Vec::new();
+        self.any_item(|item| item.same(other))
+    }
+
+    /// Whether `f` holds for one of the items inside this one that are not joins (this
+    /// item itself when it is not a join), tried left to right until it does.
+    ///
+    /// Iterative, since a join of a join of ... can be deeper than the stack; the right
+    /// sides waiting their turn sit on a small inline stack, so a join of up to eight
+    /// levels allocates nothing.
+    pub(crate) fn any_item(&self, mut f: impl FnMut(&FromItem) -> bool) -> bool {
+        let mut todo: smallvec::SmallVec<[&FromItem; 8]> = smallvec::SmallVec::new();
         let mut item = self;
         loop {
             match item {
                 FromItem::Join(j) => {
-                    match &j.right {
-                        FromItem::Join(_) => todo.push(&j.right),
-                        right if right.same(other) => return true,
-                        _ => {}
-                    }
+                    todo.push(&j.right);
                     item = &j.left;
                     continue;
                 }
-                _ if item.same(other) => return true,
+                _ if f(item) => return true,
                 _ => {}
             }
             match todo.pop() {
@@ -329,15 +332,12 @@ impl FromItem {
 
     /// The tables (with their FROM items) inside this item, for join inference.
     pub(crate) fn tables(&self, out: &mut Vec<(Table, FromItem)>) {
-        // Iterative, left to right: a join of a join of ... can be deeper than the stack.
-        let mut todo = vec![self];
-        while let Some(item) = todo.pop() {
-            match item {
-                FromItem::Table(t) | FromItem::Alias(t, _) => out.push((t.clone(), item.clone())),
-                FromItem::Named(_) => {}
-                FromItem::Join(j) => todo.extend([&j.right, &j.left]),
+        self.any_item(|item| {
+            if let FromItem::Table(t) | FromItem::Alias(t, _) = item {
+                out.push((t.clone(), item.clone()));
             }
-        }
+            false
+        });
     }
 }
 
